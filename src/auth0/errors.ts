@@ -1,0 +1,76 @@
+/**
+ * Errors from a tenant, with a stable `code` a caller acts on without parsing messages.
+ * Recognised by `err.name === 'Auth0Error'` as well as `instanceof` (survives a job queue).
+ */
+export type Auth0ErrorCode =
+  /** 429 from the rate limiter: wait `retryAfterMs` and try again. */
+  | 'rate_limited'
+  /** 429 "There are 2 active import users jobs": wait for an import job to end, then try again. */
+  | 'import_slots_busy'
+  /** 413: the import file is over 512000 bytes. */
+  | 'payload_too_large'
+  /** 401 from /oauth/token or the API: wrong client id or secret, or an expired token. */
+  | 'bad_credentials'
+  /** 403 insufficient_scope: the client lacks a scope (named in `scope` when known). */
+  | 'missing_scope'
+  /** 404. */
+  | 'not_found'
+  /** 409 or a duplicate: the thing already exists. */
+  | 'already_exists'
+  /** The tenant's plan or settings do not allow the operation (e.g. bulk export). */
+  | 'not_available'
+  /** 400: the request was wrong; repeating it will not help. */
+  | 'bad_request'
+  /** 5xx: the tenant failed; may be retried. */
+  | 'server_error'
+  /** No answer: connection refused or dropped, DNS, timeout; may be retried. */
+  | 'network'
+  /** The configured connection does not exist (message lists those that do). */
+  | 'unknown_connection'
+  /** An export's download link expired; fetch the job again for a fresh one. */
+  | 'link_expired';
+
+export class Auth0Error extends Error {
+  readonly code: Auth0ErrorCode;
+  readonly status: number | undefined;
+  /** Auth0's `errorCode` or OAuth `error` field, when the body had one. */
+  readonly auth0Code: string | undefined;
+  /** How long to wait before trying again, when the answer said (rate limits). */
+  readonly retryAfterMs: number | undefined;
+  /** The missing scope, for `missing_scope`. */
+  readonly scope: string | undefined;
+  readonly retryable: boolean;
+
+  constructor(
+    code: Auth0ErrorCode,
+    message: string,
+    options: {
+      status?: number;
+      auth0Code?: string;
+      retryAfterMs?: number;
+      scope?: string;
+      cause?: unknown;
+    } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'Auth0Error';
+    this.code = code;
+    this.status = options.status;
+    this.auth0Code = options.auth0Code;
+    this.retryAfterMs = options.retryAfterMs;
+    this.scope = options.scope;
+    this.retryable =
+      code === 'rate_limited' ||
+      code === 'server_error' ||
+      code === 'network' ||
+      code === 'import_slots_busy';
+  }
+}
+
+export function isAuth0Error(err: unknown, code?: Auth0ErrorCode): err is Auth0Error {
+  return (
+    err instanceof Error &&
+    err.name === 'Auth0Error' &&
+    (code === undefined || (err as Auth0Error).code === code)
+  );
+}

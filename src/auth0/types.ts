@@ -1,0 +1,98 @@
+/**
+ * What the rest of the tool needs from a tenant. `src/auth0/` implements it on the official SDK;
+ * nothing outside `src/auth0/` speaks HTTP to a tenant.
+ */
+import type { Readable } from 'node:stream';
+
+export type JobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'expired' | (string & {});
+
+export interface JobSummary {
+  failed: number;
+  updated: number;
+  inserted: number;
+  total: number;
+}
+
+/** GET /api/v2/jobs/{id}, as Auth0 answers it (extra fields kept). */
+export interface Auth0Job {
+  id: string;
+  type: string;
+  status: JobStatus;
+  created_at?: string;
+  connection_id?: string;
+  connection?: string;
+  external_id?: string;
+  location?: string;
+  percentage_done?: number;
+  time_left_seconds?: number;
+  format?: string;
+  status_details?: string;
+  summary?: JobSummary;
+  [key: string]: unknown;
+}
+
+/** One entry of GET /api/v2/jobs/{id}/errors: the user as supplied (hashes as "*****") and its errors. */
+export interface JobUserError {
+  user: Record<string, unknown>;
+  errors: Array<{ code: string; message: string; path?: string }>;
+}
+
+/**
+ * The three shapes /errors answers with: per-user errors, the job itself for a job that failed as a
+ * whole, or nothing (204).
+ */
+export type JobErrors =
+  { kind: 'users'; errors: JobUserError[] } | { kind: 'job'; job: Auth0Job } | { kind: 'none' };
+
+export interface Connection {
+  id: string;
+  name: string;
+  strategy: string;
+  options?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface ExportField {
+  name: string;
+  export_as?: string;
+}
+
+export interface CreateImportJob {
+  connectionId: string;
+  /** The JSON array to upload, at most 512000 bytes. */
+  users: Buffer;
+  /** @defaultValue false */
+  upsert?: boolean;
+  /** Our batch id; lets a lost answer be reconciled. */
+  externalId?: string;
+  /** @defaultValue false (Auth0's own default is true: one email to every tenant owner per job) */
+  sendCompletionEmail?: boolean;
+}
+
+export interface TenantClient {
+  /** The tenant's label (`old`, `new`), for messages. */
+  readonly label: string;
+  /** The connection by exact name; `unknown_connection` error listing the existing names otherwise. */
+  getConnectionByName(name: string): Promise<Connection>;
+  getConnection(id: string): Promise<Connection>;
+  updateConnection(id: string, patch: Record<string, unknown>): Promise<Connection>;
+  createExportJob(request: {
+    connectionId?: string;
+    fields: ExportField[];
+    limit?: number;
+  }): Promise<Auth0Job>;
+  /** Never retried blindly: see the note at its implementation. */
+  createImportJob(request: CreateImportJob): Promise<Auth0Job>;
+  getJob(id: string): Promise<Auth0Job>;
+  getJobErrors(id: string): Promise<JobErrors>;
+  /** Streams a completed export's file (gzipped NDJSON). `link_expired` when the location no longer works. */
+  download(location: string): Promise<Readable>;
+  usersByEmail(email: string): Promise<Array<Record<string, unknown>>>;
+  createPasswordChangeTicket(request: {
+    userId: string;
+    ttlSec?: number;
+    resultUrl?: string;
+    clientId?: string;
+    markEmailAsVerified?: boolean;
+  }): Promise<{ ticket: string }>;
+}

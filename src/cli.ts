@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+/**
+ * `auth0-migrate <command>`: every npm script goes through here. Configuration is read once, here,
+ * and handed to the command; each command returns its exit code (errors.ts, ExitCode).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type Config } from './config.js';
+import { ExitCode, MigrateError, coerceError } from './errors.js';
+
+const program = new Command('auth0-migrate')
+  .description('Move users from one Auth0 tenant to another: lazy migration scripts and a bulk sweep.')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander's own help/version exits are not failures.
+    process.exit(err.exitCode === 0 ? 0 : ExitCode.failure);
+  });
+
+function int(name: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}.`);
+    return n;
+  };
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1.');
+  return n;
+}
+
+/** Runs a command with the config read once, and turns its outcome into the process exit code. */
+function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<number>) {
+  return async (...args: A): Promise<void> => {
+    let code: number;
+    try {
+      code = await fn(loadConfig(), ...args);
+    } catch (err) {
+      code = report(err);
+    }
+    process.exitCode = code;
+  };
+}
+
+function report(thrown: unknown): number {
+  const err = coerceError(thrown);
+  if (err instanceof MigrateError || err.name === 'ConfigError' || err.name === 'InputError') {
+    const e = err as MigrateError;
+    process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+    return e.exitCode ?? ExitCode.failure;
+  }
+  if (err.name === 'Auth0Error') {
+    process.stderr.write(`error: ${err.message}\n`);
+    return ExitCode.failure;
+  }
+  process.stderr.write(`error: ${err.stack ?? err.message}\n`);
+  return ExitCode.failure;
+}
+
+program
+  .command('export')
+  .description('run a users-export job on a tenant and save its gzipped NDJSON')
+  .addOption(new Option('--tenant <tenant>', 'which tenant').choices(['old', 'new']).default('old'))
+  .option('--out <file>', 'where to write the .ndjson.gz (default: ./exports/<tenant>-<time>.ndjson.gz)')
+  .action(
+    run(async (config, opts: { tenant: 'old' | 'new'; out?: string }) => {
+      const { exportCommand } = await import('./export.js');
+      return exportCommand(config, opts);
+    }),
+  );
+
+program
+  .command('import')
+  .description('import an export file (.ndjson, .ndjson.gz or a JSON array) into the new tenant')
+  .argument('<file>', 'the users to import')
+  .option(
+    '--hashes <file>',
+    'password hashes from Auth0 support (NDJSON), merged in so users keep their passwords',
+  )
+  .option(
+    '--allow-plaintext-hashes',
+    'allow --hashes without PAYLOAD_KEY (hashes then sit unencrypted in Redis)',
+  )
+  .option('--dry-run', 'go through everything but the import submissions, and report what would happen')
+  .option('--upsert', "update users that already exist (Auth0's upsert; metadata is replaced, not merged)")
+  .option('--run-id <id>', 'name the run (resumes it when it exists)')
+  .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
+  .action(
+    run(async (config, file: string, opts) => {
+      const { importCommand } = await import('./import.js');
+      return importCommand(config, file, opts);
+    }),
+  );
+
+program
+  .command('sweep')
+  .description('export the old tenant, snapshot the new one, import the difference, report')
+  .option('--dry-run', 'go through everything but the import submissions')
+  .option('--upsert', "update users that already exist (Auth0's upsert)")
+  .option('--run-id <id>', 'name the run (resumes it when it exists)')
+  .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
+  .action(
+    run(async (config, opts) => {
+      const { sweepCommand } = await import('./jobs/commands.js');
+      return sweepCommand(config, opts);
+    }),
+  );
+
+program
+  .command('worker')
+  .description('run the workers (the container command) and keep the sweep schedule (SWEEP_CRON)')
+  .action(
+    run(async (config) => {
+      const { workerCommand } = await import('./jobs/commands.js');
+      return workerCommand(config);
+    }),
+  );
+
+program
+  .command('status')
+  .description('progress of a run (the latest when no id is given)')
+  .argument('[runId]')
+  .option('--json', 'print JSON')
+  .action(
+    run(async (config, runId: string | undefined, opts: { json?: boolean }) => {
+      const { statusCommand } = await import('./jobs/commands.js');
+      return statusCommand(config, runId, opts);
+    }),
+  );
+
+program
+  .command('runs')
+  .description('list runs')
+  .option('--json', 'print JSON')
+  .action(
+    run(async (config, opts: { json?: boolean }) => {
+      const { runsCommand } = await import('./report/commands.js');
+      return runsCommand(config, opts);
+    }),
+  );
+
+program
+  .command('report')
+  .description("print a run's report, or render it again")
+  .argument('<runId>')
+  .addOption(new Option('--format <format>', 'what to print').choices(['md', 'json', 'html']).default('md'))
+  .option('--rerender', 'write summary.md and summary.html again from summary.json')
+  .option('--email', 'send the summary by email (SMTP_URL, REPORT_EMAIL_TO)')
+  .action(
+    run(async (config, runId: string, opts) => {
+      const { reportCommand } = await import('./report/commands.js');
+      return reportCommand(config, runId, opts);
+    }),
+  );
+
+program
+  .command('resets')
+  .description('password-change tickets for users imported without a password hash (dry run unless --send)')
+  .argument('<runId>')
+  .option('--send', 'create the tickets')
+  .option('--ttl <seconds>', 'ticket lifetime in seconds (Auth0 default: 5 days)', int('--ttl', 0))
+  .option('--result-url <url>', 'where the user lands after the reset')
+  .option('--client-id <id>', 'application whose login page follows the reset')
+  .action(
+    run(async (config, runId: string, opts) => {
+      const { resetsCommand } = await import('./report/commands.js');
+      return resetsCommand(config, runId, opts);
+    }),
+  );
+
+program
+  .command('dashboard')
+  .description('bull-board over the queues (DASHBOARD_HOST, DASHBOARD_PORT)')
+  .action(
+    run(async (config) => {
+      const { dashboardCommand } = await import('./report/dashboard.js');
+      return dashboardCommand(config);
+    }),
+  );
+
+const lazy = program.command('lazy').description('the custom-database scripts for lazy migration');
+lazy
+  .command('build')
+  .description('write login.js and get_user.js as Auth0 runs them')
+  .option('--out <dir>', 'output folder', './lazy-scripts')
+  .action(
+    run(async (config, opts: { out: string }) => {
+      const { lazyBuildCommand } = await import('./lazy/command.js');
+      return lazyBuildCommand(config, opts);
+    }),
+  );
+lazy
+  .command('deploy')
+  .description("install the scripts on the new tenant's connection (import mode on)")
+  .option('--dry-run', 'show what would change, change nothing')
+  .option('--force', 'overwrite scripts this tool did not write')
+  .action(
+    run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
+      const { lazyDeployCommand } = await import('./lazy/command.js');
+      return lazyDeployCommand(config, opts);
+    }),
+  );
+lazy
+  .command('finish')
+  .description('end lazy migration: scripts become no-ops, import mode stays on')
+  .option('--dry-run', 'show what would change, change nothing')
+  .option('--force', 'overwrite scripts this tool did not write')
+  .action(
+    run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
+      const { lazyFinishCommand } = await import('./lazy/command.js');
+      return lazyFinishCommand(config, opts);
+    }),
+  );
+
+program
+  .command('sim')
+  .description('serve simulated old and new Auth0 tenants on 127.0.0.1')
+  .option('--port <port>', 'port (0 picks a free one)', int('--port', 0), 4010)
+  .option('--seed-old <n>', 'generated users in the old tenant', int('--seed-old', 0), 1000)
+  .option('--seed-new-migrated <fraction>', 'share of old users already in the new tenant', fraction, 0)
+  .option('--seed-file <file>', 'seed the old tenant from an export file instead')
+  .addOption(
+    new Option('--timing <profile>', 'job speed: fast (tests), or Auth0-like per plan tier')
+      .choices(['fast', 'free', 'production', 'enterprise'])
+      .default('production'),
+  )
+  .option('--json', 'print the tenants and their credentials as one JSON line first')
+  .action(
+    run(async (config, opts) => {
+      const { simCommand } = await import('./sim/command.js');
+      return simCommand(config, opts);
+    }),
+  );
+
+program
+  .command('demo')
+  .description('a whole migration rehearsal against the simulator, with a report')
+  .option('--users <n>', 'users in the old tenant', int('--users', 1), 20_000)
+  .option('--migrated <fraction>', 'share already in the new tenant (lazy migration)', fraction, 0.3)
+  .addOption(
+    new Option('--timing <profile>', 'simulated import speed')
+      .choices(['fast', 'free', 'production', 'enterprise'])
+      .default('enterprise'),
+  )
+  .action(
+    run(async (config, opts) => {
+      const { demoCommand } = await import('./demo.js');
+      return demoCommand(config, opts);
+    }),
+  );
+
+await program.parseAsync(process.argv);

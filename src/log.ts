@@ -1,0 +1,52 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+
+export type { Logger };
+
+/**
+ * Paths pino blanks out wherever they appear in a log object. Secrets are also wrapped in
+ * `Secret` (config.ts), so this is the second line of defence, not the first.
+ */
+const REDACT = [
+  'password',
+  '*.password',
+  'client_secret',
+  '*.client_secret',
+  'clientSecret',
+  '*.clientSecret',
+  'access_token',
+  '*.access_token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  'password_hash',
+  '*.password_hash',
+  '*.*.password_hash',
+  'custom_password_hash',
+  '*.custom_password_hash',
+  '*.*.custom_password_hash',
+  'passwordHash',
+  '*.passwordHash',
+];
+
+/** The process logger: JSON lines for containers, readable lines on a terminal; always on stderr. */
+export function createLogger(
+  config: Pick<Config, 'logLevel' | 'logFormat'>,
+  bindings: Record<string, unknown> = {},
+): Logger {
+  const options = { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, base: bindings };
+  if (config.logFormat === 'pretty') {
+    return pino(
+      options,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: process.stderr.isTTY, ignore: 'pid,hostname' },
+      }),
+    );
+  }
+  return pino(options, pino.destination({ dest: 2, sync: false }));
+}
+
+/** A logger that drops everything (tests, library use). */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,69 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, requireTenant, Secret } from '../../src/config.js';
+
+const tenantEnv = (p: 'OLD' | 'NEW') => ({
+  [`${p}_AUTH0_DOMAIN`]: `${p.toLowerCase()}.example.auth0.com`,
+  [`${p}_AUTH0_CLIENT_ID`]: `${p}-client`,
+  [`${p}_AUTH0_CLIENT_SECRET`]: `${p}-very-secret-value`,
+  [`${p}_AUTH0_CONNECTION`]: 'Username-Password-Authentication',
+});
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({ env: {}, dotenvPath: false });
+    expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(c.reportsDir).toBe('./reports');
+    expect(c.importConcurrency).toBe(2);
+    expect(c.batchBytes).toBe(400_000);
+    expect(c.tenants).toEqual({});
+  });
+
+  it('reads both tenants and derives the base URL from the domain', () => {
+    const c = loadConfig({
+      env: { ...tenantEnv('OLD'), ...tenantEnv('NEW'), NEW_AUTH0_BASE_URL: 'http://127.0.0.1:4010/new/' },
+      dotenvPath: false,
+    });
+    expect(requireTenant(c, 'old').baseUrl).toBe('https://old.example.auth0.com');
+    expect(requireTenant(c, 'new').baseUrl).toBe('http://127.0.0.1:4010/new');
+    expect(requireTenant(c, 'old').clientSecret.reveal()).toBe('OLD-very-secret-value');
+  });
+
+  it('names every bad variable in one message', () => {
+    expect(() =>
+      loadConfig({
+        env: { BATCH_BYTES: '600000', IMPORT_CONCURRENCY: 'two', REDIS_URL: 'http://x' },
+        dotenvPath: false,
+      }),
+    ).toThrowError(/BATCH_BYTES[\s\S]*IMPORT_CONCURRENCY[\s\S]*REDIS_URL|REDIS_URL[\s\S]*BATCH_BYTES/);
+  });
+
+  it('says which tenant variables are missing when a command needs the tenant', () => {
+    const c = loadConfig({ env: { OLD_AUTH0_DOMAIN: 'x.auth0.com' }, dotenvPath: false });
+    expect(() => requireTenant(c, 'old')).toThrowError(
+      /OLD_AUTH0_CLIENT_ID, OLD_AUTH0_CLIENT_SECRET, OLD_AUTH0_CONNECTION/,
+    );
+    expect(() => requireTenant(c, 'new')).toThrowError(/NEW_AUTH0_DOMAIN/);
+  });
+
+  it('never prints a secret', () => {
+    const c = loadConfig({
+      env: {
+        ...tenantEnv('OLD'),
+        SMTP_URL: 'smtp://u:smtp-pass@mail:25',
+        REPORT_EMAIL_TO: 'ops@example.com',
+        PAYLOAD_KEY: 'a'.repeat(64),
+      },
+      dotenvPath: false,
+    });
+    const printed = JSON.stringify(c) + inspect(c, { depth: 10 }) + String(c.tenants.old?.clientSecret);
+    expect(printed).not.toContain('OLD-very-secret-value');
+    expect(printed).not.toContain('smtp-pass');
+    expect(printed).not.toContain('a'.repeat(64));
+    expect(new Secret('x').reveal()).toBe('x');
+  });
+
+  it('rejects a PAYLOAD_KEY that is not 32 bytes', () => {
+    expect(() => loadConfig({ env: { PAYLOAD_KEY: 'abcd' }, dotenvPath: false })).toThrowError(/PAYLOAD_KEY/);
+  });
+});

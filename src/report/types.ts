@@ -50,6 +50,11 @@ export interface RunSummary {
     /** Milliseconds spent per phase: export, snapshot, plan, import, report. */
     phases: Record<string, number>;
   };
+  /**
+   * Accounting problems {@link import('./write.js').checkSummary} found when the report was written;
+   * absent when there were none. The rendered report shows them first.
+   */
+  problems?: string[];
   /** Where each per-user file is, relative to the run's folder. */
   files: {
     failures: string;
@@ -83,4 +88,24 @@ export interface SkippedLine {
 export interface PasswordResetLine {
   user_id: string;
   email: string;
+}
+
+/** One line of resets.ndjson (the `resets` command's own report; ticket links are sensitive). */
+export type ResetResultLine =
+  | { user_id: string; email: string; status: 'created'; ticket: string; at: string }
+  | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
+
+/** What a running import, sweep or export reports to the progress display and the metrics. */
+export interface ProgressSnapshot {
+  runId: string;
+  /** `export`, `snapshot`, `plan`, `import`, `report`, or `done`. */
+  phase: string;
+  /** Input records read so far. */
+  usersRead: number;
+  batches: { queued: number; running: number; done: number; failed: number };
+  counts: { imported: number; already_migrated: number; skipped: number; failed: number };
+  /** Users expected in all, when known (the export's size); enables the time estimate. */
+  total?: number;
+  /** ISO time or epoch milliseconds when the run started. */
+  startedAt: string | number;
 }

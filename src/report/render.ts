@@ -1,0 +1,431 @@
+/**
+ * summary.md and summary.html from summary.json (and the failure causes read from failures.ndjson).
+ * Both are built from one document model so they always say the same thing. Everything that came
+ * from a tenant or an input file is escaped; the HTML is one file with no external assets.
+ */
+import type { FailureCause } from './causes.js';
+import { checkSummary } from './check.js';
+import { REPORT_FILES } from './files.js';
+import { formatDuration, n } from './format.js';
+import type { RunSummary } from './types.js';
+
+export interface RenderInput {
+  summary: RunSummary;
+  /** Top failure causes (FailureDigest over failures.ndjson); empty when none failed. */
+  causes: FailureCause[];
+  /** The run's folder as the operator should type it in the next-steps commands. */
+  dir: string;
+}
+
+type Inline = string | { code: string } | { strong: string };
+type Block =
+  | { kind: 'h1' | 'h2' | 'h3'; text: Inline[] }
+  | { kind: 'p'; text: Inline[] }
+  | { kind: 'list'; items: Inline[][] }
+  | { kind: 'warn'; title: string; items: string[] }
+  | { kind: 'table'; head: string[]; rows: Inline[][][]; numeric: boolean[] };
+
+const SKIP_REASONS: Record<string, string> = {
+  not_database_user: 'not a user of the database connection (social or enterprise login)',
+  no_email: 'no email address; Auth0 bulk import needs one',
+  invalid_email: 'the email address is not valid',
+  duplicate_in_export: 'the same user appears twice in the input',
+  malformed_line: 'the input line is not valid JSON',
+  schema_invalid: "does not fit Auth0's import schema after conversion",
+  blocked_excluded: 'blocked in the old tenant and left out',
+};
+
+const FAILURE_CODES: Record<string, string> = {
+  batch_failed: 'the batch could not be submitted after its retries',
+  job_failed: 'Auth0 failed the whole import job',
+  job_expired: 'the Auth0 job expired before it finished',
+  INVALID_FORMAT: "Auth0 rejected a field's format",
+  DUPLICATED_USER: 'already in the new tenant',
+};
+
+const PHASE_ORDER = ['export', 'snapshot', 'plan', 'import', 'report'];
+const JOB_ROWS = 1000;
+
+/** A path as it can be pasted into a shell. */
+const shellArg = (text: string): string =>
+  /^[A-Za-z0-9_./:@=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+
+const pct = (part: number, whole: number): string =>
+  whole === 0 ? '–' : `${((100 * part) / whole).toFixed(part === whole || part === 0 ? 0 : 1)} %`;
+
+function breakdownTable(
+  head: string,
+  parts: Record<string, number>,
+  count: number,
+  notes: Record<string, string>,
+): Block {
+  const rows = Object.entries(parts)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([key, users]): Inline[][] => [
+      [{ code: key }],
+      [n(users)],
+      [pct(users, count)],
+      [notes[key] ?? ''],
+    ]);
+  return { kind: 'table', head: [head, 'users', 'share', ''], rows, numeric: [false, true, true, false] };
+}
+
+function document({ summary: s, causes, dir }: RenderInput): Block[] {
+  const c = s.counts;
+  const blocks: Block[] = [];
+  const finished = s.timings.finishedAt;
+  const took = finished === undefined ? undefined : Date.parse(finished) - Date.parse(s.timings.startedAt);
+
+  blocks.push({ kind: 'h1', text: [`auth0-migrate ${s.kind} `, { code: s.runId }] });
+  const facts: Inline[][] = [
+    [{ strong: 'Status:' }, ' ', s.status, ...(s.dryRun ? [' (dry run: nothing was sent to Auth0)'] : [])],
+    [{ strong: 'Upsert:' }, ' ', s.upsert ? 'on (existing users were updated)' : 'off'],
+    [{ strong: 'Started:' }, ' ', s.timings.startedAt],
+    [
+      { strong: 'Finished:' },
+      ' ',
+      finished ?? 'not yet',
+      ...(took !== undefined ? [` (took ${formatDuration(took)})`] : []),
+    ],
+  ];
+  if (s.input.file !== undefined) facts.push([{ strong: 'Input:' }, ' ', { code: s.input.file }]);
+  if (s.input.hashesFile !== undefined)
+    facts.push([{ strong: 'Password hashes:' }, ' ', { code: s.input.hashesFile }]);
+  if (s.input.oldTenant !== undefined) facts.push([{ strong: 'Old tenant:' }, ' ', s.input.oldTenant]);
+  if (s.input.newTenant !== undefined) facts.push([{ strong: 'New tenant:' }, ' ', s.input.newTenant]);
+  if (s.input.connection !== undefined)
+    facts.push([{ strong: 'Connection:' }, ' ', { code: s.input.connection }]);
+  blocks.push({ kind: 'list', items: facts });
+  if (s.error !== undefined)
+    blocks.push({ kind: 'warn', title: 'The run could not finish', items: [s.error] });
+
+  const problems = [...new Set([...(s.problems ?? []), ...checkSummary(s)])];
+  if (problems.length > 0) {
+    blocks.push({ kind: 'warn', title: 'The accounting does not add up', items: problems });
+  }
+
+  blocks.push({ kind: 'h2', text: ['Where every user went'] });
+  const importedLabel = s.dryRun ? 'would be imported' : 'imported';
+  blocks.push({
+    kind: 'table',
+    head: ['outcome', 'users', 'share', ''],
+    numeric: [false, true, true, false],
+    rows: [
+      [
+        [importedLabel],
+        [n(c.imported)],
+        [pct(c.imported, c.total)],
+        s.dryRun ? [''] : [`inserted ${n(s.imported.inserted)}, updated ${n(s.imported.updated)}`],
+      ],
+      [['already migrated'], [n(c.already_migrated)], [pct(c.already_migrated, c.total)], ['']],
+      [['skipped'], [n(c.skipped)], [pct(c.skipped, c.total)], ['']],
+      [['failed'], [n(c.failed)], [pct(c.failed, c.total)], ['']],
+      [[{ strong: 'total' }], [{ strong: n(c.total) }], [''], ['']],
+    ],
+  });
+  if (s.passwordResets > 0) {
+    blocks.push({
+      kind: 'p',
+      text: [
+        `${n(s.passwordResets)} ${s.dryRun ? 'would be' : 'were'} imported without a password hash and must reset their password.`,
+      ],
+    });
+  }
+  if (c.already_migrated > 0) {
+    blocks.push({ kind: 'h3', text: ['Already migrated, by match'] });
+    blocks.push(
+      breakdownTable('found by', s.already_migrated, c.already_migrated, {
+        user_id: 'same user id in the new tenant',
+        email: 'same email in the new tenant',
+        DUPLICATED_USER: 'Auth0 answered that the user exists',
+      }),
+    );
+  }
+  if (c.skipped > 0) {
+    blocks.push({ kind: 'h3', text: ['Skipped, by reason'] });
+    blocks.push(breakdownTable('reason', s.skipped, c.skipped, SKIP_REASONS));
+  }
+  if (c.failed > 0) {
+    blocks.push({ kind: 'h3', text: ['Failed, by error code'] });
+    blocks.push(breakdownTable('code', s.failed, c.failed, FAILURE_CODES));
+  }
+
+  if (causes.length > 0) {
+    blocks.push({ kind: 'h2', text: ['Top failure causes'] });
+    for (const cause of causes) {
+      blocks.push({
+        kind: 'h3',
+        text: [{ code: cause.code }, `: ${n(cause.count)} user${cause.count === 1 ? '' : 's'}`],
+      });
+      const items: Inline[][] = cause.messages.map((m) => [`${n(m.count)} × `, m.message]);
+      blocks.push({ kind: 'list', items });
+      blocks.push({ kind: 'p', text: ['For example:'] });
+      blocks.push({
+        kind: 'list',
+        items: cause.examples.map((e) => {
+          const who: Inline[] = [];
+          if (e.user_id !== undefined) who.push({ code: e.user_id });
+          if (e.email !== undefined) who.push(who.length > 0 ? ` (${e.email})` : e.email);
+          if (who.length === 0) who.push('(no id)');
+          const where = [
+            e.line !== undefined ? `input line ${e.line}` : '',
+            e.batch !== undefined ? `batch ${e.batch}` : '',
+          ]
+            .filter(Boolean)
+            .join(', ');
+          return [...who, where ? `, ${where}` : '', ': ', e.message];
+        }),
+      });
+    }
+  }
+
+  blocks.push({ kind: 'h2', text: ['Next steps'] });
+  const steps: Inline[][] = [];
+  if (s.status === 'failed') {
+    steps.push([
+      'Fix the cause above and run the same command again with ',
+      { code: `--run-id ${s.runId}` },
+      ' to resume the run.',
+    ]);
+  }
+  if (s.dryRun) {
+    steps.push([
+      'This was a dry run. When the numbers look right, run the same command without ',
+      { code: '--dry-run' },
+      '.',
+    ]);
+  }
+  if (c.failed > 0) {
+    const hashes = s.input.hashesFile !== undefined ? ` --hashes ${shellArg(s.input.hashesFile)}` : '';
+    steps.push([
+      `${n(c.failed)} user${c.failed === 1 ? '' : 's'} failed (details in ${REPORT_FILES.failures}). Fix the causes, then import them again: `,
+      { code: `auth0-migrate import ${shellArg(`${dir}/${REPORT_FILES.retry}`)}${hashes}` },
+      ...(s.input.hashesFile !== undefined
+        ? [' (the retry file never holds password hashes, so pass the hash file again).']
+        : ['.']),
+    ]);
+  }
+  if (s.passwordResets > 0 && !s.dryRun) {
+    steps.push([
+      `${n(s.passwordResets)} user${s.passwordResets === 1 ? '' : 's'} need a new password (${REPORT_FILES.passwordReset}). See what would happen with `,
+      { code: `auth0-migrate resets ${s.runId}` },
+      ', then create the password-change tickets with ',
+      { code: `auth0-migrate resets ${s.runId} --send` },
+      '.',
+    ]);
+  }
+  if (c.skipped > 0)
+    steps.push([`Check the ${n(c.skipped)} skipped users in ${REPORT_FILES.skipped}: each line says why.`]);
+  if (steps.length === 0) steps.push(['Nothing to do: every user is in the new tenant.']);
+  blocks.push({ kind: 'list', items: steps });
+
+  if (s.auth0Jobs.length > 0) {
+    blocks.push({ kind: 'h2', text: [`Auth0 import jobs (${n(s.auth0Jobs.length)})`] });
+    blocks.push({
+      kind: 'table',
+      head: ['batch', 'job id', 'status', 'inserted', 'updated', 'failed', 'total'],
+      numeric: [false, false, false, true, true, true, true],
+      rows: s.auth0Jobs
+        .slice(0, JOB_ROWS)
+        .map((j) => [
+          [{ code: j.batch }],
+          [{ code: j.jobId }],
+          [j.status],
+          [j.summary ? n(j.summary.inserted) : ''],
+          [j.summary ? n(j.summary.updated) : ''],
+          [j.summary ? n(j.summary.failed) : ''],
+          [j.summary ? n(j.summary.total) : ''],
+        ]),
+    });
+    if (s.auth0Jobs.length > JOB_ROWS) {
+      blocks.push({
+        kind: 'p',
+        text: [`…and ${n(s.auth0Jobs.length - JOB_ROWS)} more in ${REPORT_FILES.summaryJson}.`],
+      });
+    }
+  }
+  blocks.push({
+    kind: 'p',
+    text: [
+      `Batches: ${n(s.batches.total)} in all, ${n(s.batches.completed)} completed, ${n(s.batches.failed)} failed.`,
+    ],
+  });
+
+  const phases = Object.entries(s.timings.phases).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  if (phases.length > 0) {
+    blocks.push({ kind: 'h2', text: ['Timings'] });
+    blocks.push({
+      kind: 'table',
+      head: ['phase', 'time'],
+      numeric: [false, true],
+      rows: phases.map(([phase, ms]) => [[phase], [formatDuration(ms)]]),
+    });
+  }
+
+  blocks.push({ kind: 'h2', text: ['Files'] });
+  blocks.push({
+    kind: 'list',
+    items: [
+      [{ code: REPORT_FILES.summaryJson }, ': this summary, for scripts'],
+      [{ code: s.files.failures }, ': one line per failed user, with the error code and message'],
+      [{ code: s.files.skipped }, ': one line per skipped user, with the reason'],
+      [
+        { code: s.files.retry },
+        ': the failed users in export format, for ',
+        { code: 'auth0-migrate import' },
+      ],
+      [{ code: s.files.passwordReset }, ': users imported without a password hash'],
+    ],
+  });
+  return blocks;
+}
+
+function rank(phase: string): number {
+  const i = PHASE_ORDER.indexOf(phase);
+  return i === -1 ? PHASE_ORDER.length : i;
+}
+
+/**
+ * Escapes Markdown syntax in text that came from data, keeping it readable as plain text (the
+ * email body); line breaks become spaces.
+ */
+export function mdEscape(text: string): string {
+  return text
+    .replace(/\r?\n|\r/g, ' ')
+    .replace(/[\\`*_[\]<>|~]/g, (ch) => `\\${ch}`)
+    .replace(/&(?=#?[A-Za-z0-9]+;)/g, '\\&')
+    .replace(/^([#+-])/, '\\$1');
+}
+
+/** A code span; in a table cell `|` is escaped too (GFM splits cells before reading code spans). */
+function mdCode(text: string, inTable: boolean): string {
+  let clean = text.replace(/\r?\n|\r/g, ' ');
+  if (inTable) clean = clean.replace(/\|/g, '\\|');
+  const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((t) => t.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${clean}${pad}${fence}`;
+}
+
+function mdInline(parts: Inline[], inTable = false): string {
+  return parts
+    .map((p) =>
+      typeof p === 'string'
+        ? mdEscape(p)
+        : 'code' in p
+          ? mdCode(p.code, inTable)
+          : `**${mdEscape(p.strong)}**`,
+    )
+    .join('');
+}
+
+export function renderMarkdown(input: RenderInput): string {
+  const out: string[] = [];
+  for (const b of document(input)) {
+    switch (b.kind) {
+      case 'h1':
+        out.push(`# ${mdInline(b.text)}`, '');
+        break;
+      case 'h2':
+        out.push(`## ${mdInline(b.text)}`, '');
+        break;
+      case 'h3':
+        out.push(`### ${mdInline(b.text)}`, '');
+        break;
+      case 'p':
+        out.push(mdInline(b.text), '');
+        break;
+      case 'list':
+        out.push(...b.items.map((i) => `- ${mdInline(i)}`), '');
+        break;
+      case 'warn':
+        out.push(`> **${mdEscape(b.title)}**`, '>', ...b.items.map((i) => `> - ${mdEscape(i)}`), '');
+        break;
+      case 'table':
+        out.push(
+          `| ${b.head.map(mdEscape).join(' | ')} |`,
+          `| ${b.numeric.map((num) => (num ? '---:' : '---')).join(' | ')} |`,
+          ...b.rows.map((r) => `| ${r.map((cell) => mdInline(cell, true)).join(' | ')} |`),
+          '',
+        );
+        break;
+    }
+  }
+  return out.join('\n');
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export function htmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function htmlInline(parts: Inline[]): string {
+  return parts
+    .map((p) =>
+      typeof p === 'string'
+        ? htmlEscape(p)
+        : 'code' in p
+          ? `<code>${htmlEscape(p.code)}</code>`
+          : `<strong>${htmlEscape(p.strong)}</strong>`,
+    )
+    .join('');
+}
+
+const CSS = `
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de}h3{font-size:1rem}
+table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
+code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:0 .2rem;word-break:break-all}
+.warn{border-left:4px solid #cf222e;background:#fff5f5;padding:.5rem 1rem}
+`;
+
+export function renderHtml(input: RenderInput): string {
+  const body: string[] = [];
+  for (const b of document(input)) {
+    switch (b.kind) {
+      case 'h1':
+      case 'h2':
+      case 'h3':
+        body.push(`<${b.kind}>${htmlInline(b.text)}</${b.kind}>`);
+        break;
+      case 'p':
+        body.push(`<p>${htmlInline(b.text)}</p>`);
+        break;
+      case 'list':
+        body.push(`<ul>${b.items.map((i) => `<li>${htmlInline(i)}</li>`).join('')}</ul>`);
+        break;
+      case 'warn':
+        body.push(
+          `<div class="warn"><strong>${htmlEscape(b.title)}</strong><ul>${b.items.map((i) => `<li>${htmlEscape(i)}</li>`).join('')}</ul></div>`,
+        );
+        break;
+      case 'table':
+        body.push(
+          `<table><thead><tr>${b.head.map((h) => `<th>${htmlEscape(h)}</th>`).join('')}</tr></thead><tbody>` +
+            b.rows
+              .map(
+                (r) =>
+                  `<tr>${r.map((cell, i) => `<td${b.numeric[i] ? ' class="n"' : ''}>${htmlInline(cell)}</td>`).join('')}</tr>`,
+              )
+              .join('') +
+            '</tbody></table>',
+        );
+        break;
+    }
+  }
+  const title = `auth0-migrate ${input.summary.kind} ${input.summary.runId}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${htmlEscape(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body.join('\n')}
+</body>
+</html>
+`;
+}

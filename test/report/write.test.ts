@@ -1,0 +1,316 @@
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config.js';
+import type { ExportRecord } from '../../src/pipeline/types.js';
+import type { FailureLine, PasswordResetLine, SkippedLine } from '../../src/report/types.js';
+import { checkSummary, rerenderRunReport, writeRunReport } from '../../src/report/write.js';
+import { BCRYPT, sampleSummary } from './fixtures.js';
+
+let reportsDir: string;
+beforeEach(async () => {
+  reportsDir = await mkdtemp(join(tmpdir(), 'reports-write-'));
+});
+afterEach(async () => {
+  await rm(reportsDir, { recursive: true, force: true });
+});
+
+const failures: FailureLine[] = [
+  {
+    user_id: 'auth0|f1',
+    email: 'f1@example.com',
+    line: 3,
+    batch: 'run-2024-05-01-a-0',
+    code: 'INVALID_FORMAT',
+    message: "Object didn't pass validation for format email: f1@",
+  },
+  {
+    user_id: 'auth0|f2',
+    email: 'f2@example.com',
+    line: 9,
+    batch: 'run-2024-05-01-a-0',
+    code: 'INVALID_FORMAT',
+    message: "Object didn't pass validation for format email: f2@",
+  },
+  {
+    user_id: 'auth0|f3',
+    email: 'f3@example.com',
+    line: 40,
+    batch: 'run-2024-05-01-a-1',
+    code: 'batch_failed',
+    message: 'the batch failed after 5 attempts: 503',
+  },
+];
+const skipped: SkippedLine[] = [
+  ...[1, 2, 3, 4].map((i) => ({
+    user_id: `google-oauth2|${i}`,
+    line: 10 + i,
+    reason: 'not_database_user',
+    detail: 'connection google-oauth2',
+  })),
+  { user_id: 'auth0|noemail', line: 30, reason: 'no_email', detail: 'no email' },
+];
+const retryRecords: ExportRecord[] = failures.map((f) => ({ user_id: f.user_id, email: f.email }));
+const resets: PasswordResetLine[] = Array.from({ length: 72 }, (_, i) => ({
+  user_id: `auth0|u${i}`,
+  email: `u${i}@example.com`,
+}));
+
+async function* slowly<T>(items: T[]): AsyncGenerator<T> {
+  for (const item of items) {
+    await Promise.resolve();
+    yield item;
+  }
+}
+
+async function readLines(path: string): Promise<unknown[]> {
+  const text = await readFile(path, 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as unknown);
+}
+
+describe('writeRunReport', () => {
+  it('writes every file with mode 0600 in a 0700 folder, summary.json last and complete', async () => {
+    const { dir, summary, lines, redacted } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      failures: slowly(failures),
+      skipped,
+      retry: failures.map((f) => ({
+        user_id: f.user_id,
+        email: f.email,
+        identities: [{ provider: 'auth0' }],
+      })),
+      passwordResets: slowly(resets),
+    });
+    expect(dir).toBe(join(reportsDir, 'run-2024-05-01-a'));
+    expect((await readdir(dir)).sort()).toEqual([
+      'failures.ndjson',
+      'password-reset.ndjson',
+      'retry.ndjson',
+      'skipped.ndjson',
+      'summary.html',
+      'summary.json',
+      'summary.md',
+    ]);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    for (const f of await readdir(dir))
+      expect(((await stat(join(dir, f))).mode & 0o777).toString(8)).toBe('600');
+    expect(lines).toEqual({ failures: 3, skipped: 5, retry: 3, passwordResets: 72 });
+    expect(redacted).toBe(0);
+    expect(summary.problems).toBeUndefined();
+    const written = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
+    expect(written).toEqual(summary);
+    expect(written.counts.total).toBe(100);
+    expect(await readLines(join(dir, 'failures.ndjson'))).toEqual(failures);
+    expect(await readLines(join(dir, 'password-reset.ndjson'))).toHaveLength(72);
+    const md = await readFile(join(dir, 'summary.md'), 'utf8');
+    expect(md).toContain(
+      "- `auth0|f1` (f1@example.com), input line 3, batch run-2024-05-01-a-0: Object didn't pass validation for format email: f1@\n",
+    );
+  });
+
+  it('retry lines keep the export shape but never a password hash, and hashes are cut out of messages', async () => {
+    const record = {
+      user_id: 'auth0|f1',
+      email: 'f1@example.com',
+      email_verified: true,
+      identities: [{ connection: 'Users', provider: 'auth0', user_id: 'f1', isSocial: false }],
+      app_metadata: { plan: 'gold' },
+      created_at: '2020-01-01T00:00:00.000Z',
+      password_hash: BCRYPT,
+      custom_password_hash: {
+        algorithm: 'argon2',
+        hash: { value: '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$abcdef' },
+      },
+    };
+    const { dir, redacted, summary } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      failures: [
+        { ...failures[0]!, message: `bad value ${BCRYPT} in password_hash` },
+        failures[1]!,
+        failures[2]!,
+      ],
+      skipped,
+      retry: [
+        record,
+        { user_id: 'auth0|f2', email: 'f2@example.com' },
+        { user_id: 'auth0|f3', email: 'f3@example.com' },
+      ],
+      passwordResets: resets,
+    });
+    const [retry] = await readLines(join(dir, 'retry.ndjson'));
+    const { password_hash: _h, custom_password_hash: _c, ...exportShape } = record;
+    expect(retry).toEqual(exportShape);
+    expect(redacted).toBe(3);
+    expect(summary.problems).toBeUndefined();
+    for (const f of await readdir(dir)) {
+      const text = await readFile(join(dir, f), 'utf8');
+      expect(text).not.toContain('$2b$10$');
+      expect(text).not.toContain('$argon2id$');
+    }
+    const [failure] = await readLines(join(dir, 'failures.ndjson'));
+    expect(failure).toMatchObject({ message: 'bad value [redacted] in password_hash' });
+  });
+
+  it('replaces given secret values wherever they appear', async () => {
+    const secret = new Secret('s3cr3t-client-value');
+    const { dir } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary({ status: 'failed', error: 'token request with s3cr3t-client-value refused' }),
+      failures: [{ ...failures[0]!, message: 'echo s3cr3t-client-value' }, failures[1]!, failures[2]!],
+      skipped,
+      retry: failures.map((f) => ({ user_id: f.user_id })),
+      passwordResets: resets,
+      secrets: [secret],
+    });
+    for (const f of await readdir(dir)) {
+      expect(await readFile(join(dir, f), 'utf8')).not.toContain('s3cr3t-client-value');
+    }
+  });
+
+  it('records and shows the problems when the files and the counts disagree', async () => {
+    const { dir, summary } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      failures: failures.slice(0, 2),
+      skipped,
+      retry: [],
+      passwordResets: resets,
+    });
+    expect(summary.problems).toEqual([
+      'failures.ndjson has 2 lines but counts.failed is 3',
+      'retry.ndjson has 0 lines but counts.failed is 3',
+    ]);
+    const md = await readFile(join(dir, 'summary.md'), 'utf8');
+    expect(md).toContain('The accounting does not add up');
+    expect(md).toContain('failures.ndjson has 2 lines but counts.failed is 3');
+  });
+
+  it('replaces a previous report of the same run whole, leaving no temporary files', async () => {
+    await writeRunReport({
+      reportsDir,
+      summary: sampleSummary({ status: 'running' }),
+      failures,
+      skipped,
+      retry: [],
+      passwordResets: [],
+    });
+    const { dir } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      failures,
+      skipped,
+      retry: retryRecords,
+      passwordResets: resets,
+    });
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).status).toBe('completed');
+    expect(await readLines(join(dir, 'retry.ndjson'))).toHaveLength(3);
+  });
+
+  it('keeps the previous files when a line source throws midway', async () => {
+    await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      failures,
+      skipped,
+      retry: retryRecords,
+      passwordResets: resets,
+    });
+    async function* broken(): AsyncGenerator<FailureLine> {
+      yield failures[0]!;
+      throw new Error('redis went away');
+    }
+    await expect(
+      writeRunReport({
+        reportsDir,
+        summary: sampleSummary(),
+        failures: broken(),
+        skipped,
+        retry: retryRecords,
+        passwordResets: resets,
+      }),
+    ).rejects.toThrow('redis went away');
+    const dir = join(reportsDir, 'run-2024-05-01-a');
+    expect(await readLines(join(dir, 'failures.ndjson'))).toHaveLength(3);
+    expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses a run id that would leave the reports folder', async () => {
+    await expect(
+      writeRunReport({ reportsDir, summary: sampleSummary({ runId: '../escape' }) }),
+    ).rejects.toThrow(/not a run id/);
+    await expect(readdir(join(reportsDir, '..', 'escape'))).rejects.toThrow();
+  });
+
+  it('rerenders summary.md and summary.html from summary.json and failures.ndjson', async () => {
+    const { dir } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      failures,
+      skipped,
+      retry: retryRecords,
+      passwordResets: resets,
+    });
+    await rm(join(dir, 'summary.md'));
+    await rm(join(dir, 'summary.html'));
+    await rerenderRunReport(reportsDir, 'run-2024-05-01-a');
+    const md = await readFile(join(dir, 'summary.md'), 'utf8');
+    expect(md).toContain('INVALID_FORMAT`: 2 users');
+    expect(((await stat(join(dir, 'summary.html'))).mode & 0o777).toString(8)).toBe('600');
+  });
+});
+
+describe('checkSummary', () => {
+  it('accepts a summary that adds up', () => {
+    expect(checkSummary(sampleSummary())).toEqual([]);
+  });
+
+  it('catches a total that is not the sum of the outcomes', () => {
+    const s = sampleSummary();
+    s.counts.total = 101;
+    expect(checkSummary(s)).toEqual([
+      'counts.total is 101 but imported 72 + already_migrated 20 + skipped 5 + failed 3 = 100',
+    ]);
+  });
+
+  it('catches a breakdown that does not add up to its count', () => {
+    const s = sampleSummary({
+      skipped: { not_database_user: 4 },
+      failed: { INVALID_FORMAT: 2, batch_failed: 2 },
+    });
+    expect(checkSummary(s)).toEqual([
+      'skipped by reason adds up to 4 but counts.skipped is 5',
+      'failed by reason adds up to 4 but counts.failed is 3',
+    ]);
+  });
+
+  it('catches negative and fractional numbers', () => {
+    const s = sampleSummary({ already_migrated: { user_id: 21, email: -1 } });
+    s.counts.imported = 71.5;
+    s.counts.failed = 3.5;
+    const problems = checkSummary(s);
+    expect(problems).toContain('counts.imported must be a whole number ≥ 0 (is 71.5)');
+    expect(problems).toContain('already_migrated.email must be a whole number ≥ 0 (is -1)');
+  });
+
+  it('checks inserted + updated against imported, except in a dry run', () => {
+    const s = sampleSummary({ imported: { inserted: 70, updated: 0 } });
+    expect(checkSummary(s)).toEqual(['imported.inserted 70 + imported.updated 0 is not counts.imported 72']);
+    expect(checkSummary({ ...s, dryRun: true })).toEqual([]);
+  });
+
+  it('catches batch counts and a completed run without an end time', () => {
+    const s = sampleSummary({ batches: { total: 2, completed: 2, failed: 1 } });
+    delete s.timings.finishedAt;
+    expect(checkSummary(s)).toEqual([
+      'batches.completed 2 + batches.failed 1 is more than batches.total 2',
+      'status is completed but timings.finishedAt is missing',
+    ]);
+  });
+});

@@ -1,6 +1,428 @@
-import type { Config } from './config.js';
-import { MigrateError } from './errors.js';
+/**
+ * A tenant's users to a local gzipped NDJSON file, through a users-export job. `exportUsers` is
+ * shared by the `export` command and the sweep's export/snapshot workers, so it knows nothing of
+ * the CLI; `exportCommand` adds configuration, progress on the terminal and the exit code.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Transform, Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { createTenantClient } from './auth0/index.js';
+import { isAuth0Error } from './auth0/errors.js';
+import { sleep } from './auth0/retry.js';
+import type { Auth0Job, ExportField, JobStatus, TenantClient } from './auth0/types.js';
+import { requireTenant, type Config, type TenantName } from './config.js';
+import { ExitCode, MigrateError, coerceError } from './errors.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
+import { EXPORT_FIELDS } from './pipeline/export-fields.js';
 
-export async function exportCommand(_config: Config, ..._args: unknown[]): Promise<number> {
-  throw new MigrateError('exportCommand is not available yet');
+export type ExportErrorCode =
+  /** The export job ended `failed` or `expired`; a new export may work. */
+  | 'job_failed'
+  /** Downloads kept failing or kept giving a damaged file. */
+  | 'download_failed';
+
+/** An export that could not finish; the message says why and what to do. */
+export class ExportError extends MigrateError {
+  readonly code: ExportErrorCode;
+  readonly jobId: string | undefined;
+
+  constructor(
+    code: ExportErrorCode,
+    message: string,
+    options: { hint?: string; cause?: unknown; jobId?: string } = {},
+  ) {
+    super(message, options);
+    this.code = code;
+    this.jobId = options.jobId;
+  }
+}
+
+export interface ExportProgress {
+  jobId: string;
+  /** `waiting`: Auth0 is building the file; `downloading`: bytes are arriving; `done`: the file is in place. */
+  phase: 'waiting' | 'downloading' | 'done';
+  status?: JobStatus;
+  percentageDone?: number;
+  timeLeftSeconds?: number;
+  /** Compressed bytes received so far (downloading, done). */
+  bytes?: number;
+  /** Users in the file (done). */
+  users?: number;
+  /** 1 for the first download, more when a download was repeated. */
+  attempt?: number;
+}
+
+export interface ExportUsersOptions {
+  /** The connection's name; looked up to get its id. One of `connection` / `connectionId` is needed. */
+  connection?: string;
+  connectionId?: string;
+  /** Where the `.ndjson.gz` goes; its folder is created when missing. */
+  out: string;
+  /** @defaultValue EXPORT_FIELDS (src/pipeline/export-fields.ts) */
+  fields?: readonly ExportField[];
+  /** First wait between two polls of the job; it grows by half each time. @defaultValue 1000 */
+  pollIntervalMs?: number;
+  /** @defaultValue 30000 */
+  maxPollIntervalMs?: number;
+  /** Downloads tried before giving up (expired links, dropped connections, damaged files). @defaultValue 5 */
+  downloadAttempts?: number;
+  onProgress?: (progress: ExportProgress) => void;
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+export interface ExportResult {
+  /** Absolute path of the file. */
+  file: string;
+  /** NDJSON lines in the file, one per user. */
+  users: number;
+  /** Size of the file (gzipped). */
+  bytes: number;
+  jobId: string;
+}
+
+/**
+ * Runs a users-export job (format `json`, which is NDJSON) and saves its gzipped file at `out`.
+ * The file appears only when whole: it is written to a temporary file in the same folder, checked
+ * by gunzipping it on the way (a truncated or corrupt download is fetched again), synced, made
+ * 0600 and renamed into place. On failure nothing is left behind.
+ */
+export async function exportUsers(client: TenantClient, options: ExportUsersOptions): Promise<ExportResult> {
+  const logger = options.logger ?? silentLogger;
+  const signal = options.signal;
+  const report = options.onProgress ?? (() => {});
+  const out = resolve(options.out);
+  signal?.throwIfAborted();
+
+  let connectionId = options.connectionId;
+  if (connectionId === undefined) {
+    if (options.connection === undefined)
+      throw new TypeError('exportUsers needs `connection` or `connectionId`');
+    connectionId = (await client.getConnectionByName(options.connection)).id;
+  }
+  const created = await client.createExportJob({
+    connectionId,
+    fields: [...(options.fields ?? EXPORT_FIELDS)],
+  });
+  const jobId = created.id;
+  logger.info({ jobId, connectionId, tenant: client.label }, 'export job created');
+
+  const completed = await waitForJob(client, created, options);
+  await mkdir(dirname(out), { recursive: true, mode: 0o700 });
+
+  const attempts = Math.max(1, options.downloadAttempts ?? 5);
+  let location = completed.location;
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    signal?.throwIfAborted();
+    try {
+      if (location === undefined) location = await freshLocation(client, jobId);
+      const source = await client.download(location);
+      report({ jobId, phase: 'downloading', bytes: 0, attempt });
+      const { users, bytes } = await writeVerified(source, out, signal, (n) =>
+        report({ jobId, phase: 'downloading', bytes: n, attempt }),
+      );
+      report({ jobId, phase: 'done', bytes, users, attempt });
+      logger.info({ jobId, file: out, users, bytes }, 'export saved');
+      return { file: out, users, bytes, jobId };
+    } catch (thrown) {
+      signal?.throwIfAborted();
+      const err = coerceError(thrown);
+      if (!downloadMayBeRepeated(err)) throw err;
+      lastError = err;
+      // The 60-second link may have lapsed during a failed attempt: always ask for a fresh one.
+      location = undefined;
+      logger.warn({ jobId, attempt, err: err.message }, 'export download failed, trying again');
+      if (!isAuth0Error(err, 'link_expired') && attempt < attempts) {
+        await sleep(
+          Math.min(
+            options.maxPollIntervalMs ?? 30_000,
+            (options.pollIntervalMs ?? 1000) * 2 ** (attempt - 1),
+          ),
+          signal,
+        );
+      }
+    }
+  }
+  throw new ExportError(
+    'download_failed',
+    `The file of export job ${jobId} on the ${client.label} tenant could not be downloaded whole after ${attempts} attempts (last: ${lastError?.message ?? 'unknown'}).`,
+    {
+      hint: 'Check the network to the tenant and run the export again.',
+      jobId,
+      ...(lastError === undefined ? {} : { cause: lastError }),
+    },
+  );
+}
+
+async function waitForJob(
+  client: TenantClient,
+  created: Auth0Job,
+  options: ExportUsersOptions,
+): Promise<Auth0Job> {
+  const report = options.onProgress ?? (() => {});
+  const maxDelay = options.maxPollIntervalMs ?? 30_000;
+  let delay = Math.min(options.pollIntervalMs ?? 1000, maxDelay);
+  let job = created;
+  for (;;) {
+    report({
+      jobId: job.id,
+      phase: 'waiting',
+      status: job.status,
+      ...(typeof job.percentage_done === 'number' ? { percentageDone: job.percentage_done } : {}),
+      ...(typeof job.time_left_seconds === 'number' ? { timeLeftSeconds: job.time_left_seconds } : {}),
+    });
+    if (job.status === 'completed') return job;
+    if (job.status === 'failed' || job.status === 'expired') throw jobEnded(client, job);
+    await sleep(delay, options.signal);
+    delay = Math.min(maxDelay, Math.round(delay * 1.5));
+    job = await client.getJob(job.id);
+  }
+}
+
+async function freshLocation(client: TenantClient, jobId: string): Promise<string> {
+  const job = await client.getJob(jobId);
+  if (job.status !== 'completed') throw jobEnded(client, job);
+  if (typeof job.location !== 'string' || job.location === '') {
+    throw new ExportError(
+      'job_failed',
+      `Export job ${jobId} on the ${client.label} tenant completed without a file location.`,
+      {
+        hint: 'Run the export again.',
+        jobId,
+      },
+    );
+  }
+  return job.location;
+}
+
+function jobEnded(client: TenantClient, job: Auth0Job): ExportError {
+  const details =
+    typeof job.status_details === 'string' && job.status_details !== '' ? `: ${job.status_details}` : '';
+  return new ExportError(
+    'job_failed',
+    `Export job ${job.id} on the ${client.label} tenant ended "${job.status}"${details}.`,
+    {
+      hint:
+        job.status === 'expired'
+          ? 'Auth0 keeps export results for 24 hours; run the export again.'
+          : 'Run the export again; if it keeps failing, check the tenant logs in the Auth0 Dashboard (Monitoring > Logs).',
+      jobId: job.id,
+    },
+  );
+}
+
+/** Failures a new download (with a fresh link) may cure. */
+function downloadMayBeRepeated(err: Error): boolean {
+  if (err.name === 'FileIntegrityError') return true;
+  if (isAuth0Error(err)) return err.code === 'link_expired' || err.retryable;
+  return false;
+}
+
+/** The download ended but the gzip stream inside is truncated or damaged. */
+class FileIntegrityError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** Counts NDJSON lines that hold something (a user each). */
+class LineCounter extends Writable {
+  lines = 0;
+  #open = false;
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (error?: Error | null) => void): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (!this.#open && hasContent(chunk, start, end)) this.#open = true;
+      if (nl === -1) break;
+      if (this.#open) this.lines++;
+      this.#open = false;
+      start = nl + 1;
+    }
+    done();
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    if (this.#open) this.lines++;
+    done();
+  }
+}
+
+function hasContent(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x0d && c !== 0x09) return true;
+  }
+  return false;
+}
+
+/**
+ * Streams `source` into a temporary file next to `target` while gunzipping the same bytes to
+ * count lines; renames it to `target` only when both ended cleanly.
+ */
+async function writeVerified(
+  source: Readable,
+  target: string,
+  signal: AbortSignal | undefined,
+  onBytes: (bytes: number) => void,
+): Promise<{ users: number; bytes: number }> {
+  const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'wx', 0o600);
+  let closed = false;
+  let renamed = false;
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const gunzip = createGunzip();
+    const counter = new LineCounter();
+    let bytes = 0;
+    let lastReport = 0;
+    const tee = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        if (bytes - lastReport >= 1 << 20) {
+          lastReport = bytes;
+          onBytes(bytes);
+        }
+        if (gunzip.write(chunk)) done(null, chunk);
+        else gunzip.once('drain', () => done(null, chunk));
+      },
+      flush(done) {
+        gunzip.end();
+        done();
+      },
+    });
+    const fail = (err: unknown): never => {
+      if (!stop.signal.aborted) stop.abort(err);
+      throw err;
+    };
+    const results = await Promise.allSettled([
+      pipeline(source, tee, fh.createWriteStream({ autoClose: false }), { signal: stop.signal }).catch(fail),
+      pipeline(gunzip, counter, { signal: stop.signal })
+        .catch((err: unknown) => {
+          throw new FileIntegrityError(
+            `the downloaded file is not a whole gzip file (${coerceError(err).message})`,
+            { cause: err },
+          );
+        })
+        .catch(fail),
+    ]);
+    if (results.some((r) => r.status === 'rejected')) {
+      signal?.throwIfAborted();
+      throw stop.signal.reason;
+    }
+    await fh.sync();
+    await fh.chmod(0o600);
+    await fh.close();
+    closed = true;
+    await rename(tmp, target);
+    renamed = true;
+    await syncDir(dirname(target));
+    return { users: counter.lines, bytes };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (!closed) await fh.close().catch(() => {});
+    if (!renamed) await rm(tmp, { force: true });
+  }
+}
+
+/** Makes the rename durable; not every platform allows opening a folder, which is harmless. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // Best effort only: the file itself is already synced.
+  }
+}
+
+function defaultOut(tenant: TenantName): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return join('exports', `${tenant}-${stamp}.ndjson.gz`);
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** Progress on stderr: one rewritten line on a terminal, a line per change otherwise. */
+function progressPrinter(stream: NodeJS.WriteStream): {
+  update: (p: ExportProgress) => void;
+  end: () => void;
+} {
+  let last = '';
+  return {
+    update(p) {
+      let text: string;
+      if (p.phase === 'waiting') {
+        const pct = p.percentageDone === undefined ? '' : ` ${p.percentageDone}%`;
+        const left = p.timeLeftSeconds === undefined ? '' : `, about ${p.timeLeftSeconds} s left`;
+        text = `export job ${p.jobId}: ${p.status ?? 'pending'}${pct}${left}`;
+      } else if (p.phase === 'downloading') {
+        text = `export job ${p.jobId}: downloading${p.attempt !== undefined && p.attempt > 1 ? ` (attempt ${p.attempt})` : ''}, ${formatBytes(p.bytes ?? 0)}`;
+      } else {
+        text = `export job ${p.jobId}: saved ${p.users ?? 0} users`;
+      }
+      if (text === last) return;
+      last = text;
+      if (stream.isTTY) stream.write(`\r\x1b[2K${text}`);
+      else stream.write(`${text}\n`);
+    },
+    end() {
+      if (stream.isTTY && last !== '') stream.write('\n');
+    },
+  };
+}
+
+/** `auth0-migrate export [--tenant old|new] [--out FILE]` */
+export async function exportCommand(
+  config: Config,
+  opts: { tenant?: TenantName; out?: string } = {},
+): Promise<number> {
+  const tenantName = opts.tenant ?? 'old';
+  const tenant = requireTenant(config, tenantName);
+  const logger = createLogger(config, { command: 'export', tenant: tenantName });
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void =>
+    stop.abort(new MigrateError(`Export stopped (${sig}); no file was written.`));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const progress = progressPrinter(process.stderr);
+  try {
+    const client = createTenantClient(tenant, { label: tenantName, logger, signal: stop.signal });
+    const result = await exportUsers(client, {
+      connection: tenant.connection,
+      out: opts.out ?? defaultOut(tenantName),
+      pollIntervalMs: config.pollIntervalMs,
+      onProgress: progress.update,
+      signal: stop.signal,
+      logger,
+    });
+    progress.end();
+    process.stdout.write(
+      `Exported ${result.users} users of connection "${tenant.connection}" on the ${tenantName} tenant (${tenant.domain}) to ${result.file} (${formatBytes(result.bytes)}, job ${result.jobId}).\n`,
+    );
+    return ExitCode.ok;
+  } catch (err) {
+    progress.end();
+    if (stop.signal.aborted) throw stop.signal.reason;
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

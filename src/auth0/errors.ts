@@ -28,7 +28,13 @@ export type Auth0ErrorCode =
   /** The configured connection does not exist (message lists those that do). */
   | 'unknown_connection'
   /** An export's download link expired; fetch the job again for a fresh one. */
-  | 'link_expired';
+  | 'link_expired'
+  /**
+   * A job-creating POST got no usable answer (5xx, a dropped connection, a timeout): the job may
+   * or may not exist, and Auth0 cannot list jobs by `external_id`. Not retried by the client; the
+   * caller decides (with upsert=false, users submitted twice come back as DUPLICATED_USER).
+   */
+  | 'outcome_unknown';
 
 export class Auth0Error extends Error {
   readonly code: Auth0ErrorCode;

@@ -1,0 +1,488 @@
+/**
+ * {@link TenantClient} on the official SDK's ManagementClient. The SDK always addresses
+ * `https://<domain>`; a fetch wrapper sends those requests to the configured base URL (the
+ * simulator, a private cloud) instead, for the token as well as the API.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { PassThrough, type Readable } from 'node:stream';
+import { ManagementClient } from 'auth0';
+import type { TenantConfig } from '../config.js';
+import { silentLogger, type Logger } from '../log.js';
+import { Auth0Error, isAuth0Error } from './errors.js';
+import {
+  fromHttpFailure,
+  fromThrown,
+  neverReachedServer,
+  networkError,
+  tenantName,
+  type CallDescription,
+  type TenantDescription,
+} from './map-error.js';
+import { resolveRetryOptions, withRetry, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
+import { TokenSource } from './token.js';
+import type {
+  Auth0Job,
+  Connection,
+  CreateImportJob,
+  ExportField,
+  JobErrors,
+  JobUserError,
+  TenantClient,
+} from './types.js';
+
+export interface TenantClientOptions {
+  /** Names the tenant in messages; `old` / `new` also name the variables to check (`OLD_AUTH0_…`). @defaultValue `tenant` */
+  label?: string;
+  /** @defaultValue silent */
+  logger?: Logger;
+  retry?: RetryOptions;
+  /**
+   * Longest wait for one answer (for a download: the longest silence between two chunks).
+   * @defaultValue 60000
+   */
+  requestTimeoutMs?: number;
+  /** Cancels waits and requests in flight. */
+  signal?: AbortSignal;
+}
+
+interface RequestOptions {
+  maxRetries: number;
+  timeoutInSeconds: number;
+  abortSignal?: AbortSignal;
+}
+
+interface CallSpec extends CallDescription {
+  /** Job-creating POSTs: see createImportJob. */
+  createsJob?: boolean;
+}
+
+/** Rewrites `https://<domain>/…` to `<baseUrl>/…`; other URLs pass through. */
+export function rewritingFetch(domain: string, baseUrl: string, inner: typeof fetch = fetch): typeof fetch {
+  const origin = `https://${domain}`;
+  const base = baseUrl.replace(/\/+$/, '');
+  const rewrite = (url: string): string =>
+    base !== origin && (url === origin || url.startsWith(`${origin}/`) || url.startsWith(`${origin}?`))
+      ? base + url.slice(origin.length)
+      : url;
+  return (input, init) => {
+    if (typeof input === 'string') return inner(rewrite(input), init);
+    if (input instanceof URL) return inner(rewrite(input.href), init);
+    return inner(new Request(rewrite(input.url), input), init);
+  };
+}
+
+export class Auth0TenantClient implements TenantClient {
+  readonly label: string;
+  readonly #tenant: TenantDescription;
+  readonly #sdk: ManagementClient;
+  readonly #tokens: TokenSource;
+  readonly #retry: ResolvedRetryOptions;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(config: TenantConfig, options: TenantClientOptions = {}) {
+    this.label = options.label ?? 'tenant';
+    this.#logger = options.logger ?? silentLogger;
+    this.#retry = resolveRetryOptions(options.retry);
+    this.#timeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.#signal = options.signal;
+    const secret = config.clientSecret.reveal();
+    this.#tenant = {
+      label: this.label,
+      domain: config.domain,
+      baseUrl: config.baseUrl,
+      envPrefix: /^(old|new)$/i.test(this.label) ? `${this.label.toUpperCase()}_AUTH0_` : undefined,
+      scrub: (text) => {
+        let out = secret === '' ? text : text.split(secret).join('[redacted]');
+        const token = this.#tokens?.current;
+        if (token !== undefined && token !== '') out = out.split(token).join('[redacted]');
+        return out;
+      },
+    };
+    this.#fetch = rewritingFetch(config.domain, config.baseUrl);
+    this.#tokens = new TokenSource({
+      domain: config.domain,
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      audience: `https://${config.domain}/api/v2/`,
+      fetch: this.#fetch,
+      tenant: this.#tenant,
+    });
+    this.#sdk = new ManagementClient({
+      domain: config.domain,
+      token: () => this.#tokens.get(),
+      fetch: this.#fetch,
+      // One retry policy, ours (retry.ts): the SDK's would stack on top of it.
+      maxRetries: 0,
+      timeoutInSeconds: Math.max(1, Math.ceil(this.#timeoutMs / 1000)),
+    });
+  }
+
+  async #call<T>(spec: CallSpec, fn: (sdk: ManagementClient, ro: RequestOptions) => Promise<T>): Promise<T> {
+    const ro: RequestOptions = {
+      maxRetries: 0,
+      timeoutInSeconds: Math.max(1, Math.ceil(this.#timeoutMs / 1000)),
+      ...(this.#signal === undefined ? {} : { abortSignal: this.#signal }),
+    };
+    return withRetry(
+      {
+        operation: spec.operation,
+        options: this.#retry,
+        logger: this.#logger,
+        ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+        ...(spec.createsJob ? { canRetry: creationMayBeRepeated } : {}),
+      },
+      async () => {
+        let renewed = false;
+        for (;;) {
+          const generation = this.#tokens.generation;
+          try {
+            return await fn(this.#sdk, ro);
+          } catch (thrown) {
+            this.#signal?.throwIfAborted();
+            // Token failures arrive already mapped (token.ts) and are final here.
+            if (isAuth0Error(thrown)) throw thrown;
+            const err = fromThrown(this.#tenant, spec, thrown);
+            if (err.code === 'bad_credentials' && err.status === 401 && !renewed) {
+              // The token may have been revoked or rotated early: one fresh token, then give up.
+              this.#logger.info({ operation: spec.operation }, 'token refused, fetching a new one');
+              this.#tokens.invalidate(generation);
+              renewed = true;
+              continue;
+            }
+            if (spec.createsJob) throw asCreationFailure(this.#tenant, spec, err);
+            throw err;
+          }
+        }
+      },
+    );
+  }
+
+  async getConnectionByName(name: string): Promise<Connection> {
+    const spec = {
+      operation: 'GET /connections',
+      scope: 'read:connections',
+      subject: `connection "${name}"`,
+    };
+    const found = await this.#call(spec, async (sdk, ro) => {
+      const page = await sdk.connections.list({ name }, ro);
+      for (const c of pageItems(page)) if (c.name === name) return c;
+      return undefined;
+    });
+    if (found !== undefined) return toConnection(found);
+    const all = await this.#call({ ...spec, subject: 'connections' }, async (sdk, ro) => {
+      const names: string[] = [];
+      let page = await sdk.connections.list({ take: 100 }, ro);
+      for (;;) {
+        for (const c of pageItems(page)) names.push(`${c.name} (${c.strategy ?? '?'})`);
+        if (!page.hasNextPage() || names.length >= 1000) break;
+        page = await page.getNextPage();
+      }
+      return names;
+    });
+    const t = this.#tenant;
+    throw new Auth0Error(
+      'unknown_connection',
+      `${tenantName(t)} has no connection named "${name}": set ${t.envPrefix ?? ''}CONNECTION to one of ${
+        all.length === 0 ? '(none: the tenant has no connections)' : all.join(', ')
+      }.`,
+      { status: 404 },
+    );
+  }
+
+  async getConnection(id: string): Promise<Connection> {
+    const spec = {
+      operation: 'GET /connections/{id}',
+      scope: 'read:connections',
+      subject: `connection ${id}`,
+    };
+    return toConnection(await this.#call(spec, (sdk, ro) => sdk.connections.get(id, {}, ro)));
+  }
+
+  async updateConnection(id: string, patch: Record<string, unknown>): Promise<Connection> {
+    const spec = {
+      operation: 'PATCH /connections/{id}',
+      scope: 'update:connections',
+      subject: `connection ${id}`,
+    };
+    // A PATCH sets fields to given values, so repeating it after a lost answer is harmless.
+    return toConnection(await this.#call(spec, (sdk, ro) => sdk.connections.update(id, patch, ro)));
+  }
+
+  /**
+   * POST /jobs/users-exports. Like an import, a lost answer leaves an orphan job behind, but an
+   * export only reads: the caller may simply create another one. Only failures that left the tenant
+   * untouched (429 rate limit, a refused connection, a refused token) are repeated here.
+   */
+  async createExportJob(request: {
+    connectionId?: string;
+    fields: ExportField[];
+    limit?: number;
+  }): Promise<Auth0Job> {
+    const spec: CallSpec = {
+      operation: 'POST /jobs/users-exports',
+      scope: 'read:users',
+      subject: request.connectionId === undefined ? 'the tenant' : `connection ${request.connectionId}`,
+      createsJob: true,
+    };
+    try {
+      const job = await this.#call(spec, (sdk, ro) =>
+        sdk.jobs.usersExports.create(
+          {
+            ...(request.connectionId === undefined ? {} : { connection_id: request.connectionId }),
+            format: 'json',
+            fields: request.fields.map((f) => ({ ...f })),
+            ...(request.limit === undefined ? {} : { limit: request.limit }),
+          },
+          ro,
+        ),
+      );
+      return job as Auth0Job;
+    } catch (err) {
+      if (
+        isAuth0Error(err, 'not_available') ||
+        (isAuth0Error(err, 'bad_request') &&
+          /plan|feature|not (enabled|available|allowed)|upgrade/i.test(err.message))
+      ) {
+        throw new Auth0Error(
+          'not_available',
+          `${tenantName(this.#tenant)} does not offer bulk user export on its plan or settings (${err.message}) Enable user exports for the tenant (its subscription or Auth0 support), or export it from the Dashboard's User Import / Export extension and pass that file to import.`,
+          { ...(err.status === undefined ? {} : { status: err.status }), cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * POST /jobs/users-imports, never repeated blindly.
+   *
+   * When the answer is lost (5xx, a dropped connection, a timeout), Auth0 may or may not have
+   * created the job, and it offers no way to look a job up by `external_id`. Repeating the POST
+   * here would hide that, so it fails with `outcome_unknown` and the runner decides. Submitting
+   * the batch again is safe with upsert=false: users the lost job already inserted come back as
+   * DUPLICATED_USER, which the runner counts as already migrated, and the batch's `external_id`
+   * ties both jobs to the same batch in Auth0's logs. With upsert=true the same users are updated
+   * twice with the same values.
+   *
+   * Repeated here, because nothing was created: a 429 rate limit, a refused connection (the
+   * request never left), a 401 (one token renewal). Not repeated: 429 "There are 2 active import
+   * users jobs" (`import_slots_busy`: the runner waits for a slot).
+   */
+  async createImportJob(request: CreateImportJob): Promise<Auth0Job> {
+    const spec: CallSpec = {
+      operation: 'POST /jobs/users-imports',
+      scope: 'create:users',
+      subject: `connection ${request.connectionId}`,
+      createsJob: true,
+    };
+    const job = await this.#call(spec, (sdk, ro) =>
+      sdk.jobs.usersImports.create(
+        {
+          users: { data: request.users, filename: 'users.json', contentType: 'application/json' },
+          connection_id: request.connectionId,
+          upsert: request.upsert ?? false,
+          send_completion_email: request.sendCompletionEmail ?? false,
+          ...(request.externalId === undefined ? {} : { external_id: request.externalId }),
+        },
+        ro,
+      ),
+    );
+    return job as Auth0Job;
+  }
+
+  async getJob(id: string): Promise<Auth0Job> {
+    const spec = { operation: 'GET /jobs/{id}', scope: 'read:users', subject: `job ${id}` };
+    return (await this.#call(spec, (sdk, ro) => sdk.jobs.get(id, ro))) as Auth0Job;
+  }
+
+  async getJobErrors(id: string): Promise<JobErrors> {
+    const spec = { operation: 'GET /jobs/{id}/errors', scope: 'create:users', subject: `job ${id}` };
+    const body: unknown = await this.#call(spec, (sdk, ro) => sdk.jobs.errors.get(id, ro));
+    if (body === undefined || body === null || body === '') return { kind: 'none' };
+    if (Array.isArray(body)) return { kind: 'users', errors: body as JobUserError[] };
+    if (typeof body === 'object' && 'id' in body) return { kind: 'job', job: body as Auth0Job };
+    return { kind: 'none' };
+  }
+
+  async usersByEmail(email: string): Promise<Array<Record<string, unknown>>> {
+    const spec = { operation: 'GET /users-by-email', scope: 'read:users', subject: 'user' };
+    const users = await this.#call(spec, (sdk, ro) => sdk.users.listUsersByEmail({ email }, ro));
+    return users as Array<Record<string, unknown>>;
+  }
+
+  async createPasswordChangeTicket(request: {
+    userId: string;
+    ttlSec?: number;
+    resultUrl?: string;
+    clientId?: string;
+    markEmailAsVerified?: boolean;
+  }): Promise<{ ticket: string }> {
+    const spec = {
+      operation: 'POST /tickets/password-change',
+      scope: 'create:user_tickets',
+      subject: `user ${request.userId}`,
+    };
+    // A second ticket for the same user is harmless (each is a link; the last one sent is used).
+    const answer = await this.#call(spec, (sdk, ro) =>
+      sdk.tickets.changePassword(
+        {
+          user_id: request.userId,
+          ...(request.ttlSec === undefined ? {} : { ttl_sec: request.ttlSec }),
+          ...(request.resultUrl === undefined ? {} : { result_url: request.resultUrl }),
+          ...(request.clientId === undefined ? {} : { client_id: request.clientId }),
+          ...(request.markEmailAsVerified === undefined
+            ? {}
+            : { mark_email_as_verified: request.markEmailAsVerified }),
+        },
+        ro,
+      ),
+    );
+    return { ticket: String((answer as { ticket?: unknown }).ticket ?? '') };
+  }
+
+  /**
+   * GET of an export's signed location, without our token (it is a presigned CDN link). Raw bytes
+   * over node:http(s), because fetch would undo a `Content-Encoding: gzip` and the file must be
+   * kept exactly as Auth0 wrote it. 401/403/404/410 mean the signature expired (60 s): `link_expired`.
+   */
+  async download(location: string): Promise<Readable> {
+    const operation = 'GET <export location>';
+    return withRetry(
+      {
+        operation,
+        options: this.#retry,
+        logger: this.#logger,
+        ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+      },
+      async () => {
+        const res = await this.#get(rewriteUrl(location, this.#tenant), 0);
+        const status = res.statusCode ?? 0;
+        if (status === 200) return this.#body(res, operation);
+        const body = await readSmall(res).catch(() => '');
+        if ([401, 403, 404, 410].includes(status) || (status === 400 && /expired/i.test(body))) {
+          throw new Auth0Error(
+            'link_expired',
+            `The download link of an export on ${tenantName(this.#tenant)} no longer works (HTTP ${status}); get the job again for a fresh link.`,
+            { status },
+          );
+        }
+        const headers = Object.fromEntries(
+          Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]),
+        );
+        throw fromHttpFailure(
+          this.#tenant,
+          { operation, subject: 'the export file' },
+          { status, body, headers },
+        );
+      },
+    );
+  }
+
+  #get(url: string, redirects: number): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch (err) {
+        reject(new Auth0Error('bad_request', `The export location is not a URL.`, { cause: err }));
+        return;
+      }
+      const send = target.protocol === 'http:' ? httpRequest : httpsRequest;
+      const req = send(
+        target,
+        { method: 'GET', ...(this.#signal === undefined ? {} : { signal: this.#signal }) },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          const next = res.headers.location;
+          if (status >= 300 && status < 400 && next !== undefined && redirects < 5) {
+            res.resume();
+            this.#get(new URL(next, target).href, redirects + 1).then(resolve, reject);
+            return;
+          }
+          resolve(res);
+        },
+      );
+      req.setTimeout(this.#timeoutMs, () =>
+        req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+      );
+      req.on('error', (err) => {
+        if (this.#signal?.aborted) reject(this.#signal.reason);
+        else reject(networkError(this.#tenant, 'GET <export location>', err));
+      });
+      req.end();
+    });
+  }
+
+  /** The body as a stream whose failures (a dropped connection, silence) are `network` errors. */
+  #body(res: IncomingMessage, operation: string): Readable {
+    const out = new PassThrough();
+    res.setTimeout(this.#timeoutMs, () =>
+      res.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+    );
+    res.on('error', (err) => out.destroy(networkError(this.#tenant, operation, err)));
+    res.on('aborted', () =>
+      out.destroy(networkError(this.#tenant, operation, new Error('connection closed mid-body'))),
+    );
+    out.on('close', () => {
+      if (!res.complete) res.destroy();
+    });
+    res.pipe(out);
+    return out;
+  }
+}
+
+/** Job-creating POSTs: repeat only what certainly created nothing. */
+function creationMayBeRepeated(err: Auth0Error): boolean {
+  if (err.code === 'rate_limited') return true;
+  return err.code === 'network' && neverReachedServer(err.cause);
+}
+
+/** A job-creating POST whose answer was lost becomes `outcome_unknown` (see createImportJob). */
+function asCreationFailure(t: TenantDescription, spec: CallSpec, err: Auth0Error): Auth0Error {
+  if (err.code === 'server_error' || (err.code === 'network' && !neverReachedServer(err.cause))) {
+    return new Auth0Error(
+      'outcome_unknown',
+      `${spec.operation} on ${tenantName(t)} got no usable answer (${err.message}) The job may have been created; submitting again is safe with upsert=false (users already inserted come back as DUPLICATED_USER).`,
+      { ...(err.status === undefined ? {} : { status: err.status }), cause: err },
+    );
+  }
+  return err;
+}
+
+function rewriteUrl(url: string, t: TenantDescription): string {
+  const origin = `https://${t.domain}`;
+  return url.startsWith(`${origin}/`) && t.baseUrl !== origin
+    ? t.baseUrl.replace(/\/+$/, '') + url.slice(origin.length)
+    : url;
+}
+
+/** A list page's items, also when the server answered with a bare array instead of `{connections, next}`. */
+function pageItems(page: {
+  data: unknown;
+  response: unknown;
+}): Array<{ name?: string; strategy?: string; [k: string]: unknown }> {
+  if (Array.isArray(page.response)) return page.response as Array<{ name?: string; strategy?: string }>;
+  return Array.isArray(page.data) ? (page.data as Array<{ name?: string; strategy?: string }>) : [];
+}
+
+function toConnection(c: unknown): Connection {
+  const o = c as Record<string, unknown>;
+  return {
+    ...o,
+    id: String(o.id ?? ''),
+    name: String(o.name ?? ''),
+    strategy: String(o.strategy ?? ''),
+  } as Connection;
+}
+
+async function readSmall(res: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of res) {
+    if (text.length < 2000) text += String(chunk);
+  }
+  return text.slice(0, 2000);
+}

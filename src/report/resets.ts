@@ -1,0 +1,145 @@
+/**
+ * Password-change tickets for the users a run imported without a password hash
+ * (password-reset.ndjson), created on the new tenant. The results go to resets.ndjson (0600: a
+ * ticket is a link that sets the user's password), one line per attempt, appended as they come,
+ * which is also what makes a second run skip the users already done.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isAuth0Error } from '../auth0/errors.js';
+import type { TenantClient } from '../auth0/types.js';
+import { coerceError } from '../errors.js';
+import { FILE_MODE, REPORT_FILES, readNdjson } from './files.js';
+import type { PasswordResetLine, ResetResultLine } from './types.js';
+
+export interface ResetsOptions {
+  /** The run's report folder. */
+  dir: string;
+  /** Ticket lifetime in seconds (Auth0: 0 or unset means 5 days). */
+  ttlSec?: number;
+  resultUrl?: string;
+  clientId?: string;
+  /** Tickets requested at once; the client waits out 429s. @defaultValue 4 */
+  concurrency?: number;
+  /** Called after each user (for progress output); never given the ticket. */
+  onResult?: (result: { user_id: string; status: 'created' | 'error'; code?: string }, done: number) => void;
+}
+
+export interface ResetsPlan {
+  /** Users listed in password-reset.ndjson (deduplicated by user id). */
+  users: PasswordResetLine[];
+  /** Of those, users that already have a ticket from an earlier run of this command. */
+  alreadyDone: Set<string>;
+  /** Users still to do. */
+  todo: PasswordResetLine[];
+}
+
+export interface ResetsResult {
+  created: number;
+  errors: Record<string, number>;
+  skipped: number;
+  /** Set when the run stopped early on an error that would hit every user (credentials, scope, outage). */
+  stoppedBy?: Error;
+  file: string;
+}
+
+/** Errors about one user: recorded and the next user tried. Anything else stops the run. */
+const USER_ERRORS = new Set(['not_found', 'bad_request', 'already_exists']);
+
+/** Reads password-reset.ndjson and resets.ndjson: who needs a ticket and who already has one. */
+export async function planResets(dir: string): Promise<ResetsPlan> {
+  const source = join(dir, REPORT_FILES.passwordReset);
+  const users = new Map<string, PasswordResetLine>();
+  for await (const line of readNdjson<PasswordResetLine>(source)) {
+    if (typeof line.user_id === 'string' && !users.has(line.user_id)) users.set(line.user_id, line);
+  }
+  const alreadyDone = new Set<string>();
+  const progress = join(dir, REPORT_FILES.resets);
+  if (existsSync(progress)) {
+    for await (const line of readNdjson<ResetResultLine>(progress)) {
+      if (line.status === 'created') alreadyDone.add(line.user_id);
+    }
+  }
+  const all = [...users.values()];
+  return { users: all, alreadyDone, todo: all.filter((u) => !alreadyDone.has(u.user_id)) };
+}
+
+/** Creates the tickets still to do, appending each result to resets.ndjson as it comes. */
+export async function sendResets(
+  client: TenantClient,
+  plan: ResetsPlan,
+  options: ResetsOptions,
+): Promise<ResetsResult> {
+  const file = join(options.dir, REPORT_FILES.resets);
+  const out = await openAppend(file);
+  const result: ResetsResult = { created: 0, errors: {}, skipped: plan.alreadyDone.size, file };
+  let next = 0;
+  let done = 0;
+  let stop: Error | undefined;
+
+  const worker = async (): Promise<void> => {
+    while (stop === undefined && next < plan.todo.length) {
+      const user = plan.todo[next++]!;
+      let line: ResetResultLine;
+      try {
+        const { ticket } = await client.createPasswordChangeTicket({
+          userId: user.user_id,
+          ...(options.ttlSec !== undefined && { ttlSec: options.ttlSec }),
+          ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
+          ...(options.clientId !== undefined && { clientId: options.clientId }),
+        });
+        line = {
+          user_id: user.user_id,
+          email: user.email,
+          status: 'created',
+          ticket,
+          at: new Date().toISOString(),
+        };
+        result.created++;
+      } catch (thrown) {
+        const err = coerceError(thrown);
+        if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
+          stop ??= err;
+          return;
+        }
+        line = {
+          user_id: user.user_id,
+          email: user.email,
+          status: 'error',
+          code: err.code,
+          message: err.message,
+          at: new Date().toISOString(),
+        };
+        result.errors[err.code] = (result.errors[err.code] ?? 0) + 1;
+      }
+      await out.write(`${JSON.stringify(line)}\n`);
+      done++;
+      options.onResult?.(
+        { user_id: line.user_id, status: line.status, ...(line.status === 'error' && { code: line.code }) },
+        done,
+      );
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  } finally {
+    await out.sync();
+    await out.close();
+  }
+  if (stop !== undefined) result.stoppedBy = stop;
+  return result;
+}
+
+/** Opens the progress file for appending (0600), ending a line cut short by a crash first. */
+async function openAppend(path: string): Promise<FileHandle> {
+  const fh = await open(path, 'a+', FILE_MODE);
+  await chmod(path, FILE_MODE);
+  const { size } = await stat(path);
+  if (size > 0) {
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) await fh.write('\n');
+  }
+  return fh;
+}

@@ -1,0 +1,206 @@
+/**
+ * The run's flow: which job comes after which. Every job has a deterministic id (`<runId>-export`,
+ * `<runId>-snapshot`, `<runId>-plan`, `<runId>-<n>` per batch, `<runId>-report`), so adding one
+ * twice is harmless, and each stage, when it ends, adds the next one if the run is ready for it:
+ *
+ *   export ─┐
+ *           ├─▶ plan ─▶ import-batch × n ─▶ report
+ *   snapshot┘
+ *
+ * (an `import` run has no export: its file is the input). Whoever ends last adds the next job,
+ * so no stage waits on another and a crash between two steps is repaired by the redelivery.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { MigrateError } from '../errors.js';
+import { QUEUES, type QueueName } from './queues.js';
+import type { Runtime } from './runtime.js';
+import { isValidRunId } from './store.js';
+import type { ImportBatchJobData, RunKind, RunMeta, StageJobData } from './types.js';
+
+export const batchJobId = (runId: string, n: number): string => `${runId}-${n}`;
+export const stageJobId = (runId: string, stage: 'export' | 'snapshot' | 'plan' | 'report'): string =>
+  `${runId}-${stage}`;
+
+/** `sweep-20250102-030000-1a2b`; `seed` makes the suffix deterministic (a scheduled job's id). */
+export function newRunId(kind: RunKind, now = new Date(), seed?: string): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const suffix =
+    seed === undefined
+      ? randomBytes(2).toString('hex')
+      : createHash('sha256').update(seed).digest('hex').slice(0, 4);
+  return `${kind}-${stamp}-${suffix}`;
+}
+
+export interface RunSpec {
+  kind: RunKind;
+  runId?: string;
+  dryRun?: boolean;
+  upsert?: boolean;
+  /** The export file of an `import` run. */
+  file?: string;
+  hashesFile?: string;
+}
+
+export interface StartedRun {
+  runId: string;
+  /** The run existed already and was resumed (or had finished). */
+  resumed: boolean;
+  run: RunMeta;
+}
+
+/** Creates a run and adds its first jobs, or resumes the run when `spec.runId` names one. */
+export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> {
+  const runId = spec.runId ?? newRunId(spec.kind);
+  if (!isValidRunId(runId)) {
+    throw new MigrateError(`"${runId}" cannot name a run: use up to 100 letters, digits, ".", "_" and "-".`);
+  }
+  const old = rt.config.tenants.old;
+  const neu = rt.config.tenants.new;
+  const created = await rt.store.createRun({
+    runId,
+    kind: spec.kind,
+    dryRun: spec.dryRun === true,
+    upsert: spec.upsert === true,
+    createdAt: Date.now(),
+    ...(spec.file !== undefined && { file: resolve(spec.file) }),
+    ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
+    ...(spec.kind === 'sweep' && old !== undefined && { oldTenant: old.domain }),
+    ...(neu !== undefined && { newTenant: neu.domain, connection: neu.connection }),
+  });
+  if (!created) {
+    const existing = (await rt.store.getRun(runId))!;
+    if (existing.kind !== spec.kind) {
+      throw new MigrateError(
+        `Run ${runId} is a${existing.kind === 'import' ? 'n' : ''} ${existing.kind} run, not a${spec.kind === 'import' ? 'n' : ''} ${spec.kind}.`,
+        {
+          hint: 'Choose another --run-id, or resume it with the command that started it.',
+        },
+      );
+    }
+    if (spec.file !== undefined && existing.file !== undefined && resolve(spec.file) !== existing.file) {
+      throw new MigrateError(`Run ${runId} imports ${existing.file}, not ${resolve(spec.file)}.`, {
+        hint: 'Resume it with the same file, or choose another --run-id.',
+      });
+    }
+    await resumeRun(rt, runId);
+    return { runId, resumed: true, run: (await rt.store.getRun(runId))! };
+  }
+  if (spec.kind === 'sweep') await addStageJob(rt, QUEUES.export, runId);
+  await addStageJob(rt, QUEUES.snapshot, runId);
+  rt.logger.info({ runId, kind: spec.kind, dryRun: spec.dryRun === true }, 'run started');
+  return { runId, resumed: false, run: (await rt.store.getRun(runId))! };
+}
+
+/**
+ * Picks a run up where it stopped: stage jobs that failed are tried again, missing ones added.
+ * A finished run is left alone.
+ */
+export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
+  const run = await rt.store.getRun(runId);
+  if (run === undefined)
+    throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
+  if (run.status === 'completed') return;
+  if (run.status === 'failed') {
+    await rt.redis
+      .multi()
+      .hdel(rt.store.runKey(runId), 'error', 'finishedAt', 'reportDir')
+      .hset(rt.store.runKey(runId), 'status', 'running')
+      .exec();
+    await rt.queue(QUEUES.report).remove(stageJobId(runId, 'report'));
+  }
+  const stages: Array<'export' | 'snapshot' | 'plan'> = [];
+  if (run.kind === 'sweep' && run.phases.export?.end === undefined) stages.push('export');
+  if (run.phases.snapshot?.end === undefined) stages.push('snapshot');
+  if (stages.length === 0 && !run.planDone) stages.push('plan');
+  for (const stage of stages) await addOrRetry(rt, stage, runId);
+  if (run.planDone) await maybeFinishRun(rt, runId);
+  rt.logger.info({ runId, stages }, 'run resumed');
+}
+
+async function addOrRetry(rt: Runtime, stage: 'export' | 'snapshot' | 'plan', runId: string): Promise<void> {
+  const queue = rt.queue(stage);
+  const job = await queue.getJob(stageJobId(runId, stage));
+  if (job !== undefined && (await job.isFailed())) {
+    await job.retry('failed');
+    return;
+  }
+  if (job !== undefined && (await job.isCompleted())) await job.remove();
+  await addStageJob(rt, stage, runId);
+}
+
+export async function addStageJob(rt: Runtime, queue: QueueName, runId: string): Promise<void> {
+  const stage = queue as 'export' | 'snapshot' | 'plan' | 'report';
+  const data: StageJobData = { runId };
+  await rt.queue(queue).add(stage, data, { ...rt.jobOptions(queue), jobId: stageJobId(runId, stage) });
+}
+
+export async function addBatchJob(rt: Runtime, runId: string, n: number): Promise<void> {
+  const data: ImportBatchJobData = { runId, batch: n };
+  await rt
+    .queue(QUEUES.importBatch)
+    .add('import-batch', data, { ...rt.jobOptions(QUEUES.importBatch), jobId: batchJobId(runId, n) });
+}
+
+/** Adds the plan job once the export (sweep) and the snapshot are done. */
+export async function maybeStartPlan(rt: Runtime, runId: string): Promise<void> {
+  const run = await rt.store.getRun(runId);
+  if (run === undefined || run.status !== 'running') return;
+  const exported = run.kind === 'import' || run.phases.export?.end !== undefined;
+  if (exported && run.phases.snapshot?.end !== undefined) await addStageJob(rt, QUEUES.plan, runId);
+}
+
+/**
+ * Adds the report job once every staged batch has ended and the plan has read everything (or the
+ * run failed: the report then says what was done before it stopped).
+ */
+export async function maybeFinishRun(rt: Runtime, runId: string): Promise<void> {
+  const run = await rt.store.getRun(runId);
+  if (run === undefined || run.reportDir !== undefined) return;
+  if (!run.planDone && run.status !== 'failed') return;
+  if ((await rt.store.endedCount(runId)) < run.planEmitted) return;
+  if (run.planEmitted > 0) await rt.store.markTime(runId, 'import', 'end');
+  await addStageJob(rt, QUEUES.report, runId);
+}
+
+/** A stage gave up: the run cannot finish. The report still says what was done. */
+export async function failRun(rt: Runtime, runId: string, message: string): Promise<void> {
+  await rt.store.failRun(runId, message);
+  rt.logger.error({ runId, err: message }, 'run failed');
+  await maybeFinishRun(rt, runId);
+}
+
+const SWEEP_LOCK_SECONDS = 7 * 86_400;
+
+const RELEASE_IF_HOLDER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/**
+ * One sweep at a time: takes the sweep lock for `runId`, or answers the run that holds it. A lock
+ * left by a run that has finished (or vanished) is taken over.
+ */
+export async function acquireSweepLock(
+  rt: Runtime,
+  runId: string,
+): Promise<{ ok: true } | { ok: false; holder: string }> {
+  const key = rt.store.sweepLockKey;
+  for (let i = 0; i < 3; i++) {
+    if ((await rt.redis.set(key, runId, 'EX', SWEEP_LOCK_SECONDS, 'NX')) === 'OK') return { ok: true };
+    const holder = await rt.redis.get(key);
+    if (holder === null) continue;
+    if (holder === runId) return { ok: true };
+    const run = await rt.store.getRun(holder);
+    if (run !== undefined && run.status === 'running') return { ok: false, holder };
+    // A lock taken in the last minute whose run does not exist yet is being started.
+    if (run === undefined && (await rt.redis.ttl(key)) > SWEEP_LOCK_SECONDS - 60)
+      return { ok: false, holder };
+    await rt.redis.eval(RELEASE_IF_HOLDER, 1, key, holder);
+  }
+  return { ok: false, holder: (await rt.redis.get(key)) ?? 'unknown' };
+}
+
+export async function releaseSweepLock(rt: Runtime, runId: string): Promise<void> {
+  await rt.redis.eval(RELEASE_IF_HOLDER, 1, rt.store.sweepLockKey, runId);
+}

@@ -1,0 +1,68 @@
+/**
+ * Batch payloads at rest in Redis: gzip, then AES-256-GCM when `PAYLOAD_KEY` is set. The Redis key
+ * is the additional authenticated data, so a blob copied under another run's or batch's key does
+ * not decrypt.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Secret } from '../config.js';
+import { MigrateError } from '../errors.js';
+
+const PLAIN = 0x00;
+const SEALED = 0x01;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class PayloadError extends MigrateError {}
+
+export class PayloadCodec {
+  readonly #key: Buffer | undefined;
+
+  /** `key` is `config.payloadKey` (64 hex digits once validated), or undefined for gzip only. */
+  constructor(key: Secret | undefined) {
+    this.#key = key === undefined ? undefined : Buffer.from(key.reveal(), 'hex');
+  }
+
+  get encrypts(): boolean {
+    return this.#key !== undefined;
+  }
+
+  encode(value: unknown, aad: string): Buffer {
+    const zipped = gzipSync(Buffer.from(JSON.stringify(value), 'utf8'));
+    if (this.#key === undefined) return Buffer.concat([Buffer.of(PLAIN), zipped]);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    cipher.setAAD(Buffer.from(aad, 'utf8'));
+    const body = Buffer.concat([cipher.update(zipped), cipher.final()]);
+    return Buffer.concat([Buffer.of(SEALED), iv, cipher.getAuthTag(), body]);
+  }
+
+  decode<T>(blob: Buffer, aad: string): T {
+    let zipped: Buffer;
+    if (blob[0] === PLAIN) {
+      zipped = blob.subarray(1);
+    } else if (blob[0] === SEALED) {
+      if (this.#key === undefined) {
+        throw new PayloadError(`${aad} is encrypted but PAYLOAD_KEY is not set`, {
+          hint: 'Run every worker with the PAYLOAD_KEY the run was started with.',
+        });
+      }
+      const iv = blob.subarray(1, 1 + IV_BYTES);
+      const tag = blob.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES);
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, iv);
+      decipher.setAAD(Buffer.from(aad, 'utf8'));
+      decipher.setAuthTag(tag);
+      try {
+        zipped = Buffer.concat([decipher.update(blob.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+      } catch (err) {
+        throw new PayloadError(`${aad} does not decrypt with this PAYLOAD_KEY`, {
+          hint: 'Run every worker with the PAYLOAD_KEY the run was started with.',
+          cause: err,
+        });
+      }
+    } else {
+      throw new PayloadError(`${aad} is not a batch payload written by auth0-migrate`);
+    }
+    return JSON.parse(gunzipSync(zipped).toString('utf8')) as T;
+  }
+}

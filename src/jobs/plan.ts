@@ -1,0 +1,136 @@
+/**
+ * The plan stage's bookkeeping: takes the pipeline's output (batches, skipped and already-migrated
+ * users, in input order) and stages it in the run's store, one import-batch job per batch.
+ *
+ * Resumable: the pipeline is deterministic, so after a crash the stage reads the input again and
+ * batch `n` is the same batch; batches already staged are not staged again (their job is only
+ * re-added, which BullMQ ignores when it exists). Bounded: it waits while the batches staged and
+ * not yet ended reach the limit, so Redis holds a bounded amount of user data whatever the input's
+ * size.
+ */
+import type { AlreadyMigrated, Batch, Skipped } from '../pipeline/types.js';
+import type { SkippedLine } from '../report/types.js';
+import { FinalError, HandBack, pause } from './control.js';
+import { addBatchJob, maybeFinishRun } from './flow.js';
+import type { Runtime } from './runtime.js';
+import { emptyCounts, type PlanChunk, type StagedBatch } from './types.js';
+
+export type PlanItem = Batch | AlreadyMigrated | Skipped;
+
+/** Users recorded per chunk at most, when no batch boundary comes first (e.g. all of them skipped). */
+const CHUNK_RECORDS = 2_000;
+const ROOM_POLL_MS = 200;
+
+export interface StagePlanOptions {
+  signal?: AbortSignal;
+  /** Called with the records read so far, now and then. */
+  onRead?: (read: number) => void;
+}
+
+export function isBatch(item: PlanItem): item is Batch {
+  return 'payload' in item && 'users' in item;
+}
+
+export function toStaged(batch: Batch): StagedBatch {
+  return {
+    payload: batch.payload.toString('utf8'),
+    users: batch.users.map((c) => ({
+      line: c.source.line,
+      ...(c.source.userId !== undefined && { userId: c.source.userId }),
+      email: c.user.email,
+      ...(c.user.user_id !== undefined && { sentId: c.user.user_id }),
+      hasPassword: c.hasPassword,
+      original: c.original,
+    })),
+  };
+}
+
+function skippedLine(s: Skipped): SkippedLine {
+  return {
+    ...(s.source.userId !== undefined && { user_id: s.source.userId }),
+    ...(s.source.email !== undefined && { email: s.source.email }),
+    line: s.source.line,
+    reason: s.reason,
+    detail: s.detail,
+  };
+}
+
+/** The most batches staged and not yet ended. */
+export function stagingLimit(rt: Runtime): number {
+  return rt.config.importConcurrency + rt.settings.maxStagedBatches;
+}
+
+export async function stagePlan(
+  rt: Runtime,
+  runId: string,
+  items: AsyncIterable<PlanItem>,
+  options: StagePlanOptions = {},
+): Promise<{ read: number; batches: number }> {
+  const { signal } = options;
+  let read = 0;
+  let n = 0;
+  let chunk: PlanChunk = { index: 0, counts: emptyCounts(), skipped: [] };
+  const flush = async (): Promise<void> => {
+    await rt.store.putChunk(runId, chunk, read);
+    chunk = { index: chunk.index + 1, counts: emptyCounts(), skipped: [] };
+    options.onRead?.(read);
+  };
+
+  for await (const item of items) {
+    if (signal?.aborted) throw new HandBack();
+    if (isBatch(item)) {
+      if (chunk.counts.records > 0) await flush();
+      read += item.users.length;
+      await stageBatch(rt, runId, n, item, read, signal);
+      options.onRead?.(read);
+      n++;
+      continue;
+    }
+    read++;
+    const c = chunk.counts;
+    c.records++;
+    if (item.kind === 'skipped') {
+      c.skipped[item.reason] = (c.skipped[item.reason] ?? 0) + 1;
+      chunk.skipped.push(skippedLine(item));
+    } else {
+      c.already_migrated[item.matchedBy] = (c.already_migrated[item.matchedBy] ?? 0) + 1;
+    }
+    if (c.records >= CHUNK_RECORDS) await flush();
+  }
+  if (chunk.counts.records > 0) await flush();
+  await rt.store.setRun(runId, {
+    planDone: 1,
+    planRead: read,
+    planEmitted: n,
+    planChunks: chunk.index,
+    phase: 'import',
+  });
+  await rt.store.phaseEnded(runId, 'plan');
+  await maybeFinishRun(rt, runId);
+  return { read, batches: n };
+}
+
+async function stageBatch(
+  rt: Runtime,
+  runId: string,
+  n: number,
+  batch: Batch,
+  read: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const existing = await rt.store.getBatch(runId, n);
+  if (existing !== undefined) {
+    if (existing.users !== batch.users.length) {
+      throw new FinalError(
+        'plan_changed',
+        `Batch ${n} of run ${runId} had ${existing.users} users and now has ${batch.users.length}: the input or the settings (BATCH_BYTES, the snapshot) changed since the run started.`,
+      );
+    }
+    if (existing.state !== 'done' && existing.state !== 'failed') await addBatchJob(rt, runId, n);
+    return;
+  }
+  const limit = stagingLimit(rt);
+  while (n - (await rt.store.endedCount(runId)) >= limit) await pause(ROOM_POLL_MS, signal);
+  await rt.store.stageBatch(runId, n, toStaged(batch), read);
+  await addBatchJob(rt, runId, n);
+}

@@ -1,0 +1,84 @@
+/**
+ * The report stage: the run's summary and per-user files from the store, then the store's
+ * per-user data is dropped (the files hold it now), the work files deleted, the email sent.
+ * Idempotent: writing the report again replaces the same files; the email goes once.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Secret } from '../config.js';
+import { coerceError } from '../errors.js';
+import { sendRunReport } from '../report/email.js';
+import type { RunSummary } from '../report/types.js';
+import { runDir, writeRunReport } from '../report/write.js';
+import { releaseSweepLock } from './flow.js';
+import type { Runtime } from './runtime.js';
+import { buildSummary } from './summary.js';
+
+/** Where a run keeps its export and snapshot files until its report is written. */
+export function workDir(rt: Runtime, runId: string): string {
+  return join(runDir(rt.config.reportsDir, runId), 'work');
+}
+
+export async function writeReport(rt: Runtime, runId: string): Promise<RunSummary | undefined> {
+  const run = await rt.store.getRun(runId);
+  if (run === undefined) return undefined;
+  if (run.reportDir !== undefined) {
+    await cleanUp(rt, runId, run.kind);
+    return rt.store.getSummary(runId);
+  }
+  await rt.store.phaseStarted(runId, 'report');
+  const progress = (await rt.store.progress(runId))!;
+  const finishedAt = Date.now();
+  const summary = buildSummary(progress, await rt.store.auth0Jobs(runId), finishedAt);
+  const written = await writeRunReport({
+    reportsDir: rt.config.reportsDir,
+    summary,
+    failures: rt.store.failureLines(runId),
+    skipped: rt.store.skippedLines(runId),
+    retry: rt.store.retryRecords(runId),
+    passwordResets: rt.store.resetLines(runId),
+    secrets: secretsOf(rt),
+  });
+  await rt.store.putSummary(runId, written.summary);
+  await rt.store.setRun(runId, {
+    ...(run.status !== 'failed' && { status: 'completed' }),
+    phase: 'done',
+    finishedAt,
+    reportDir: written.dir,
+    [`t:report:end`]: Date.now(),
+  });
+  if (written.summary.problems !== undefined) {
+    rt.logger.error({ runId, problems: written.summary.problems }, 'the run summary does not add up');
+  }
+  rt.logger.info({ runId, dir: written.dir, counts: written.summary.counts }, 'report written');
+  await cleanUp(rt, runId, run.kind);
+  if (
+    rt.config.smtp !== undefined &&
+    (await rt.redis.hsetnx(rt.store.runKey(runId), 'emailed', Date.now())) === 1
+  ) {
+    try {
+      await sendRunReport(rt.config, written.summary, written.dir);
+    } catch (err) {
+      rt.logger.error(
+        { runId, err: coerceError(err).message },
+        'the report email could not be sent; the report is in the folder',
+      );
+    }
+  }
+  return written.summary;
+}
+
+async function cleanUp(rt: Runtime, runId: string, kind: string): Promise<void> {
+  await rt.store.purgeUserData(runId);
+  await rm(workDir(rt, runId), { recursive: true, force: true });
+  if (kind === 'sweep') await releaseSweepLock(rt, runId);
+}
+
+function secretsOf(rt: Runtime): Secret[] {
+  const c = rt.config;
+  const out: Secret[] = [];
+  for (const t of [c.tenants.old, c.tenants.new]) if (t !== undefined) out.push(t.clientSecret);
+  if (c.payloadKey !== undefined) out.push(c.payloadKey);
+  if (c.smtp !== undefined) out.push(c.smtp.url);
+  return out;
+}

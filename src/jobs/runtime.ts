@@ -1,0 +1,206 @@
+/**
+ * What every part of the runner shares in one process: the Redis connection, the queues, the
+ * run store, the import slots, the tenant clients and the timing settings. Built once by a command
+ * (or a test) and handed to the processors; closing it closes every connection it opened.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createTenantClient, type RetryOptions } from '../auth0/index.js';
+import type { TenantClient } from '../auth0/types.js';
+import { requireTenant, type Config, type TenantName } from '../config.js';
+import { MigrateError, coerceError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { PayloadCodec } from './payload.js';
+import { QUEUES, type QueueName } from './queues.js';
+import { ImportSlots } from './slots.js';
+import { RunStore } from './store.js';
+
+/** Timings and limits of the runner; the defaults suit a real tenant, tests shrink them. */
+export interface RunnerSettings {
+  /**
+   * BullMQ lock of an active job; a worker that dies loses its jobs to another after this long.
+   * @defaultValue 30000
+   */
+  lockDurationMs: number;
+  /** @defaultValue 15000 */
+  stalledIntervalMs: number;
+  /**
+   * Redeliveries after a worker died before BullMQ gives a job up. The processors are idempotent,
+   * so a generous number only costs time.
+   * @defaultValue 20
+   */
+  maxStalledCount: number;
+  /** Attempts of an import batch (5xx, dropped connections); slot waits do not count. @defaultValue 6 */
+  batchAttempts: number;
+  /** First backoff between batch attempts (exponential). @defaultValue 5000 */
+  batchBackoffMs: number;
+  /** Attempts of the export, snapshot, plan and report stages. @defaultValue 3 */
+  stageAttempts: number;
+  /** @defaultValue 10000 */
+  stageBackoffMs: number;
+  /** Wait before trying again when all of our import slots are taken. @defaultValue 1000 */
+  slotWaitMs: number;
+  /** Wait before trying again when Auth0 says its import slots are busy (someone else's job). @defaultValue 5000 */
+  busyWaitMs: number;
+  /** First wait between two polls of an import job (`POLL_INTERVAL_MS`). @defaultValue 1000 */
+  pollIntervalMs: number;
+  /** @defaultValue 10000 */
+  maxPollIntervalMs: number;
+  /** Batches the plan stage keeps staged in Redis beyond the running ones. @defaultValue 2 × IMPORT_CONCURRENCY + 2 */
+  maxStagedBatches: number;
+  /** @defaultValue 900000 */
+  slotLeaseMs: number;
+  /** Time active jobs get to finish or hand back their work on SIGTERM. @defaultValue 20000 */
+  shutdownGraceMs: number;
+  /** Retry policy of the tenant clients. */
+  retry?: RetryOptions;
+}
+
+export function defaultSettings(config: Config, overrides: Partial<RunnerSettings> = {}): RunnerSettings {
+  return {
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 15_000,
+    maxStalledCount: 20,
+    batchAttempts: 6,
+    batchBackoffMs: 5_000,
+    stageAttempts: 3,
+    stageBackoffMs: 10_000,
+    slotWaitMs: 1_000,
+    busyWaitMs: 5_000,
+    pollIntervalMs: config.pollIntervalMs,
+    maxPollIntervalMs: Math.max(config.pollIntervalMs, 10_000),
+    maxStagedBatches: 2 * config.importConcurrency + 2,
+    slotLeaseMs: 900_000,
+    shutdownGraceMs: 20_000,
+    ...overrides,
+  };
+}
+
+export interface Runtime {
+  config: Config;
+  settings: RunnerSettings;
+  logger: Logger;
+  redis: Redis;
+  store: RunStore;
+  slots: ImportSlots;
+  queue(name: QueueName): Queue;
+  /** The tenant's client (one per process and tenant). */
+  client(tenant: TenantName): TenantClient;
+  /** The new tenant connection's id (looked up once). */
+  newConnectionId(): Promise<string>;
+  /** Default options of the jobs added to a queue. */
+  jobOptions(name: QueueName): JobsOptions;
+  close(): Promise<void>;
+}
+
+/** Connects to Redis and answers only when it does, with a message that says what to do. */
+export async function connectRedis(url: string, options: { timeoutMs?: number } = {}): Promise<Redis> {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+    connectTimeout: options.timeoutMs ?? 5_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new MigrateError(`Cannot reach Redis at ${redactUrl(url)} (${coerceError(err).message}).`, {
+      hint: 'Start Redis (docker-compose up -d redis, or redis-server) or set REDIS_URL to where it runs.',
+      cause: err,
+    });
+  }
+  return redis;
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '(unparsable REDIS_URL)';
+  }
+}
+
+export async function createRuntime(
+  config: Config,
+  options: { settings?: Partial<RunnerSettings>; logger?: Logger; redis?: Redis } = {},
+): Promise<Runtime> {
+  const settings = defaultSettings(config, options.settings);
+  const logger = options.logger ?? silentLogger;
+  const redis = options.redis ?? (await connectRedis(config.redisUrl));
+  const ownsRedis = options.redis === undefined;
+  const store = new RunStore(redis, config.queuePrefix, new PayloadCodec(config.payloadKey));
+  const newTenant = config.tenants.new;
+  const slots = new ImportSlots(redis, store.slotsKey(newTenant?.domain ?? 'new'), {
+    limit: config.importConcurrency,
+    ttlMs: settings.slotLeaseMs,
+  });
+  const queues = new Map<QueueName, Queue>();
+  const clients = new Map<TenantName, TenantClient>();
+  let connectionId: Promise<string> | undefined;
+
+  const runtime: Runtime = {
+    config,
+    settings,
+    logger,
+    redis,
+    store,
+    slots,
+    queue(name) {
+      let q = queues.get(name);
+      if (q === undefined) {
+        q = new Queue(name, { connection: redis, prefix: config.queuePrefix });
+        q.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'queue error'));
+        queues.set(name, q);
+      }
+      return q;
+    },
+    client(tenant) {
+      let c = clients.get(tenant);
+      if (c === undefined) {
+        c = createTenantClient(requireTenant(config, tenant), {
+          label: tenant,
+          logger: logger.child({ tenant }),
+          ...(settings.retry && { retry: settings.retry }),
+        });
+        clients.set(tenant, c);
+      }
+      return c;
+    },
+    newConnectionId() {
+      connectionId ??= runtime
+        .client('new')
+        .getConnectionByName(requireTenant(config, 'new').connection)
+        .then((c) => c.id);
+      connectionId.catch(() => {
+        connectionId = undefined;
+      });
+      return connectionId;
+    },
+    jobOptions(name) {
+      const keep = { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } };
+      if (name === QUEUES.importBatch) {
+        return {
+          ...keep,
+          attempts: settings.batchAttempts,
+          backoff: { type: 'exponential', delay: settings.batchBackoffMs },
+        };
+      }
+      return {
+        ...keep,
+        attempts: settings.stageAttempts,
+        backoff: { type: 'exponential', delay: settings.stageBackoffMs },
+      };
+    },
+    async close() {
+      await Promise.allSettled([...queues.values()].map((q) => q.close()));
+      if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+  return runtime;
+}

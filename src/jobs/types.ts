@@ -1,0 +1,180 @@
+/**
+ * What the queues carry (job data and results) and what a run keeps in Redis. Job data holds ids
+ * only: user data lives in the run's store (store.ts), batch payloads compressed and, with
+ * `PAYLOAD_KEY`, encrypted.
+ */
+import type { ExportRecord } from '../pipeline/types.js';
+import type { FailureLine, PasswordResetLine, SkippedLine } from '../report/types.js';
+
+export type RunKind = 'import' | 'sweep';
+
+/** A job of the `sweep` queue: start a sweep run (the scheduler's jobs, or `sweep --no-workers`). */
+export interface SweepJobData {
+  dryRun?: boolean;
+  upsert?: boolean;
+  /** Set by the CLI; scheduled sweeps get a time-based id. */
+  runId?: string;
+}
+
+/** A job of the `export`, `snapshot`, `plan` or `report` queue: one per run, id `<runId>-<stage>`. */
+export interface StageJobData {
+  runId: string;
+}
+
+/** A job of the `import-batch` queue, id `<runId>-<batch>`. */
+export interface ImportBatchJobData {
+  runId: string;
+  batch: number;
+}
+
+export type StageName = 'export' | 'snapshot' | 'plan' | 'import' | 'report';
+
+export type RunStatus = 'running' | 'completed' | 'failed';
+
+/** A run as kept in Redis (`<prefix>:run:<id>`). */
+export interface RunMeta {
+  runId: string;
+  kind: RunKind;
+  dryRun: boolean;
+  upsert: boolean;
+  status: RunStatus;
+  /** The phase in progress: export, snapshot, plan, import, report, done. */
+  phase: string;
+  error?: string;
+  createdAt: number;
+  finishedAt?: number;
+  /** The export file read by an `import` run (absolute path). */
+  file?: string;
+  /** Password hashes merged in (absolute path). */
+  hashesFile?: string;
+  oldTenant?: string;
+  newTenant?: string;
+  connection?: string;
+  /** Where the old tenant's export was saved (sweep). */
+  exportFile?: string;
+  /** Where the new tenant's snapshot was saved. */
+  snapshotFile?: string;
+  /** Users in the old tenant's export, when known (progress estimate). */
+  exportUsers?: number;
+  /** Users in the new tenant's snapshot. */
+  snapshotUsers?: number;
+  /** Records the plan stage has read so far. */
+  planRead: number;
+  /** Batches the plan stage has staged so far. */
+  planEmitted: number;
+  /** True once the plan stage has read its whole input; `planEmitted` is then the batch total. */
+  planDone: boolean;
+  /** Start and end (epoch ms) of each phase. */
+  phases: Partial<Record<StageName, { start?: number; end?: number }>>;
+  /** Where the report was written. */
+  reportDir?: string;
+  /** Why the report could not be written. */
+  reportError?: string;
+}
+
+export type BatchState = 'queued' | 'submitting' | 'submitted' | 'done' | 'failed';
+
+/** One batch as kept in Redis (`<prefix>:run:<id>:batch:<n>`). */
+export interface BatchRecord {
+  state: BatchState;
+  users: number;
+  bytes: number;
+  /** The Auth0 import job, stored the moment it was created. */
+  jobId?: string;
+  submittedAt?: number;
+  /**
+   * Set when a submission's outcome was unknown (a lost answer) and the batch was sent again:
+   * its users may come back as DUPLICATED_USER.
+   */
+  resubmitted?: number;
+}
+
+/** What the report needs of each user of a batch, kept beside the payload (never sent). */
+export interface BatchUser {
+  line: number;
+  /** The old tenant's user id as exported (`auth0|…`), which the new tenant keeps. */
+  userId?: string;
+  email: string;
+  /** The `user_id` as sent in the import file (prefix stripped), to match `/errors` entries. */
+  sentId?: string;
+  hasPassword: boolean;
+  /** The record as read, for retry.ndjson (never holds a password hash). */
+  original: ExportRecord;
+}
+
+/** A staged batch: the exact import file and its users (store.ts keeps it compressed). */
+export interface StagedBatch {
+  /** The JSON array exactly as it is sent. */
+  payload: string;
+  users: BatchUser[];
+}
+
+/** Counts of one batch or one plan chunk; the run's counts are their sum. */
+export interface OutcomeCounts {
+  records: number;
+  imported: number;
+  inserted: number;
+  updated: number;
+  already_migrated: Record<string, number>;
+  skipped: Record<string, number>;
+  failed: Record<string, number>;
+  passwordResets: number;
+}
+
+/** The result of one batch, written once when it ends (`<prefix>:run:<id>:result:<n>`). */
+export interface BatchOutcome {
+  batch: string;
+  index: number;
+  /** `completed`: the Auth0 job ran; `failed`: the batch could not be imported; `dry_run`: not sent. */
+  status: 'completed' | 'failed' | 'dry_run';
+  jobId?: string;
+  auth0Status?: string;
+  summary?: { inserted: number; updated: number; failed: number; total: number };
+  counts: OutcomeCounts;
+  failures: FailureLine[];
+  retry: ExportRecord[];
+  resets: PasswordResetLine[];
+  notes?: string[];
+}
+
+/** What the plan stage found between two batches: skipped users and already-migrated counts. */
+export interface PlanChunk {
+  index: number;
+  counts: OutcomeCounts;
+  skipped: SkippedLine[];
+}
+
+/** The progress of a run, read by `status`, the progress display and the metrics. */
+export interface RunProgress {
+  run: RunMeta;
+  counts: OutcomeCounts;
+  batches: { staged: number; queued: number; running: number; done: number; failed: number };
+}
+
+export function emptyCounts(): OutcomeCounts {
+  return {
+    records: 0,
+    imported: 0,
+    inserted: 0,
+    updated: 0,
+    already_migrated: {},
+    skipped: {},
+    failed: {},
+    passwordResets: 0,
+  };
+}
+
+/** Adds `b` into `a` (mutates and returns `a`). */
+export function addCounts(a: OutcomeCounts, b: OutcomeCounts): OutcomeCounts {
+  a.records += b.records;
+  a.imported += b.imported;
+  a.inserted += b.inserted;
+  a.updated += b.updated;
+  a.passwordResets += b.passwordResets;
+  for (const key of ['already_migrated', 'skipped', 'failed'] as const) {
+    for (const [k, v] of Object.entries(b[key])) a[key][k] = (a[key][k] ?? 0) + v;
+  }
+  return a;
+}
+
+export const sum = (r: Record<string, number>): number => Object.values(r).reduce((x, y) => x + y, 0);

@@ -1,0 +1,103 @@
+/**
+ * Starts a BullMQ Worker per queue in this process, and stops them: on `close()` they take no new
+ * job, active jobs are asked to hand their work back (an import batch keeps its Auth0 job id and
+ * slot, so the next worker resumes polling it) and get `shutdownGraceMs` to do so; after that they
+ * are dropped and BullMQ's stalled check gives them to another worker.
+ */
+import { Worker, type Processor } from 'bullmq';
+import { coerceError } from '../errors.js';
+import { QUEUES, type QueueName } from '../jobs/queues.js';
+import type { Runtime } from '../jobs/runtime.js';
+import { importBatchProcessor } from './import-batch.js';
+import { planProcessor } from './plan.js';
+import { reportProcessor } from './report.js';
+import { sweepProcessor } from './sweep.js';
+import { exportProcessor, snapshotProcessor } from './tenant-export.js';
+
+export interface Workers {
+  readonly workers: ReadonlyMap<QueueName, Worker>;
+  /**
+   * Stops taking jobs, hands active ones back within the grace period, closes the workers.
+   * False when jobs were still active at the end of the grace period (the process should exit).
+   */
+  close(): Promise<boolean>;
+}
+
+export interface StartWorkersOptions {
+  /** Which queues this process works on. @defaultValue all of them */
+  queues?: readonly QueueName[];
+}
+
+export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {}): Promise<Workers> {
+  const { settings, config } = rt;
+  // Auth0 runs at most IMPORT_CONCURRENCY import jobs; no more batches are active across processes.
+  await rt.queue(QUEUES.importBatch).setGlobalConcurrency(config.importConcurrency);
+
+  const processors: Record<QueueName, { fn: Processor; concurrency: number }> = {
+    [QUEUES.sweep]: { fn: sweepProcessor(rt) as Processor, concurrency: 1 },
+    [QUEUES.export]: { fn: exportProcessor(rt) as Processor, concurrency: 2 },
+    [QUEUES.snapshot]: { fn: snapshotProcessor(rt) as Processor, concurrency: 2 },
+    [QUEUES.plan]: { fn: planProcessor(rt) as Processor, concurrency: 2 },
+    [QUEUES.importBatch]: {
+      fn: importBatchProcessor(rt) as Processor,
+      concurrency: config.workerConcurrency,
+    },
+    [QUEUES.report]: { fn: reportProcessor(rt) as Processor, concurrency: 1 },
+  };
+  const workers = new Map<QueueName, Worker>();
+  for (const name of options.queues ?? (Object.values(QUEUES) as QueueName[])) {
+    const { fn, concurrency } = processors[name];
+    const worker = new Worker(name, fn, {
+      connection: rt.redis,
+      prefix: config.queuePrefix,
+      concurrency,
+      lockDuration: settings.lockDurationMs,
+      stalledInterval: settings.stalledIntervalMs,
+      maxStalledCount: settings.maxStalledCount,
+      // Stage jobs poll Auth0 for minutes; the lock is renewed meanwhile.
+      drainDelay: 5,
+    });
+    worker.on('error', (err) => rt.logger.warn({ queue: name, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) =>
+      rt.logger.warn({ queue: name, jobId: job?.id, err: err.message }, 'job failed'),
+    );
+    workers.set(name, worker);
+  }
+  await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
+  rt.logger.info({ queues: [...workers.keys()] }, 'workers started');
+
+  let closing: Promise<boolean> | undefined;
+  return {
+    workers,
+    close() {
+      closing ??= (async () => {
+        const all = [...workers.values()];
+        const graceful = Promise.all(all.map((w) => w.close()));
+        for (const w of all) w.cancelAllJobs('shutdown');
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          graceful.then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), settings.shutdownGraceMs);
+          }),
+        ]).catch((err: unknown) => {
+          rt.logger.warn({ err: coerceError(err).message }, 'error while closing workers');
+          return false;
+        });
+        clearTimeout(timer);
+        // Past the grace period the jobs are left as they are: their locks lapse and BullMQ's
+        // stalled check hands them to another worker, which resumes from the stored state.
+        if (timedOut) {
+          rt.logger.warn(
+            { graceMs: settings.shutdownGraceMs },
+            'jobs still active after the grace period: leaving them to another worker',
+          );
+        } else {
+          rt.logger.info('workers stopped');
+        }
+        return !timedOut;
+      })();
+      return closing;
+    },
+  };
+}

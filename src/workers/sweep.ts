@@ -1,0 +1,33 @@
+/**
+ * The sweep processor: a job of the `sweep` queue (the schedule's, or `sweep --no-workers`)
+ * starts a sweep run, unless one is already running: sweeps never overlap.
+ */
+import type { Job } from 'bullmq';
+import { acquireSweepLock, newRunId, startRun } from '../jobs/flow.js';
+import type { Runtime } from '../jobs/runtime.js';
+import type { SweepJobData } from '../jobs/types.js';
+
+export interface SweepJobResult {
+  runId: string;
+  /** Set when the sweep was skipped because another one is running. */
+  skippedFor?: string;
+}
+
+export function sweepProcessor(rt: Runtime) {
+  return async (job: Job<SweepJobData>): Promise<SweepJobResult> => {
+    // Derived from the job, so a redelivered job resumes its own run instead of starting another.
+    const runId = job.data.runId ?? newRunId('sweep', new Date(job.timestamp), job.id);
+    const lock = await acquireSweepLock(rt, runId);
+    if (!lock.ok) {
+      rt.logger.warn({ runId, running: lock.holder }, 'sweep skipped: another sweep is still running');
+      return { runId, skippedFor: lock.holder };
+    }
+    await startRun(rt, {
+      kind: 'sweep',
+      runId,
+      dryRun: job.data.dryRun === true,
+      upsert: job.data.upsert === true,
+    });
+    return { runId };
+  };
+}

@@ -1,0 +1,31 @@
+/** Shared by the runner's tests: a config, a private key prefix per test, cleanup. */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.js';
+
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function uniquePrefix(label = 't'): string {
+  return `test-runner-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    env: { REDIS_URL, LOG_LEVEL: 'silent', LOG_FORMAT: 'json', ...env },
+    dotenvPath: false,
+  });
+}
+
+export function newRedis(): Redis {
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+}
+
+/** Deletes every key under `prefix:` (never anything else). */
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

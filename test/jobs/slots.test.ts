@@ -1,0 +1,52 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { ImportSlots } from '../../src/jobs/slots.js';
+import { dropPrefix, newRedis, uniquePrefix } from './helpers.js';
+
+describe('ImportSlots (Redis lease semaphore)', () => {
+  let redis: Redis;
+  let prefix: string;
+  beforeEach(() => {
+    redis = newRedis();
+    prefix = uniquePrefix('slots');
+  });
+  afterEach(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('grants at most `limit` slots, is re-entrant for a holder, frees on release', async () => {
+    const slots = new ImportSlots(redis, `${prefix}:slots`, { limit: 2 });
+    expect(await slots.acquire('b0')).toBe(true);
+    expect(await slots.acquire('b1')).toBe(true);
+    expect(await slots.acquire('b2')).toBe(false);
+    expect(await slots.acquire('b0')).toBe(true);
+    expect((await slots.holders()).sort()).toEqual(['b0', 'b1']);
+    await slots.release('b0');
+    expect(await slots.acquire('b2')).toBe(true);
+    expect(await slots.renew('b0')).toBe(false);
+    expect(await slots.renew('b2')).toBe(true);
+  });
+
+  it('lets a lease nobody renews expire', async () => {
+    const slots = new ImportSlots(redis, `${prefix}:slots`, { limit: 1, ttlMs: 50 });
+    expect(await slots.acquire('dead-worker-batch')).toBe(true);
+    expect(await slots.acquire('b1')).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await slots.acquire('b1')).toBe(true);
+  });
+
+  it('holds the limit when many processes race for it', async () => {
+    const clients = Array.from({ length: 6 }, () => newRedis());
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          new ImportSlots(clients[i % clients.length]!, `${prefix}:slots`, { limit: 2 }).acquire(`b${i}`),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(2);
+    } finally {
+      await Promise.all(clients.map((c) => c.quit()));
+    }
+  });
+});

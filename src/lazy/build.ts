@@ -12,7 +12,7 @@ export const SCRIPT_SIZE_LIMIT = 100 * 1024;
 
 export type ScriptName = 'login' | 'get_user';
 
-const MARKER = /auth0-migrate:lazy-migration (login|get_user) v(\S+)( finished)?/;
+const MARKER = /auth0-migrate:lazy-migration (login|get_user) v(\S+)( finished)?(?: \(sha256 ([0-9a-f]+)\))?/;
 
 /** Marks text as a script this tool wrote; `lazy deploy` and `lazy finish` overwrite only these. */
 export function marker(name: ScriptName, version: string, finished = false): string {
@@ -21,7 +21,7 @@ export function marker(name: ScriptName, version: string, finished = false): str
 
 export type ScriptIdentity =
   | { kind: 'none' }
-  | { kind: 'ours'; name: ScriptName; version: string; finished: boolean }
+  | { kind: 'ours'; name: ScriptName; version: string; finished: boolean; hash: string | undefined }
   /** Auth0's untouched Dashboard template ("Please implement the ... script"). */
   | { kind: 'template' }
   | { kind: 'foreign'; bytes: number };
@@ -30,7 +30,13 @@ export function identifyScript(text: unknown): ScriptIdentity {
   if (typeof text !== 'string' || text.trim() === '') return { kind: 'none' };
   const m = MARKER.exec(text);
   if (m)
-    return { kind: 'ours', name: m[1] as ScriptName, version: m[2] as string, finished: m[3] !== undefined };
+    return {
+      kind: 'ours',
+      name: m[1] as ScriptName,
+      version: m[2] as string,
+      finished: m[3] !== undefined,
+      hash: m[4],
+    };
   if (/Please implement the (Login|Get User) script/i.test(text)) return { kind: 'template' };
   return { kind: 'foreign', bytes: Buffer.byteLength(text) };
 }

@@ -42,9 +42,7 @@ export async function authenticate(
     );
   }
   if (!user) {
-    throw new Error(
-      'The old tenant accepted the password but returned no profile for this user yet; please try again in a moment.',
-    );
+    throw new Error('The old tenant has no profile for this user yet; please try again in a moment.');
   }
   if (user.blocked === true) throw old.blocked();
   return old.toProfile(user);

@@ -7,6 +7,8 @@
  * of the same runtime, like a Webtask container), `WrongUsernameOrPasswordError`,
  * `UnauthorizedError`, `ValidationError`, `fetch`, `console`, timers and the usual web globals; it
  * gets no `require`, no `process` and no file system; it has 20 s to call its callback, once.
+ * `node:vm` is not a security boundary (host functions such as `fetch` lead back to the host): it
+ * reproduces what a script may use, for trusted scripts, and is no place for untrusted code.
  */
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { EventEmitter } from 'node:events';

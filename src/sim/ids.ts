@@ -1,0 +1,26 @@
+import { randomBytes, randomInt } from 'node:crypto';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function randomAlnum(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALNUM[randomInt(ALNUM.length)];
+  return out;
+}
+
+/** Auth0 job ids: `job_` + 16 alphanumerics. */
+export const newJobId = (): string => `job_${randomAlnum(16)}`;
+
+/** Auth0 connection ids: `con_` + 16 alphanumerics. */
+export const newConnectionId = (): string => `con_${randomAlnum(16)}`;
+
+/** A MongoDB-ObjectId-like 24 hex id, as Auth0 gives database users without a supplied id. */
+export function newObjectIdHex(): string {
+  const seconds = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  return seconds + randomBytes(8).toString('hex');
+}
+
+export const JOB_ID_PATTERN = /^job_[A-Za-z0-9]{16}$/;
+export const CONNECTION_ID_PATTERN = /^con_[A-Za-z0-9]{16}$/;

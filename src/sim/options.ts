@@ -1,0 +1,162 @@
+/** Options of the simulator and the timing profiles of simulated Auth0 plan tiers. */
+import type { FaultRule } from './faults.js';
+
+export type TimingProfile = 'fast' | 'free' | 'production' | 'enterprise';
+
+export interface SimTiming {
+  /** How long a job stays `pending` before it starts. */
+  pendingMs: number;
+  /** Users an import job processes per second (`Infinity`: all at once). */
+  importUsersPerSecond: number;
+  /** Users an export job writes per second (`Infinity`: as fast as the machine goes). */
+  exportUsersPerSecond: number;
+  /** How often running jobs advance. */
+  tickMs: number;
+  /** bcrypt cost for passwords the simulator hashes (Auth0 uses 10). */
+  bcryptCost: number;
+}
+
+export interface RateLimitOptions {
+  /** Bucket size: the burst, reported as `x-ratelimit-limit`. */
+  capacity: number;
+  /** Sustained requests per second. */
+  refillPerSecond: number;
+}
+
+/**
+ * Import throughput per tier follows the checklist (Auth0 support: about 400,000 users/hour for an
+ * enterprise tenant running 2 jobs; production about a third of that, free a third again). The
+ * pending delay has no public figure. `fast` is for tests.
+ */
+export const TIMING_PROFILES: Readonly<Record<TimingProfile, SimTiming>> = {
+  fast: {
+    pendingMs: 5,
+    importUsersPerSecond: Infinity,
+    exportUsersPerSecond: Infinity,
+    tickMs: 5,
+    bcryptCost: 4,
+  },
+  free: {
+    pendingMs: 5000,
+    importUsersPerSecond: 5.6,
+    exportUsersPerSecond: 2000,
+    tickMs: 250,
+    bcryptCost: 10,
+  },
+  production: {
+    pendingMs: 3000,
+    importUsersPerSecond: 16.5,
+    exportUsersPerSecond: 5000,
+    tickMs: 250,
+    bcryptCost: 10,
+  },
+  enterprise: {
+    pendingMs: 1500,
+    importUsersPerSecond: 55,
+    exportUsersPerSecond: 10000,
+    tickMs: 250,
+    bcryptCost: 10,
+  },
+};
+
+/**
+ * Management API buckets per tier (Auth0 rate-limit policy pages): free 2/s with burst 2,
+ * Essentials/Professional "all other endpoints" 150/min with burst 10, enterprise production
+ * 16/s with burst 50. `fast` is generous so tests are not throttled unless they ask.
+ */
+export const RATE_LIMIT_PROFILES: Readonly<Record<TimingProfile, RateLimitOptions>> = {
+  fast: { capacity: 1000, refillPerSecond: 1000 },
+  free: { capacity: 2, refillPerSecond: 2 },
+  production: { capacity: 10, refillPerSecond: 2.5 },
+  enterprise: { capacity: 50, refillPerSecond: 16 },
+};
+
+export interface SimOptions {
+  /** @defaultValue 0 (a free port) */
+  port?: number;
+  /** @defaultValue `127.0.0.1` */
+  host?: string;
+  /** Generated users in the old tenant. @defaultValue 0 */
+  seedOld?: number;
+  /** Share (0..1) of the old tenant's database users already in the new tenant, same ids. @defaultValue 0 */
+  seedNewMigrated?: number;
+  /** Seed of the user generator. @defaultValue 1 */
+  seed?: number;
+  /** Seed the old tenant from an Auth0 export file (NDJSON, optionally gzipped) instead. */
+  seedFile?: string;
+  /** A tier's profile or explicit numbers (missing ones from `fast`). @defaultValue `fast` */
+  timing?: TimingProfile | Partial<SimTiming>;
+  /** Management API token bucket per tenant, or `false` for none. @defaultValue by timing profile */
+  rateLimit?: RateLimitOptions | false;
+  /** `/oauth/token` bucket per tenant, or `false`. @defaultValue 30 burst, 30/s (Auth0 free plan) */
+  authRateLimit?: RateLimitOptions | false;
+  /** Lifetime of an export's download link. @defaultValue 60 */
+  exportLinkTtlSeconds?: number;
+  /** Jobs (and their files) disappear this long after creation. @defaultValue 86400 */
+  jobRetentionSeconds?: number;
+  /** Lifetime of issued access tokens. @defaultValue 86400 */
+  tokenTtlSeconds?: number;
+  /** Failed logins for one user from one IP before `too_many_attempts`. @defaultValue 10 */
+  bruteForceThreshold?: number;
+  /** How long such a block lasts. @defaultValue 900000 */
+  bruteForceBlockMs?: number;
+  /** Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED. @defaultValue 10240 */
+  maxProfileBytes?: number;
+  /** Faults active from the start. */
+  faults?: FaultRule[];
+  /** Where export files are written. @defaultValue a new folder under the OS temp dir */
+  workDir?: string;
+}
+
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  seedOld: number;
+  seedNewMigrated: number;
+  seed: number;
+  seedFile: string | undefined;
+  timing: SimTiming;
+  rateLimit: RateLimitOptions | false;
+  authRateLimit: RateLimitOptions | false;
+  exportLinkTtlMs: number;
+  jobRetentionMs: number;
+  tokenTtlSeconds: number;
+  bruteForceThreshold: number;
+  bruteForceBlockMs: number;
+  maxProfileBytes: number;
+  faults: FaultRule[];
+  workDir: string | undefined;
+}
+
+export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
+  const profile: TimingProfile = typeof o.timing === 'string' ? o.timing : 'fast';
+  if (!(profile in TIMING_PROFILES)) {
+    throw new TypeError(
+      `timing must be one of ${Object.keys(TIMING_PROFILES).join(', ')} (got "${profile}")`,
+    );
+  }
+  const timing: SimTiming =
+    typeof o.timing === 'object' ? { ...TIMING_PROFILES.fast, ...o.timing } : { ...TIMING_PROFILES[profile] };
+  const fraction = o.seedNewMigrated ?? 0;
+  if (!(fraction >= 0 && fraction <= 1))
+    throw new TypeError(`seedNewMigrated must be from 0 to 1 (got ${fraction})`);
+  return {
+    port: o.port ?? 0,
+    host: o.host ?? '127.0.0.1',
+    seedOld: o.seedOld ?? 0,
+    seedNewMigrated: fraction,
+    seed: o.seed ?? 1,
+    seedFile: o.seedFile,
+    timing,
+    rateLimit: o.rateLimit ?? RATE_LIMIT_PROFILES[profile],
+    authRateLimit: o.authRateLimit ?? { capacity: 30, refillPerSecond: 30 },
+    exportLinkTtlMs: (o.exportLinkTtlSeconds ?? 60) * 1000,
+    jobRetentionMs: (o.jobRetentionSeconds ?? 86_400) * 1000,
+    tokenTtlSeconds: o.tokenTtlSeconds ?? 86_400,
+    bruteForceThreshold: o.bruteForceThreshold ?? 10,
+    bruteForceBlockMs: o.bruteForceBlockMs ?? 15 * 60_000,
+    maxProfileBytes: o.maxProfileBytes ?? 10_240,
+    faults: o.faults ?? [],
+    workDir: o.workDir,
+  };
+}

@@ -5,7 +5,7 @@
  */
 import type { Connection, TenantClient } from '../auth0/types.js';
 import type { TenantConfig } from '../config.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError, coerceError } from '../errors.js';
 import { identifyScript, type BuiltScripts, type ScriptIdentity, type ScriptName } from './build.js';
 
 /** The configuration keys the scripts read; `lazy deploy` owns every key with this prefix. */
@@ -194,7 +194,25 @@ export async function applyLazyConnection(
     return plan;
   }
 
-  await client.updateConnection(plan.connectionId, { options: plan.options });
+  try {
+    await client.updateConnection(plan.connectionId, { options: plan.options });
+  } catch (thrown) {
+    const err = coerceError(thrown);
+    // Auth0 will not switch custom database scripts on for a connection that already holds users.
+    if (/enabledDatabaseCustomization/.test(err.message)) {
+      throw new MigrateError(
+        `The new tenant will not turn on custom database scripts for connection "${plan.connectionName}" ` +
+          'because it already holds users; nothing was changed.',
+        {
+          hint:
+            'Create an empty database connection for the migration, enable it for your applications, and ' +
+            'set NEW_AUTH0_CONNECTION to it.',
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
   const after = await client.getConnection(plan.connectionId);
   const o = after.options ?? {};
   const s = (o.customScripts as Record<string, unknown> | undefined) ?? {};

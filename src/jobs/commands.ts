@@ -36,6 +36,8 @@ export interface CommandHooks {
   signal?: AbortSignal;
   /** Called with the run id once the run is enqueued. */
   onRun?: (runId: string) => void;
+  /** `worker`: called once the workers run. */
+  onReady?: () => void;
 }
 
 /** `auth0-migrate sweep [--dry-run] [--upsert] [--run-id ID] [--no-workers]` */
@@ -228,7 +230,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
       });
       logger.info({ url: metrics.url }, 'metrics served');
     }
-    hooks.onRun?.('');
+    hooks.onReady?.();
     await new Promise<void>((resolve) => {
       if (hooks.signal !== undefined) {
         if (hooks.signal.aborted) resolve();

@@ -4,6 +4,7 @@
  * slot, so the next worker resumes polling it) and get `shutdownGraceMs` to do so; after that they
  * are dropped and BullMQ's stalled check gives them to another worker.
  */
+import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { coerceError } from '../errors.js';
 import { QUEUES, type QueueName } from '../jobs/queues.js';
@@ -48,6 +49,8 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
   for (const name of options.queues ?? (Object.values(QUEUES) as QueueName[])) {
     const { fn, concurrency } = processors[name];
     const worker = new Worker(name, fn, {
+      // Recorded on each job (processedBy): which process ran it.
+      name: `${hostname()}:${process.pid}`,
       connection: rt.redis,
       prefix: config.queuePrefix,
       concurrency,

@@ -62,7 +62,7 @@ export async function demoCommand(
   try {
     const oldInfo = sim.tenants.old;
     const newInfo = sim.tenants.new;
-    const before = sim.tenant(newInfo.name).userCount(newInfo.connection);
+    const before = sim.tenant('new').userCount(newInfo.connection);
     // Its own queue prefix: workers of a real deployment on the same Redis never see demo jobs.
     const demoConfig: Config = withTenants(
       {
@@ -91,9 +91,9 @@ export async function demoCommand(
         ...hooks,
       },
     );
-    const stats = sim.tenant(newInfo.name).stats;
+    const stats = sim.tenant('new').stats;
     out.write(
-      `The new tenant now holds ${n(sim.tenant(newInfo.name).userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import jobs ran, at most ${stats.maxActiveImportJobs} at once.\n`,
+      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import jobs ran, at most ${stats.maxActiveImportJobs} at once.\n`,
     );
     await dropKeys(redisUrl, demoConfig.queuePrefix);
     return code;

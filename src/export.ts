@@ -4,7 +4,8 @@
  * the CLI; `exportCommand` adds configuration, progress on the terminal and the exit code.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -274,13 +275,14 @@ async function writeVerified(
   onBytes: (bytes: number) => void,
 ): Promise<{ users: number; bytes: number }> {
   const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  let closed = false;
   let renamed = false;
+  let file: WriteStream | undefined;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    // flush: the file is fsynced before it is closed, so the rename never exposes unwritten data.
+    file = createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });
     const gunzip = createGunzip();
     const counter = new LineCounter();
     let bytes = 0;
@@ -305,7 +307,7 @@ async function writeVerified(
       throw err;
     };
     const results = await Promise.allSettled([
-      pipeline(source, tee, fh.createWriteStream({ autoClose: false }), { signal: stop.signal }).catch(fail),
+      pipeline(source, tee, file as WriteStream, { signal: stop.signal }).catch(fail),
       pipeline(gunzip, counter, { signal: stop.signal })
         .catch((err: unknown) => {
           throw new FileIntegrityError(
@@ -319,17 +321,21 @@ async function writeVerified(
       signal?.throwIfAborted();
       throw stop.signal.reason;
     }
-    await fh.sync();
-    await fh.chmod(0o600);
-    await fh.close();
-    closed = true;
+    await chmod(tmp, 0o600);
     await rename(tmp, target);
     renamed = true;
     await syncDir(dirname(target));
     return { users: counter.lines, bytes };
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (!closed) await fh.close().catch(() => {});
+    // The stream opens the file asynchronously: wait until it is closed so the removal is final.
+    const f = file;
+    if (f !== undefined && !f.closed) {
+      await new Promise<void>((done) => {
+        f.once('close', () => done());
+        f.destroy();
+      });
+    }
     if (!renamed) await rm(tmp, { force: true });
   }
 }

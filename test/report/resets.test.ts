@@ -1,0 +1,184 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTenantClient } from '../../src/auth0/index.js';
+import { loadConfig, withTenants, type Config } from '../../src/config.js';
+import { resetsCommand } from '../../src/report/commands.js';
+import { planResets, sendResets } from '../../src/report/resets.js';
+import type { PasswordResetLine, ResetResultLine } from '../../src/report/types.js';
+import { writeRunReport } from '../../src/report/write.js';
+import { DB_CONNECTION, startSimulator, toTenantConfig, type Simulator } from '../../src/sim/index.js';
+import { sampleSummary } from './fixtures.js';
+
+class Out {
+  text = '';
+  write(s: string): boolean {
+    this.text += s;
+    return true;
+  }
+}
+
+let sim: Simulator;
+let reportsDir: string;
+let config: Config;
+let users: PasswordResetLine[];
+const RUN = 'run-resets';
+
+beforeEach(async () => {
+  sim = await startSimulator({ seedOld: 30, seedNewMigrated: 1, timing: 'fast' });
+  users = [...sim.tenant('new').users.iterate(DB_CONNECTION)]
+    .filter((u) => !u.isSocial && u.email !== undefined)
+    .slice(0, 8)
+    .map((u) => ({ user_id: u.user_id, email: u.email! }));
+  expect(users).toHaveLength(8);
+  reportsDir = await mkdtemp(join(tmpdir(), 'reports-resets-'));
+  config = withTenants(loadConfig({ env: { REPORTS_DIR: reportsDir }, dotenvPath: false }), {
+    new: toTenantConfig(sim.tenants.new),
+  });
+});
+afterEach(async () => {
+  await sim.close();
+  await rm(reportsDir, { recursive: true, force: true });
+});
+
+async function writeRun(resets: PasswordResetLine[], dryRun = false): Promise<string> {
+  const { dir } = await writeRunReport({
+    reportsDir,
+    summary: sampleSummary({ runId: RUN, dryRun, passwordResets: resets.length }),
+    passwordResets: resets,
+  });
+  return dir;
+}
+
+async function results(dir: string): Promise<ResetResultLine[]> {
+  const text = await readFile(join(dir, 'resets.ndjson'), 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ResetResultLine);
+}
+
+describe('auth0-migrate resets', () => {
+  it('only says what it would do without --send', async () => {
+    await writeRun(users);
+    const out = new Out();
+    expect(await resetsCommand(config, RUN, {}, out)).toBe(0);
+    expect(out.text).toContain(
+      '8 users of run run-resets were imported without a password hash; 0 already have a ticket, 8 to do.',
+    );
+    expect(out.text).toContain(
+      `Dry run: would create 8 password-change tickets on the new tenant (${sim.tenants.new.domain})`,
+    );
+    expect(out.text).toContain(`  ${users[0]!.user_id} ${users[0]!.email}\n`);
+    expect(sim.tenant('new').tickets).toHaveLength(0);
+  });
+
+  it('creates one ticket per user, resumes after a stop without a second ticket for anyone, and keeps its report private', async () => {
+    const ghost = { user_id: 'auth0|0000000000000000ghost', email: 'ghost@example.com' };
+    const dir = await writeRun([...users, ghost, users[0]!]);
+
+    // The tenant starts refusing after four tickets: the command stops, saying how to go on.
+    const fault = sim.faults.add({
+      kind: 'error',
+      status: 403,
+      tenant: 'new',
+      path: '/api/v2/tickets',
+      skip: 4,
+      times: 0,
+    });
+    const first = new Out();
+    await expect(
+      resetsCommand(
+        config,
+        RUN,
+        { send: true, ttl: 3600, resultUrl: 'https://app.example.com/login' },
+        first,
+      ),
+    ).rejects.toMatchObject({
+      name: 'MigrateError',
+      message: expect.stringContaining('Stopped before the end'),
+      hint: `Fix the cause and run \`auth0-migrate resets ${RUN} --send\` again: users that have a ticket are skipped.`,
+    });
+    expect(first.text).toContain('Created 4 tickets');
+    expect(sim.tenant('new').tickets).toHaveLength(4);
+    expect((await results(dir)).map((r) => r.status)).toEqual(['created', 'created', 'created', 'created']);
+
+    // Back to normal, with a short 429 storm on the way: the rest is done, the first four skipped.
+    sim.faults.remove(fault);
+    sim.faults.add({ kind: 'rate-limit', tenant: 'new', path: '/api/v2/tickets', times: 2, resetSeconds: 1 });
+    const faultsBefore = sim.tenant('new').stats.faultsInjected;
+    const second = new Out();
+    expect(await resetsCommand(config, RUN, { send: true, ttl: 3600 }, second)).toBe(3);
+    expect(second.text).toContain('4 already have a ticket, 5 to do.');
+    expect(second.text).toContain('Created 4 tickets');
+    expect(second.text).toContain('1 failed (not_found 1)');
+    // The two 429s were waited out.
+    expect(sim.tenant('new').stats.faultsInjected - faultsBefore).toBe(2);
+
+    const tickets = sim.tenant('new').tickets;
+    expect(tickets.map((t) => t.user_id).sort()).toEqual(users.map((u) => u.user_id).sort());
+    expect(
+      tickets
+        .slice(0, 4)
+        .every((t) => t.ttl_sec === 3600 && t.result_url === 'https://app.example.com/login'),
+    ).toBe(true);
+
+    const lines = await results(dir);
+    expect(lines).toHaveLength(9);
+    const created = lines.filter((l) => l.status === 'created');
+    expect(created.map((l) => l.user_id).sort()).toEqual(users.map((u) => u.user_id).sort());
+    for (const l of created) expect(tickets.find((t) => t.user_id === l.user_id)?.ticket).toBe(l.ticket);
+    expect(lines.find((l) => l.status === 'error')).toMatchObject({
+      user_id: ghost.user_id,
+      email: ghost.email,
+      code: 'not_found',
+    });
+    expect((await stat(join(dir, 'resets.ndjson'))).mode & 0o777).toBe(0o600);
+    // Tickets set passwords: they are in the private file only, never on the terminal.
+    for (const t of tickets) {
+      expect(first.text + second.text).not.toContain(t.ticket);
+      expect(first.text + second.text).not.toContain(t.ticket.split('ticket=')[1]!);
+    }
+
+    // A third run has only the missing user left.
+    const third = new Out();
+    expect(await resetsCommand(config, RUN, { send: true }, third)).toBe(3);
+    expect(third.text).toContain('8 already have a ticket, 1 to do.');
+    expect(sim.tenant('new').tickets).toHaveLength(8);
+  });
+
+  it('refuses a dry run, and needs the new tenant for --send', async () => {
+    await writeRun(users, true);
+    await expect(resetsCommand(config, RUN, { send: true }, new Out())).rejects.toMatchObject({
+      name: 'InputError',
+      message: `Run ${RUN} was a dry run: nobody was imported, so nobody needs a password reset.`,
+    });
+    await writeRun(users);
+    const bare = loadConfig({ env: { REPORTS_DIR: reportsDir }, dotenvPath: false });
+    await expect(resetsCommand(bare, RUN, { send: true }, new Out())).rejects.toMatchObject({
+      name: 'ConfigError',
+    });
+    expect(sim.tenant('new').tickets).toHaveLength(0);
+  });
+});
+
+describe('sendResets', () => {
+  it('finishes a line cut short by a crash before appending, so no result is lost', async () => {
+    const dir = await writeRun(users.slice(0, 3));
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(
+      join(dir, 'resets.ndjson'),
+      `{"user_id":"${users[0]!.user_id}","email":"x","status":"crea`,
+      { mode: 0o600 },
+    );
+    const plan = await planResets(dir);
+    expect(plan.todo).toHaveLength(3);
+    const client = createTenantClient(toTenantConfig(sim.tenants.new), { label: 'new' });
+    const result = await sendResets(client, plan, { dir, concurrency: 2 });
+    expect(result).toMatchObject({ created: 3, errors: {}, skipped: 0 });
+    const again = await planResets(dir);
+    expect(again.todo).toHaveLength(0);
+    expect(again.alreadyDone.size).toBe(3);
+  });
+});

@@ -252,6 +252,12 @@ export class JobEngine {
     job.startedAtMs = now;
     if (job.type === 'users_import') this.#startImport(job);
     else this.#startExport(job);
+    if (job.status === 'processing') this.tenant.events.emit('job-started', job.id);
+  }
+
+  #ended(job: SimJob): void {
+    this.tenant.noteImportActivity();
+    this.tenant.events.emit('job-ended', job.id);
   }
 
   #failWhole(job: SimJob, failure: JobFailure): void {
@@ -266,6 +272,7 @@ export class JobEngine {
       job.users = undefined;
     }
     job.wholeFailure = failure.errors ?? (failure.statusDetails !== undefined ? 'job' : 'none');
+    this.#ended(job);
   }
 
   #startImport(job: ImportJob): void {
@@ -281,6 +288,7 @@ export class JobEngine {
       job.status_details =
         'Failed to parse users file JSON when importing users. Make sure it is valid JSON.';
       job.wholeFailure = 'job';
+      this.#ended(job);
       return;
     }
     job.users = parsed;
@@ -315,6 +323,7 @@ export class JobEngine {
         inserted: job.counts.inserted,
         total: job.total,
       };
+      this.#ended(job);
     }
   }
 
@@ -339,11 +348,13 @@ export class JobEngine {
       });
       job.filePath = path;
       job.status = 'completed';
+      this.#ended(job);
     })().catch((err: unknown) => {
       if (this.#closed) return;
       job.status = 'failed';
       job.status_details = `The export could not be written: ${(err as Error).message}`;
       job.wholeFailure = 'job';
+      this.#ended(job);
     });
     this.#writers.add(writer);
     void writer.finally(() => this.#writers.delete(writer));

@@ -1,5 +1,6 @@
 /** One simulated tenant's in-memory state: connections, clients, users, jobs, counters. */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import { DB_CONNECTION, SOCIAL_CONNECTION } from './generate.js';
 import { newConnectionId, randomAlnum } from './ids.js';
 import type { ResolvedOptions } from './options.js';
@@ -127,6 +128,8 @@ export class SimTenant {
   readonly authBucket: TokenBucket | undefined;
   /** Failed logins per connection+user+IP, for brute-force protection. */
   readonly failedAttempts = new Map<string, { count: number; blockedUntil: number }>();
+  /** Emits `job-started` and `job-ended` (with the job id) as jobs start processing and end. */
+  readonly events = new EventEmitter();
   /** Live export links: signature → where it leads and until when. */
   readonly exportLinks = new Map<string, { jobId: string; expiresAtMs: number }>();
 
@@ -229,6 +232,18 @@ export class SimTenant {
   /** The stored record, password hash included (tests of imports and logins). */
   rawUser(userId: string): Readonly<SimUser> | undefined {
     return this.users.get(userId);
+  }
+
+  /** Resolves once the job has completed or failed (at once if it already has). */
+  async jobEnded(jobId: string): Promise<void> {
+    const ended = () => {
+      const j = this.jobs.get(jobId);
+      return j === undefined || j.status === 'completed' || j.status === 'failed';
+    };
+    while (!ended()) {
+      const [id] = (await once(this.events, 'job-ended')) as [string];
+      if (id === jobId) return;
+    }
   }
 
   noteImportActivity(): void {

@@ -10,7 +10,8 @@ import { identifyScript, type BuiltScripts, type ScriptIdentity, type ScriptName
 
 /** The configuration keys the scripts read; `lazy deploy` owns every key with this prefix. */
 export const CONFIG_PREFIX = 'OLD_AUTH0_';
-const SECRET_KEYS = new Set(['OLD_AUTH0_CLIENT_SECRET']);
+/** Configuration values never shown, whatever their prefix. */
+const SECRET_KEY = /SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL/i;
 const SCRIPT_NAMES: ScriptName[] = ['login', 'get_user'];
 
 export interface PlannedChange {
@@ -65,7 +66,7 @@ function describeScript(identity: ScriptIdentity): string {
 
 function shown(key: string, value: unknown): string {
   if (value === undefined) return '(unset)';
-  if (SECRET_KEYS.has(key)) return '[redacted]';
+  if (SECRET_KEY.test(key)) return '[redacted]';
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

@@ -196,6 +196,10 @@ export function createOldTenant(env: ScriptEnv): OldTenant {
         }
         throw new env.UnauthorizedError(`The old tenant refused this login: ${text.slice(0, 200)}`);
       }
+      // A rule or action of the old tenant refusing this user (403 access_denied) is about the user.
+      if (status === 403 && code === 'access_denied') {
+        throw new env.UnauthorizedError(`The old tenant refused this login: ${(text || code).slice(0, 200)}`);
+      }
       if (status === 401 || code === 'invalid_client' || code === 'access_denied') {
         throw t.misconfigured(
           `the old tenant rejected the application OLD_AUTH0_CLIENT_ID (${t.describe(answer)}). Check ` +

@@ -152,10 +152,7 @@ export class ScriptRuntime extends EventEmitter {
       setImmediate,
       clearImmediate,
     };
-    this.#context = vm.createContext(sandbox, {
-      name: 'auth0-custom-db',
-      codeGeneration: { strings: false, wasm: false },
-    });
+    this.#context = vm.createContext(sandbox, { name: 'auth0-custom-db' });
     vm.runInContext(PRELUDE, this.#context);
     this.global = vm.runInContext('globalThis', this.#context) as Record<string, unknown>;
   }

@@ -69,7 +69,11 @@ const existingOptions = {
   brute_force_protection: true,
   mfa: { active: true, return_enroll_settings: true },
   password_history: { enable: true, size: 5 },
-  configuration: { SOMETHING_ELSE: 'kept', OLD_AUTH0_STALE: 'from an earlier set-up' },
+  configuration: {
+    SOMETHING_ELSE: 'kept',
+    OLD_AUTH0_STALE: 'from an earlier set-up',
+    OLD_AUTH0_API_KEY: 'stale-secret-DO-NOT-PRINT',
+  },
   customScripts: { create: 'function create(user, callback) { callback(null); }' },
 };
 
@@ -87,6 +91,8 @@ describe('lazy deploy', () => {
     expect(text).toMatch(/configuration\.OLD_AUTH0_CLIENT_SECRET\s+\(unset\) -> \[redacted\]/);
     expect(text).toMatch(/configuration\.OLD_AUTH0_DOMAIN\s+\(unset\) -> old\.example\.com/);
     expect(text).toMatch(/configuration\.OLD_AUTH0_STALE\s+from an earlier set-up -> \(removed\)/);
+    expect(text).toMatch(/configuration\.OLD_AUTH0_API_KEY\s+\[redacted\] -> \(removed\)/);
+    expect(text).not.toContain('stale-secret-DO-NOT-PRINT');
     expect(text).toMatch(/enabledDatabaseCustomization\s+\(unset\) -> true/);
     expect(text).toMatch(/import_mode\s+\(unset\) -> true/);
     expect(text).toContain(

@@ -314,6 +314,18 @@ describe('login', () => {
     expect(old.count('users-by-email')).toBe(1);
   });
 
+  it("passes on a refusal by the old tenant's rules or actions as UnauthorizedError", async () => {
+    old.overrides.login = {
+      status: 403,
+      body: { error: 'access_denied', error_description: 'Please verify your email first.' },
+    };
+    const error = errorOf(await login('alice@example.com', ALICE.password));
+    expect(error).toEqual({
+      name: 'UnauthorizedError',
+      message: 'The old tenant refused this login: Please verify your email first.',
+    });
+  });
+
   it('names the Password grant when the old application does not allow it', async () => {
     old.overrides.login = {
       status: 403,

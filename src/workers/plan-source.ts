@@ -1,9 +1,52 @@
+/**
+ * The plan stage's input: the run's export file through the pipeline (src/pipeline), with the
+ * migrated index read from the new tenant's snapshot and, for `import --hashes`, the password
+ * hashes. Deterministic for the same files and settings, which is what makes the plan resumable.
+ */
+import { existsSync } from 'node:fs';
+import { requireTenant } from '../config.js';
 import type { PlanItem } from '../jobs/plan.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { RunMeta } from '../jobs/types.js';
+import { buildMigratedIndex, loadPasswordHashes, runPipeline } from '../pipeline/index.js';
 
-export async function* planItems(
-  _rt: Runtime,
-  _run: RunMeta,
-  _signal?: AbortSignal,
-): AsyncGenerator<PlanItem> {}
+export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<PlanItem> {
+  const input = run.kind === 'sweep' ? run.exportFile : run.file;
+  const snapshot = run.snapshotFile;
+  for (const [what, path] of [
+    ['input', input],
+    ['snapshot of the new tenant', snapshot],
+  ] as const) {
+    if (path === undefined || !existsSync(path)) {
+      throw new Error(
+        `The ${what} of run ${run.runId} (${path ?? 'not recorded'}) is not on this machine: every worker needs the run's files (the REPORTS_DIR volume, or the same path for an import file).`,
+      );
+    }
+  }
+  const newTenant = requireTenant(rt.config, 'new');
+  // Users of the input belong to the old tenant's database connection; without the old tenant
+  // configured (an `import` of a file), its name is taken to be the new connection's.
+  const connection = rt.config.tenants.old?.connection ?? newTenant.connection;
+  const migrated = await buildMigratedIndex(snapshot!, {
+    connection: newTenant.connection,
+    name: 'the new tenant snapshot',
+  });
+  let hashes;
+  if (run.hashesFile !== undefined) {
+    const loaded = await loadPasswordHashes(run.hashesFile, { connection });
+    if (loaded.stats.problems > 0) {
+      rt.logger.warn(
+        { runId: run.runId, problems: loaded.stats.problems, first: loaded.problems.slice(0, 5) },
+        'lines of the password-hash file could not be used',
+      );
+    }
+    hashes = loaded.hashes;
+  }
+  yield* runPipeline({
+    input: input!,
+    connection,
+    migrated,
+    ...(hashes !== undefined && { hashes }),
+    batchBytes: rt.config.batchBytes,
+  });
+}

@@ -14,5 +14,5 @@ export const planProcessor = (rt: Runtime) =>
     const run = (await rt.store.getRun(runId))!;
     if (run.planDone) return maybeFinishRun(rt, runId);
     await rt.store.phaseStarted(runId, 'plan');
-    await stagePlan(rt, runId, planItems(rt, run, signal), { ...(signal && { signal }) });
+    await stagePlan(rt, runId, planItems(rt, run), { ...(signal && { signal }) });
   });

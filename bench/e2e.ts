@@ -1,0 +1,158 @@
+/**
+ * `npm run bench -- e2e [--users N] [--rate R] [--slots S] [--migrated F]`: a whole sweep of N
+ * users through the simulator, whose import jobs process R users per second each. The baseline is
+ * the simulator's theoretical minimum for the import, users / (slots × rate): the bench prints how
+ * close the run came to it, the share of the import phase during which every slot held a running
+ * Auth0 job, and Redis's peak memory (the plan stage's backpressure bounds it).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig, withTenants } from '../src/config.js';
+import { followRun } from '../src/jobs/commands.js';
+import { startRun } from '../src/jobs/flow.js';
+import {
+  redisAnswers,
+  redisServerInstalled,
+  startPrivateRedis,
+  type PrivateRedis,
+} from '../src/jobs/redis-server.js';
+import { createRuntime } from '../src/jobs/runtime.js';
+import { startWorkers } from '../src/workers/index.js';
+import { startSimulator, toTenantConfig } from '../src/sim/index.js';
+
+interface SlotSample {
+  /** Time with every slot busy, in the import phase (ms). */
+  busyMs: number;
+  firstActive?: number;
+  lastActive?: number;
+  maxActive: number;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      users: { type: 'string', default: '100000' },
+      rate: { type: 'string', default: '500' },
+      slots: { type: 'string', default: '2' },
+      migrated: { type: 'string', default: '0' },
+    },
+  });
+  const users = Number(values.users);
+  const rate = Number(values.rate);
+  const slots = Number(values.slots);
+  const migrated = Number(values.migrated);
+
+  let privateRedis: PrivateRedis | undefined;
+  let redisUrl = 'redis://127.0.0.1:6379';
+  if (redisServerInstalled()) {
+    // A Redis of its own, so the peak memory is the run's and nobody else's.
+    privateRedis = await startPrivateRedis();
+    redisUrl = privateRedis.url;
+  } else if (!(await redisAnswers(redisUrl))) {
+    throw new Error('The e2e bench needs redis-server installed or a Redis at 127.0.0.1:6379.');
+  }
+  const reportsDir = await mkdtemp(join(tmpdir(), 'bench-e2e-'));
+  process.stderr.write(`seeding the simulator with ${users.toLocaleString('en-US')} users…\n`);
+  const sim = await startSimulator({
+    seedOld: users,
+    seedNewMigrated: migrated,
+    timing: { pendingMs: 0, importUsersPerSecond: rate, exportUsersPerSecond: Infinity, tickMs: 20 },
+    rateLimit: false,
+  });
+  const probe = new Redis(redisUrl);
+  const prefix = `bench-e2e-${Date.now().toString(36)}`;
+  const config = withTenants(
+    loadConfig({
+      env: {
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: prefix,
+        REPORTS_DIR: reportsDir,
+        IMPORT_CONCURRENCY: String(slots),
+        LOG_LEVEL: 'silent',
+        LOG_FORMAT: 'json',
+      },
+      dotenvPath: false,
+    }),
+    { old: toTenantConfig(sim.tenants.old), new: toTenantConfig(sim.tenants.new) },
+  );
+  const rt = await createRuntime(config, { settings: { pollIntervalMs: 100, maxPollIntervalMs: 1_000 } });
+  const baseline = Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
+
+  const newTenant = sim.tenant('new');
+  const sample: SlotSample = { busyMs: 0, maxActive: 0 };
+  let last = performance.now();
+  let lastBusy = false;
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    let active = 0;
+    for (const j of newTenant.jobs.values()) {
+      if (j.type === 'users_import' && (j.status === 'pending' || j.status === 'processing')) active++;
+    }
+    if (lastBusy) sample.busyMs += now - last;
+    if (active > 0) {
+      sample.firstActive ??= now;
+      sample.lastActive = now;
+    }
+    sample.maxActive = Math.max(sample.maxActive, active);
+    lastBusy = active >= slots;
+    last = now;
+  }, 10);
+
+  let staged = 0;
+  const workers = await startWorkers(rt);
+  const started = performance.now();
+  try {
+    const { runId } = await startRun(rt, { kind: 'sweep' });
+    const final = await followRun(rt, runId, {
+      intervalMs: 250,
+      onProgress: (p) => {
+        staged = Math.max(staged, p.batches.staged - p.batches.done - p.batches.failed);
+      },
+    });
+    const wall = performance.now() - started;
+    clearInterval(sampler);
+    const summary = (await rt.store.getSummary(runId))!;
+    const imported = summary.counts.imported;
+    const sent = summary.auth0Jobs.reduce((n, j) => n + (j.summary?.total ?? 0), 0);
+    const theoretical = (sent / (slots * rate)) * 1000;
+    const importPhase = (sample.lastActive ?? 0) - (sample.firstActive ?? 0);
+    const busyShare = importPhase > 0 ? sample.busyMs / importPhase : 0;
+    const peak = Number(/used_memory_peak:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
+    const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
+    const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+    process.stdout.write(
+      [
+        `e2e sweep: ${users.toLocaleString('en-US')} users in the old tenant, ${slots} import slots, ${rate} users/s per Auth0 job (${final?.run.status})`,
+        `  outcome: imported ${imported.toLocaleString('en-US')}, already migrated ${summary.counts.already_migrated}, skipped ${summary.counts.skipped}, failed ${summary.counts.failed}; ${summary.auth0Jobs.length} Auth0 jobs, at most ${sample.maxActive} at once${summary.problems ? `; PROBLEMS: ${summary.problems.join('; ')}` : ''}`,
+        `  theoretical minimum, users sent / (slots × rate): ${s(theoretical)}`,
+        `  import phase ${s(importPhase)}: ratio ${(importPhase / theoretical).toFixed(3)}; whole run (export, snapshot, plan, import, report) ${s(wall)}: ratio ${(wall / theoretical).toFixed(3)} (target ≤ 1.15)`,
+        `  share of the import phase with all ${slots} slots busy: ${busyShare.toFixed(3)} (target ≥ 0.9)`,
+        `  Redis peak memory: ${mb(peak)} (${mb(baseline)} before the run${privateRedis === undefined ? '; shared server' : ''}); batches staged and not ended at most ${staged}`,
+        `  phases: ${Object.entries(summary.timings.phases)
+          .map(([k, v]) => `${k} ${s(v)}`)
+          .join(', ')}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    clearInterval(sampler);
+    await workers.close();
+    await rt.close();
+    await sim.close();
+    if (privateRedis === undefined) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await probe.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await probe.del(...keys);
+      } while (cursor !== '0');
+    }
+    await probe.quit();
+    await privateRedis?.stop();
+    await rm(reportsDir, { recursive: true, force: true });
+  }
+}

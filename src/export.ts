@@ -104,10 +104,7 @@ export async function exportUsers(client: TenantClient, options: ExportUsersOpti
       throw new TypeError('exportUsers needs `connection` or `connectionId`');
     connectionId = (await client.getConnectionByName(options.connection)).id;
   }
-  const created = await client.createExportJob({
-    connectionId,
-    fields: [...(options.fields ?? EXPORT_FIELDS)],
-  });
+  const created = await createExportJob(client, connectionId, options);
   const jobId = created.id;
   logger.info({ jobId, connectionId, tenant: client.label }, 'export job created');
 
@@ -157,6 +154,28 @@ export async function exportUsers(client: TenantClient, options: ExportUsersOpti
       ...(lastError === undefined ? {} : { cause: lastError }),
     },
   );
+}
+
+/**
+ * Unlike an import, an export only reads: when the answer to its creation is lost
+ * (`outcome_unknown`), a job Auth0 may have created anyway is simply left to expire, so asking
+ * for another one is safe.
+ */
+async function createExportJob(
+  client: TenantClient,
+  connectionId: string,
+  options: ExportUsersOptions,
+): Promise<Auth0Job> {
+  const request = { connectionId, fields: [...(options.fields ?? EXPORT_FIELDS)] };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.createExportJob(request);
+    } catch (err) {
+      if (!isAuth0Error(err, 'outcome_unknown') || attempt >= 3) throw err;
+      options.logger?.warn({ attempt, err: err.message }, 'export job creation unanswered, asking again');
+      await sleep((options.pollIntervalMs ?? 1000) * 2 ** attempt, options.signal);
+    }
+  }
 }
 
 async function waitForJob(

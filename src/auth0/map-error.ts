@@ -171,7 +171,7 @@ export function fromTokenFailure(t: TenantDescription, f: HttpFailure, cause?: u
     ...(auth0Code === undefined ? {} : { auth0Code }),
     ...(cause === undefined ? {} : { cause }),
   };
-  if (f.status === 401 || auth0Code === 'invalid_client' || auth0Code === 'access_denied') {
+  if (f.status === 401 || auth0Code === 'invalid_client') {
     return new Auth0Error(
       'bad_credentials',
       t.scrub(`${tenantName(t)} refused the client credentials${said(message)}: check ${credentialVars(t)}.`),

@@ -104,12 +104,10 @@ describe('token', () => {
       {
         token: (req, reply, n) =>
           n === 0
-            ? reply
-                .code(401)
-                .send({
-                  error: 'access_denied',
-                  error_description: `no ${(req.body as Record<string, string>).client_secret}`,
-                })
+            ? reply.code(401).send({
+                error: 'access_denied',
+                error_description: `no ${(req.body as Record<string, string>).client_secret}`,
+              })
             : { access_token: 'token-SECRET-xyz', token_type: 'Bearer', expires_in: 86400 },
       },
     );
@@ -136,8 +134,9 @@ describe('token', () => {
       },
     );
     const err = await failure(createTenantClient(t.config, { label: 'old', retry }).getJob('job_1'));
-    expect(err.code).toBe('bad_credentials');
-    expect(err.message).toContain('OLD_AUTH0_CLIENT_ID');
+    expect(err.code).toBe('missing_scope');
+    expect(err.message).toContain('OLD_AUTH0_CLIENT_ID may not get a Management API token');
+    expect(err.message).toContain('authorize the application');
   });
 });
 
@@ -333,14 +332,12 @@ describe('job creation is never repeated blindly', () => {
   it('leaves "2 active import users jobs" to the caller as import_slots_busy', async () => {
     const t = await start({
       'POST /jobs/users-imports': (_req, reply) =>
-        reply
-          .code(429)
-          .send({
-            statusCode: 429,
-            error: 'Too Many Requests',
-            message:
-              'There are 2 active import users jobs, please wait until some of them are finished and try again',
-          }),
+        reply.code(429).send({
+          statusCode: 429,
+          error: 'Too Many Requests',
+          message:
+            'There are 2 active import users jobs, please wait until some of them are finished and try again',
+        }),
     });
     const err = await failure(
       createTenantClient(t.config, { label: 'new', retry }).createImportJob({ connectionId: 'con_x', users }),

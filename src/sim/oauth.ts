@@ -216,18 +216,20 @@ async function passwordGrant(
       configuration: stringMap(connection.options.configuration),
       username,
       password,
-      context: { request: { ip } },
+      // Auth0 passes `context` only to connections with `enable_script_context` on.
+      ...(connection.options.enable_script_context === true ? { context: { request: { ip } } } : {}),
     });
     if (!outcome.ok) {
       if (outcome.error.name === 'WrongUsernameOrPasswordError') return fail();
       if (outcome.error.name === 'UnauthorizedError') {
         return sendAuthError(reply, 401, 'unauthorized', outcome.error.message);
       }
-      return sendAuthError(reply, 500, 'server_error', outcome.error.message);
+      // A script's other errors refuse the login (the token endpoint documents no 5xx).
+      return sendAuthError(reply, 403, 'access_denied', outcome.error.message);
     }
     if (outcome.profile === null) return fail();
     const created = await storeScriptProfile(tenant, connection, outcome.profile, password);
-    if (typeof created === 'string') return sendAuthError(reply, 500, 'server_error', created);
+    if (typeof created === 'string') return sendAuthError(reply, 403, 'access_denied', created);
     tenant.stats.customDbLogins++;
     user = created;
   } else {

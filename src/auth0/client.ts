@@ -16,6 +16,7 @@ import {
   neverReachedServer,
   networkError,
   tenantName,
+  TenantName,
   type CallDescription,
   type TenantDescription,
 } from './map-error.js';
@@ -186,7 +187,7 @@ export class Auth0TenantClient implements TenantClient {
     const t = this.#tenant;
     throw new Auth0Error(
       'unknown_connection',
-      `${tenantName(t)} has no connection named "${name}": set ${t.envPrefix ?? ''}CONNECTION to one of ${
+      `${TenantName(t)} has no connection named "${name}": set ${t.envPrefix ?? ''}CONNECTION to one of ${
         all.length === 0 ? '(none: the tenant has no connections)' : all.join(', ')
       }.`,
       { status: 404 },
@@ -249,7 +250,7 @@ export class Auth0TenantClient implements TenantClient {
       ) {
         throw new Auth0Error(
           'not_available',
-          `${tenantName(this.#tenant)} does not offer bulk user export on its plan or settings (${err.message}) Enable user exports for the tenant (its subscription or Auth0 support), or export it from the Dashboard's User Import / Export extension and pass that file to import.`,
+          `${TenantName(this.#tenant)} does not offer bulk user export on its plan or settings: ${err.message} Enable user exports for the tenant (its subscription or Auth0 support), or export it from the Dashboard's User Import / Export extension and pass that file to import.`,
           { ...(err.status === undefined ? {} : { status: err.status }), cause: err },
         );
       }
@@ -446,7 +447,7 @@ function asCreationFailure(t: TenantDescription, spec: CallSpec, err: Auth0Error
   if (err.code === 'server_error' || (err.code === 'network' && !neverReachedServer(err.cause))) {
     return new Auth0Error(
       'outcome_unknown',
-      `${spec.operation} on ${tenantName(t)} got no usable answer (${err.message}) The job may have been created; submitting again is safe with upsert=false (users already inserted come back as DUPLICATED_USER).`,
+      `${spec.operation} on ${tenantName(t)} got no usable answer: ${err.message} The job may have been created; submitting again is safe with upsert=false (users already inserted come back as DUPLICATED_USER).`,
       { ...(err.status === undefined ? {} : { status: err.status }), cause: err },
     );
   }

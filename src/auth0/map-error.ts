@@ -42,6 +42,11 @@ export function tenantName(t: TenantDescription): string {
   return `the ${t.label} tenant (${t.domain})`;
 }
 
+/** {@link tenantName} at the start of a sentence. */
+export function TenantName(t: TenantDescription): string {
+  return `The ${t.label} tenant (${t.domain})`;
+}
+
 function credentialVars(t: TenantDescription): string {
   return t.envPrefix === undefined
     ? `the client id and secret configured for the ${t.label} tenant`
@@ -100,7 +105,7 @@ export function fromHttpFailure(
     if (message !== undefined && SLOTS_BUSY.test(message)) {
       return make(
         'import_slots_busy',
-        `${tenantName(t)} already runs 2 import jobs, Auth0's limit per tenant (shared with the Dashboard and other tools): wait for one to finish, then submit again.`,
+        `${TenantName(t)} already runs 2 import jobs, Auth0's limit per tenant (shared with the Dashboard and other tools): wait for one to finish, then submit again.`,
       );
     }
     const wait = rateLimitWaitMs(f.headers);
@@ -119,7 +124,7 @@ export function fromHttpFailure(
   if (status === 401) {
     return make(
       'bad_credentials',
-      `${tenantName(t)} refused the Management API token for ${call.operation}${said(message)}: check ${credentialVars(t)}, and that ${t.envPrefix ?? ''}DOMAIN is the tenant the application belongs to.`,
+      `${TenantName(t)} refused the Management API token for ${call.operation}${said(message)}: check ${credentialVars(t)}, and that ${t.envPrefix ?? ''}DOMAIN is the tenant the application belongs to.`,
     );
   }
   if (status === 403) {
@@ -174,7 +179,7 @@ export function fromTokenFailure(t: TenantDescription, f: HttpFailure, cause?: u
   if (f.status === 401 || auth0Code === 'invalid_client') {
     return new Auth0Error(
       'bad_credentials',
-      t.scrub(`${tenantName(t)} refused the client credentials${said(message)}: check ${credentialVars(t)}.`),
+      t.scrub(`${TenantName(t)} refused the client credentials${said(message)}: check ${credentialVars(t)}.`),
       opts,
     );
   }
@@ -193,7 +198,7 @@ export function fromTokenFailure(t: TenantDescription, f: HttpFailure, cause?: u
   return new Auth0Error(
     'bad_request',
     t.scrub(
-      `${tenantName(t)} refused the token request with HTTP ${f.status}${said(message)}: check ${credentialVars(t)} and ${t.envPrefix ?? ''}DOMAIN.`,
+      `${TenantName(t)} refused the token request with HTTP ${f.status}${said(message)}: check ${credentialVars(t)} and ${t.envPrefix ?? ''}DOMAIN.`,
     ),
     opts,
   );

@@ -72,12 +72,19 @@ export class AtomicFile {
     if (this.#size >= 64 * 1024) await this.#flush();
   }
 
-  async commit(): Promise<void> {
+  /** Writes out what is buffered and closes the temporary file (on disk, not yet in place). */
+  async finish(): Promise<void> {
+    const fh = this.#fh;
+    if (fh === undefined) return;
     await this.#flush();
-    const fh = this.#fh!;
     this.#fh = undefined;
     await fh.sync();
     await fh.close();
+  }
+
+  /** Puts the file in place, replacing any previous version in one step. */
+  async commit(): Promise<void> {
+    await this.finish();
     await rename(this.#tmp, this.path);
   }
 

@@ -76,23 +76,38 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
   const sanitizer = new Sanitizer(options.secrets);
   const digest = new FailureDigest();
 
-  const [failures, skipped, retry, passwordResets] = await Promise.all([
-    writeLines(join(dir, REPORT_FILES.failures), options.failures, (line: FailureLine) => {
-      const clean = sanitizer.clean(line);
-      digest.add(clean);
-      return clean;
-    }),
-    writeLines(join(dir, REPORT_FILES.skipped), options.skipped, (line: SkippedLine) =>
-      sanitizer.clean(line),
-    ),
-    writeLines(join(dir, REPORT_FILES.retry), options.retry, (record: ExportRecord) =>
-      sanitizer.clean(record),
-    ),
-    writeLines(join(dir, REPORT_FILES.passwordReset), options.passwordResets, (line: PasswordResetLine) =>
-      sanitizer.clean(line),
-    ),
-  ]);
-  const lines: ReportLineCounts = { failures, skipped, retry, passwordResets };
+  const [failures, skipped, retry, passwordResets] = await writeAllOrNothing([
+    {
+      path: join(dir, REPORT_FILES.failures),
+      source: options.failures,
+      map: (line: FailureLine) => {
+        const clean = sanitizer.clean(line);
+        digest.add(clean);
+        return clean;
+      },
+    },
+    {
+      path: join(dir, REPORT_FILES.skipped),
+      source: options.skipped,
+      map: (l: SkippedLine) => sanitizer.clean(l),
+    },
+    {
+      path: join(dir, REPORT_FILES.retry),
+      source: options.retry,
+      map: (r: ExportRecord) => sanitizer.clean(r),
+    },
+    {
+      path: join(dir, REPORT_FILES.passwordReset),
+      source: options.passwordResets,
+      map: (l: PasswordResetLine) => sanitizer.clean(l),
+    },
+  ] as Array<LineFile<unknown>>);
+  const lines: ReportLineCounts = {
+    failures: failures!,
+    skipped: skipped!,
+    retry: retry!,
+    passwordResets: passwordResets!,
+  };
 
   const summary = sanitizer.clean({
     ...options.summary,
@@ -154,24 +169,49 @@ async function writeRendered(
   await writeFileAtomic(join(dir, REPORT_FILES.summaryHtml), renderHtml(input));
 }
 
-async function writeLines<T>(
-  path: string,
-  source: Lines<T> | undefined,
-  map: (line: T) => unknown,
-): Promise<number> {
-  const file = await AtomicFile.create(path);
-  let count = 0;
-  try {
-    if (source !== undefined) {
-      for await (const line of source) {
-        await file.write(`${JSON.stringify(map(line))}\n`);
-        count++;
-      }
-    }
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw err;
+interface LineFile<T> {
+  path: string;
+  source: Lines<T> | undefined;
+  map: (line: T) => unknown;
+}
+
+/**
+ * Fills the files from their sources concurrently and puts them in place only when every source
+ * ended well: a source that throws leaves all the previous files as they were. Returns the lines
+ * written to each.
+ */
+async function writeAllOrNothing(specs: Array<LineFile<unknown>>): Promise<number[]> {
+  const created = await Promise.allSettled(specs.map((s) => AtomicFile.create(s.path)));
+  const files = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+  const failedCreate = created.find((c) => c.status === 'rejected');
+  if (failedCreate !== undefined) {
+    await Promise.all(files.map((f) => f.abort()));
+    throw failedCreate.reason;
   }
-  return count;
+  let stop = false;
+  const fill = async (file: AtomicFile, spec: LineFile<unknown>): Promise<number> => {
+    let count = 0;
+    try {
+      if (spec.source !== undefined) {
+        for await (const line of spec.source) {
+          if (stop) break;
+          await file.write(`${JSON.stringify(spec.map(line))}\n`);
+          count++;
+        }
+      }
+      await file.finish();
+      return count;
+    } catch (err) {
+      stop = true;
+      throw err;
+    }
+  };
+  const filled = await Promise.allSettled(files.map((f, i) => fill(f, specs[i]!)));
+  const failed = filled.find((r) => r.status === 'rejected');
+  if (failed !== undefined || stop) {
+    await Promise.all(files.map((f) => f.abort()));
+    throw failed?.reason;
+  }
+  for (const f of files) await f.commit();
+  return filled.map((r) => (r as PromiseFulfilledResult<number>).value);
 }

@@ -213,7 +213,7 @@ describe('writeRunReport', () => {
     expect(await readLines(join(dir, 'retry.ndjson'))).toHaveLength(3);
   });
 
-  it('keeps the previous files when a line source throws midway', async () => {
+  it('keeps every previous file when one line source throws midway', async () => {
     await writeRunReport({
       reportsDir,
       summary: sampleSummary(),
@@ -231,13 +231,16 @@ describe('writeRunReport', () => {
         reportsDir,
         summary: sampleSummary(),
         failures: broken(),
-        skipped,
-        retry: retryRecords,
-        passwordResets: resets,
+        skipped: skipped.slice(0, 1),
+        retry: retryRecords.slice(0, 1),
+        passwordResets: slowly(resets.slice(0, 1)),
       }),
     ).rejects.toThrow('redis went away');
     const dir = join(reportsDir, 'run-2024-05-01-a');
     expect(await readLines(join(dir, 'failures.ndjson'))).toHaveLength(3);
+    expect(await readLines(join(dir, 'skipped.ndjson'))).toHaveLength(5);
+    expect(await readLines(join(dir, 'retry.ndjson'))).toHaveLength(3);
+    expect(await readLines(join(dir, 'password-reset.ndjson'))).toHaveLength(72);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 

@@ -92,6 +92,7 @@ export async function listRuns(reportsDir: string): Promise<RunListing[]> {
   return runs.sort((a, b) => b.sortKey - a.sortKey).map(({ sortKey: _sortKey, ...run }) => run);
 }
 
+/** Prints the runs in REPORTS_DIR as a table (or JSON), newest first. */
 export async function runsCommand(
   config: Config,
   options: { json?: boolean } = {},
@@ -147,6 +148,11 @@ export interface ReportCommandOptions {
   email?: boolean;
 }
 
+/**
+ * Prints the run's summary.md (or summary.json / summary.html with `format`). With `rerender` it
+ * writes summary.md and summary.html again from summary.json, with `email` it mails the report;
+ * either prints a confirmation instead of the report.
+ */
 export async function reportCommand(
   config: Config,
   runId: string,
@@ -197,6 +203,12 @@ export interface ResetsCommandOptions {
   clientId?: string;
 }
 
+/**
+ * Lists what `--send` would do (the default), or creates the password-change tickets still to do.
+ * Exit 0 when every user has a ticket, 3 when some could not get one (resets.ndjson says why); an
+ * error that would hit every user (credentials, scope, outage) stops it with a message, and the next
+ * run carries on from there.
+ */
 export async function resetsCommand(
   config: Config,
   runId: string,

@@ -77,10 +77,30 @@ export type PipelineRecord = ImportCandidate | AlreadyMigrated | Skipped;
 
 /** One import file, serialised exactly as it will be sent. */
 export interface Batch {
+  /** Always `'batch'` on batches the pipeline makes; optional so older producers still type-check. */
+  kind?: 'batch';
   /** 0-based, in the order batches were produced. */
   index: number;
   /** The JSON array, as bytes: what goes into the multipart `users` part. */
   payload: Buffer;
   /** The users, in the order they appear in `payload`. */
   users: ImportCandidate[];
+}
+
+/** What the composed pipeline yields, in input order (a batch where its last user was read). */
+export type PipelineOutput = Batch | AlreadyMigrated | Skipped;
+
+/** Outcome counts; `total = imported + alreadyMigrated + skipped` once the input is read. */
+export interface OutcomeCounts {
+  /** Input records: parsed records plus malformed lines. */
+  total: number;
+  /** Users placed in batches. */
+  imported: number;
+  batches: number;
+  alreadyMigrated: number;
+  alreadyMigratedBy: Partial<Record<AlreadyMigrated['matchedBy'], number>>;
+  skipped: number;
+  skippedBy: Partial<Record<SkipReason, number>>;
+  /** Users placed in batches without a password hash (the password-reset list). */
+  withoutPassword: number;
 }

@@ -1,0 +1,210 @@
+/**
+ * The import pipeline: pure streaming stages from an export file to import batches, with no
+ * Redis and no HTTP. Compose them with {@link runPipeline}, or use each stage on its own.
+ *
+ * ```ts
+ * const migrated = await buildMigratedIndex('new-tenant.ndjson.gz', { connection: newConnection });
+ * const { hashes } = await loadPasswordHashes('hashes.ndjson', { connection: oldConnection });
+ * const run = runPipeline({ input: 'old-tenant.ndjson.gz', connection: oldConnection, migrated, hashes });
+ * for await (const item of run) {
+ *   if (item.kind === 'batch') await stage(item);        // item.payload: the file to send
+ *   else await record(item);                             // Skipped or AlreadyMigrated
+ * }
+ * run.check();                                           // [] when total = imported + already + skipped
+ * ```
+ *
+ * Stages, in order: read (read.ts) ▶ transform (transform.ts) ▶ skip migrated (migrated-index.ts)
+ * ▶ merge password hashes (password-hashes.ts) ▶ schema check and serialisation ▶ duplicates
+ * (duplicates.ts) ▶ batch (batch.ts).
+ */
+import { OutcomeCounter } from './accounting.js';
+import { Batcher, type BatchOptions } from './batch.js';
+import { DuplicateFilter } from './duplicates.js';
+import { emailKey, idKey } from './keys.js';
+import type { MigratedIndex } from './migrated-index.js';
+import { mergePasswordHash, type PasswordHashes } from './password-hashes.js';
+import { createReadState, readExportChunks, type ExportInput, type ReadState } from './read.js';
+import { createTransformer } from './transform.js';
+import type { AlreadyMigrated, OutcomeCounts, PipelineOutput } from './types.js';
+
+export * from './types.js';
+export { PipelineInputError, type PipelineErrorCode, type ReadProgress } from './errors.js';
+export {
+  createReadState,
+  readExport,
+  readExportChunks,
+  type ExportInput,
+  type ReadItem,
+  type ReadOptions,
+  type ReadRecord,
+  type ReadState,
+} from './read.js';
+export {
+  createTransformer,
+  transformRecords,
+  EXTENSION_LABELS,
+  RESERVED_APP_METADATA_KEYS,
+  type TransformOptions,
+  type Transformer,
+} from './transform.js';
+export {
+  MigratedIndex,
+  MigratedIndexBuilder,
+  buildMigratedIndex,
+  skipMigrated,
+  type BuildMigratedIndexOptions,
+  type MigratedIndexStats,
+} from './migrated-index.js';
+export {
+  PasswordHashes,
+  loadPasswordHashes,
+  mergePasswordHash,
+  mergePasswordHashes,
+  type HashFields,
+  type HashFileProblem,
+  type LoadPasswordHashesOptions,
+  type LoadedPasswordHashes,
+  type PasswordHashStats,
+} from './password-hashes.js';
+export {
+  AUTH0_MAX_IMPORT_BYTES,
+  Batcher,
+  DEFAULT_BATCH_BYTES,
+  batchUsers,
+  type BatchOptions,
+  type PreparedUser,
+} from './batch.js';
+export { DuplicateFilter } from './duplicates.js';
+export { OutcomeCounter, checkOutcomeCounts, emptyOutcomeCounts } from './accounting.js';
+export { checkImportUser, describeSchemaProblem, importUserValidator, type SchemaProblem } from './schema.js';
+
+export interface PipelineOptions extends BatchOptions {
+  /** The old tenant's export: a path, or its bytes as a stream (gzip or not, NDJSON or a JSON array). */
+  input: ExportInput;
+  /** Name of the input in messages. @defaultValue the path, or `input` */
+  name?: string;
+  /** The old tenant's database connection; users without an identity in it are `not_database_user`. */
+  connection: string;
+  /** Who is already in the new tenant ({@link buildMigratedIndex}); without it nobody is. */
+  migrated?: MigratedIndex;
+  /** Password hashes to merge ({@link loadPasswordHashes}); without them every user is `hasPassword: false`. */
+  hashes?: PasswordHashes;
+  /** Skip blocked users (`blocked_excluded`) instead of importing them blocked. @defaultValue false */
+  skipBlocked?: boolean;
+}
+
+/** A pipeline run: iterate it once for its outputs; its figures are live while it runs. */
+export interface PipelineRun extends AsyncIterable<PipelineOutput> {
+  /** Reading progress: bytes, lines, records, malformed lines, format. */
+  readonly read: ReadState;
+  /** Outcomes so far; `total` is set once the input is read to its end. */
+  readonly counts: OutcomeCounts;
+  /** After the run: what does not add up (empty when `total = imported + alreadyMigrated + skipped`). */
+  check(): string[];
+}
+
+/**
+ * The composed pipeline. Yields, in input order, every {@link Skipped} and {@link AlreadyMigrated}
+ * record as it is decided, and every {@link Batch} once full (so a skip may come out before the
+ * batch that holds users read before it). Batches are numbered from 0 and deterministic for the
+ * same input, index, hashes and options: a resumed run may skip the first N.
+ *
+ * Pull-based: nothing is read ahead of the consumer beyond one input chunk, and memory does not
+ * grow with the input except for the duplicate filter (about 20 bytes per imported user's key).
+ * Errors: {@link PipelineInputError} (`name` `InputError`) when the input cannot be read through;
+ * outputs already yielded stay valid.
+ */
+export function runPipeline(options: PipelineOptions): PipelineRun {
+  const read = createReadState();
+  const counter = new OutcomeCounter();
+  let started = false;
+  return {
+    read,
+    counts: counter.counts,
+    check: () => counter.check(),
+    [Symbol.asyncIterator]() {
+      if (started)
+        throw new Error('A pipeline run can be iterated once; call runPipeline again to start over.');
+      started = true;
+      return run(options, read, counter);
+    },
+  };
+}
+
+async function* run(
+  options: PipelineOptions,
+  read: ReadState,
+  counter: OutcomeCounter,
+): AsyncGenerator<PipelineOutput> {
+  const name = options.name ?? (typeof options.input === 'string' ? options.input : 'input');
+  const transformer = createTransformer({
+    connection: options.connection,
+    name,
+    ...(options.skipBlocked !== undefined && { skipBlocked: options.skipBlocked }),
+  });
+  const batcher = new Batcher(options);
+  const duplicates = new DuplicateFilter();
+  const { migrated, hashes } = options;
+  // Keys computed once per user, shared by the migrated index and the duplicate filter.
+  const keys = new Uint32Array(6);
+  let out: PipelineOutput[] = [];
+  const emit = (item: PipelineOutput): void => {
+    counter.add(item);
+    out.push(item);
+  };
+
+  for await (const chunk of readExportChunks(options.input, { name, state: read })) {
+    for (const item of chunk) {
+      if (item.kind !== 'record') {
+        emit(item);
+        continue;
+      }
+      const t = transformer.transform(item.record, item.source.line);
+      if (t.kind !== 'import') {
+        emit(t);
+        continue;
+      }
+      const id = t.user.user_id;
+      const hasId = id !== undefined && id !== '';
+      if (hasId) idKey(id, keys, 0);
+      let emailDone = false;
+      if (migrated !== undefined) {
+        let by: AlreadyMigrated['matchedBy'] | undefined;
+        if (hasId && migrated.hasKey(keys, 0)) by = 'user_id';
+        else {
+          emailKey(t.user.email, keys, 3);
+          emailDone = true;
+          if (migrated.hasKey(keys, 3)) by = 'email';
+        }
+        if (by !== undefined) {
+          emit({ kind: 'already_migrated', source: t.source, matchedBy: by });
+          continue;
+        }
+      }
+      mergePasswordHash(t, hashes);
+      const prepared = batcher.prepare(t);
+      if (!('json' in prepared)) {
+        emit(prepared);
+        continue;
+      }
+      if (!emailDone) emailKey(t.user.email, keys, 3);
+      const duplicate = duplicates.checkKeys(t, keys, hasId);
+      if (duplicate !== undefined) {
+        emit(duplicate);
+        continue;
+      }
+      const batch = batcher.place(prepared);
+      if (batch !== undefined) emit(batch);
+    }
+    if (out.length > 0) {
+      const ready = out;
+      out = [];
+      yield* ready;
+    }
+  }
+  transformer.finish();
+  const last = batcher.flush();
+  if (last !== undefined) emit(last);
+  counter.setTotal(read.records + read.malformed);
+  yield* out;
+}

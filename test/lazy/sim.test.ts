@@ -314,6 +314,18 @@ describe('lazy deploy on the new tenant of the simulator', () => {
     );
   });
 
+  it("passes the end user's IP on to the old tenant when the connection gives scripts their context", async () => {
+    const user = users[17]!;
+    newConnection().options.enable_script_context = true;
+    try {
+      expect((await loginAtNew(user.email, user.password)).status).toBe(200);
+    } finally {
+      delete newConnection().options.enable_script_context;
+    }
+    expect(sim.tenant('old').users.get(user.id)?.last_ip).toBe('198.51.100.23');
+    expect(sim.tenant('new').users.get(user.id)?.user_id).toBe(user.id);
+  });
+
   it('leaves out wrong passwords, unknown users and blocked users, with the answers Auth0 gives', async () => {
     const newTenant = sim.tenant('new');
     const count = newTenant.users.count(DB_CONNECTION);
@@ -327,7 +339,8 @@ describe('lazy deploy on the new tenant of the simulator', () => {
     });
     sim.faults.add({ kind: 'error', status: 503, tenant: 'old', path: '/oauth/token' });
     const down = await loginAtNew(users[15]!.email, users[15]!.password);
-    expect(down.status).toBeGreaterThanOrEqual(500);
+    // The new tenant refuses the login with the script's own error: not a wrong password.
+    expect(down).toMatchObject({ status: 403, body: { error: 'access_denied' } });
     expect(String(down.body.error_description)).toMatch(/try again/);
     sim.faults.clear();
     expect(newTenant.users.count(DB_CONNECTION)).toBe(count);

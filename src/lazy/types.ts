@@ -15,7 +15,7 @@ export interface ScriptEnv {
   UnauthorizedError: new (message?: string) => Error;
 }
 
-/** `context` as Auth0 passes it when the connection's scripts take one (Organizations context). */
+/** `context` as Auth0 passes it to connections with `options.enable_script_context` on. */
 export interface ScriptContext {
   request?: { ip?: string; userAgent?: string; [key: string]: unknown };
   [key: string]: unknown;

@@ -3,7 +3,12 @@
  * `total = imported + alreadyMigrated + skipped`, where `total` is what the reader saw
  * (records parsed plus malformed lines).
  */
-import type { OutcomeCounts, PipelineOutput } from './types.js';
+import type { Batch, OutcomeCounts, PipelineOutput } from './types.js';
+
+/** Tells batches from the other outputs (a `Batch` made elsewhere may lack `kind`). */
+export function isBatch(item: PipelineOutput): item is Batch {
+  return 'payload' in item && 'users' in item;
+}
 
 export function emptyOutcomeCounts(): OutcomeCounts {
   return {
@@ -30,7 +35,7 @@ export class OutcomeCounter {
     } else if (item.kind === 'already_migrated') {
       c.alreadyMigrated++;
       c.alreadyMigratedBy[item.matchedBy] = (c.alreadyMigratedBy[item.matchedBy] ?? 0) + 1;
-    } else {
+    } else if (isBatch(item)) {
       c.batches++;
       c.imported += item.users.length;
       for (const u of item.users) if (!u.hasPassword) c.withoutPassword++;

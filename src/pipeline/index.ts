@@ -75,7 +75,7 @@ export {
   type PreparedUser,
 } from './batch.js';
 export { DuplicateFilter } from './duplicates.js';
-export { OutcomeCounter, checkOutcomeCounts, emptyOutcomeCounts } from './accounting.js';
+export { OutcomeCounter, checkOutcomeCounts, emptyOutcomeCounts, isBatch } from './accounting.js';
 export { checkImportUser, describeSchemaProblem, importUserValidator, type SchemaProblem } from './schema.js';
 
 export interface PipelineOptions extends BatchOptions {

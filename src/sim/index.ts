@@ -31,7 +31,7 @@ import { readExportFile } from './seed-file.js';
 import { SimTenant, type SimTenantInfo, type TenantStats } from './tenant.js';
 
 export type { SimOptions, SimTiming, TimingProfile, RateLimitOptions } from './options.js';
-export { TIMING_PROFILES, RATE_LIMIT_PROFILES } from './options.js';
+export { TIMING_PROFILES, RATE_LIMIT_PROFILES, AUTH_RATE_LIMIT_PROFILES } from './options.js';
 export type { SimTenantInfo, TenantStats, SimClient, SimConnection, SimTicket } from './tenant.js';
 export { SimTenant, MANAGEMENT_SCOPES, PASSWORD_REALM_GRANT } from './tenant.js';
 export type { FaultRule, FaultKind, JobFailure, ActiveFault } from './faults.js';

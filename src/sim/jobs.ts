@@ -12,6 +12,8 @@ import { newJobId } from './ids.js';
 import { FileDuplicates, importOne, type ImportCounts, type ImportUserError } from './import-users.js';
 import type { SimConnection, SimTenant } from './tenant.js';
 
+const IMPORT_EXPIRY_MS = 2 * 3_600_000;
+
 export type SimJobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'expired';
 
 interface JobCommon {
@@ -155,7 +157,12 @@ export class JobEngine {
 
   /** GET /jobs/{id}: a completed export carries a freshly signed download link. */
   toJson(job: SimJob): Record<string, unknown> {
-    const out: Record<string, unknown> = { type: job.type, status: job.status };
+    // "Expired jobs are completed jobs that were created more than 2 hours ago" (legacy import docs).
+    const expired =
+      job.type === 'users_import' &&
+      job.status === 'completed' &&
+      Date.now() - job.createdAtMs > IMPORT_EXPIRY_MS;
+    const out: Record<string, unknown> = { type: job.type, status: expired ? 'expired' : job.status };
     if (job.connection_id !== undefined) out.connection_id = job.connection_id;
     if (job.type === 'users_export') {
       out.format = job.format;

@@ -42,6 +42,20 @@ function clientCredentials(
 export function registerOAuth(app: FastifyInstance, tenant: SimTenant): void {
   app.post('/oauth/token', async (req, reply) => {
     tenant.stats.tokenRequests++;
+    const bucket = tenant.authBucket;
+    if (bucket !== undefined) {
+      const answer = bucket.take();
+      void reply.headers(bucket.headers(answer));
+      if (!answer.ok) {
+        tenant.stats.rateLimited++;
+        return sendAuthError(
+          reply,
+          429,
+          'too_many_requests',
+          'Rate limit exceeded. Please retry after some time.',
+        );
+      }
+    }
     const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
     const grant = str(body.grant_type);
     if (grant === undefined)

@@ -71,6 +71,17 @@ export const RATE_LIMIT_PROFILES: Readonly<Record<TimingProfile, RateLimitOption
   enterprise: { capacity: 50, refillPerSecond: 16 },
 };
 
+/**
+ * `/oauth/token` buckets: Auth0's free plan allows a burst of 30 and 30 per second (rate-limit
+ * policy page); our sources give no figure for higher tiers, so they get 100 per second.
+ */
+export const AUTH_RATE_LIMIT_PROFILES: Readonly<Record<TimingProfile, RateLimitOptions>> = {
+  fast: { capacity: 1000, refillPerSecond: 1000 },
+  free: { capacity: 30, refillPerSecond: 30 },
+  production: { capacity: 100, refillPerSecond: 100 },
+  enterprise: { capacity: 100, refillPerSecond: 100 },
+};
+
 export interface SimOptions {
   /** @defaultValue 0 (a free port) */
   port?: number;
@@ -88,7 +99,7 @@ export interface SimOptions {
   timing?: TimingProfile | Partial<SimTiming>;
   /** Management API token bucket per tenant, or `false` for none. @defaultValue by timing profile */
   rateLimit?: RateLimitOptions | false;
-  /** `/oauth/token` bucket per tenant, or `false`. @defaultValue 30 burst, 30/s (Auth0 free plan) */
+  /** `/oauth/token` bucket per tenant, or `false`. @defaultValue by timing profile */
   authRateLimit?: RateLimitOptions | false;
   /** Lifetime of an export's download link. @defaultValue 60 */
   exportLinkTtlSeconds?: number;
@@ -149,7 +160,7 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
     seedFile: o.seedFile,
     timing,
     rateLimit: o.rateLimit ?? RATE_LIMIT_PROFILES[profile],
-    authRateLimit: o.authRateLimit ?? { capacity: 30, refillPerSecond: 30 },
+    authRateLimit: o.authRateLimit ?? AUTH_RATE_LIMIT_PROFILES[profile],
     exportLinkTtlMs: (o.exportLinkTtlSeconds ?? 60) * 1000,
     jobRetentionMs: (o.jobRetentionSeconds ?? 86_400) * 1000,
     tokenTtlSeconds: o.tokenTtlSeconds ?? 86_400,

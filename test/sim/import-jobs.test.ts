@@ -292,6 +292,17 @@ describe('processing', () => {
     }
   });
 
+  it('reports a completed import job as expired 2 hours after its creation', async () => {
+    const { sim, api } = await start();
+    const job = await api.importUsers([{ email: 'e@example.com' }]);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 3_600_000 + 1000 });
+    const later = await Mgmt.connect(sim, 'new');
+    expect((await later.call('GET', `/jobs/${job.id}`)).body).toMatchObject({
+      status: 'expired',
+      summary: job.summary,
+    });
+  });
+
   it('forgets jobs after the retention period (24 h by default)', async () => {
     const { api } = await start();
     const job = await api.importUsers([{ email: 'r@example.com' }]);

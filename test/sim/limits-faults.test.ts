@@ -41,6 +41,24 @@ describe('rate limits', () => {
   });
 });
 
+describe('the token endpoint bucket', () => {
+  it('answers 429 too_many_requests with x-ratelimit headers once empty', async () => {
+    const { sim } = await start({ authRateLimit: { capacity: 2, refillPerSecond: 0.5 } });
+    const t = sim.tenants.old;
+    const body = {
+      grant_type: 'client_credentials',
+      client_id: t.clientId,
+      client_secret: t.clientSecret,
+      audience: `https://${t.domain}/api/v2/`,
+    };
+    const answers = [await tokenRequest(t, body), await tokenRequest(t, body), await tokenRequest(t, body)];
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 429]);
+    expect(answers[2]!.body.error).toBe('too_many_requests');
+    expect(answers[2]!.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(answers[2]!.headers.get('x-ratelimit-remaining')).toBe('0');
+  });
+});
+
 describe('faults', () => {
   it('answer 5xx, 429 storms, slow answers and dropped connections, then stop', async () => {
     const { sim, api } = await start();

@@ -73,7 +73,7 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
       : `old: ${opts.seedOld ?? 1000} generated users`;
   const lines = [
     `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${
-      (opts.seedNewMigrated ?? 0) * 100
+      Math.round((opts.seedNewMigrated ?? 0) * 1000) / 10
     }% already migrated)`,
     '',
     'Point auth0-migrate at it (paste into .env):',

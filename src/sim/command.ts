@@ -9,6 +9,8 @@ import { startSimulator, type Simulator, type TimingProfile } from './index.js';
 
 export interface SimCommandOptions {
   port?: number;
+  host?: string;
+  publicUrl?: string;
   seedOld?: number;
   seedNewMigrated?: number;
   seedFile?: string;
@@ -32,6 +34,8 @@ export async function simCommand(
   const out = io.stdout ?? process.stdout;
   const sim = await startSimulator({
     port: opts.port ?? 4010,
+    ...(opts.host !== undefined ? { host: opts.host } : {}),
+    ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
     seedOld: opts.seedFile === undefined ? (opts.seedOld ?? 1000) : 0,
     seedNewMigrated: opts.seedNewMigrated ?? 0,
     ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),

@@ -132,7 +132,8 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : opts.port;
-  const url = `http://${opts.host}:${port}`;
+  const reachable = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  const url = opts.publicUrl ?? `http://${reachable}:${port}`;
   for (const t of Object.values(tenants)) t.baseUrl = `${url}/${t.name}`;
 
   let closed: Promise<void> | undefined;

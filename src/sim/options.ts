@@ -87,6 +87,11 @@ export interface SimOptions {
   port?: number;
   /** @defaultValue `127.0.0.1` */
   host?: string;
+  /**
+   * The URL clients reach the simulator at, when it differs from where it listens (in a container
+   * listening on 0.0.0.0, e.g. `http://sim:4010`). @defaultValue `http://<host>:<port>`
+   */
+  publicUrl?: string;
   /** Generated users in the old tenant. @defaultValue 0 */
   seedOld?: number;
   /** Share (0..1) of the old tenant's database users already in the new tenant, same ids. @defaultValue 0 */
@@ -122,6 +127,7 @@ export interface SimOptions {
 export interface ResolvedOptions {
   port: number;
   host: string;
+  publicUrl: string | undefined;
   seedOld: number;
   seedNewMigrated: number;
   seed: number;
@@ -154,6 +160,7 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
   return {
     port: o.port ?? 0,
     host: o.host ?? '127.0.0.1',
+    publicUrl: o.publicUrl?.replace(/\/+$/, ''),
     seedOld: o.seedOld ?? 0,
     seedNewMigrated: fraction,
     seed: o.seed ?? 1,

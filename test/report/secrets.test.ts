@@ -168,9 +168,9 @@ describe('secrets and password hashes', () => {
     record('import', imp);
     expect(imp.code, imp.stderr).toBe(0);
     const summary = JSON.parse(await readFile(join(work, 'reports', 'secrets-run', 'summary.json'), 'utf8'));
-    expect(summary.counts.total).toBe(users.length);
+    expect(summary.counts.total, imp.stdout).toBe(users.length);
     expect(summary.counts.imported).toBeGreaterThan(0);
-    expect(summary.problems).toBeUndefined();
+    expect(summary.problems, imp.stdout).toBeUndefined();
     // The users kept their passwords: the hashes were really sent.
     const newUsers = [...sim.tenant('new').users.iterate(DB_CONNECTION)];
     expect(
@@ -189,7 +189,7 @@ describe('secrets and password hashes', () => {
       expect(await run(out)).toBe(0);
       outputs.push([name, out.text]);
     }
-    expect(mails).toHaveLength(2);
+    expect(mails, imp.stderr).toHaveLength(2);
     mails.forEach((m, i) => outputs.push([`mail ${i}`, m]));
     for (const file of await filesUnder(join(work, 'reports')))
       outputs.push([file, await readFile(file, 'utf8')]);

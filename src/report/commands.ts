@@ -22,6 +22,22 @@ export interface CommandOutput {
   write(text: string): unknown;
 }
 
+let stdoutGuarded = false;
+
+/**
+ * process.stdout, made quiet when its reader goes away (`auth0-migrate report RUN | head`): the
+ * rest of the output has nowhere to go, which is not an error of the command.
+ */
+function stdout(): CommandOutput {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+  return process.stdout;
+}
+
 export interface RunListing {
   runId: string;
   dir: string;
@@ -96,7 +112,7 @@ export async function listRuns(reportsDir: string): Promise<RunListing[]> {
 export async function runsCommand(
   config: Config,
   options: { json?: boolean } = {},
-  out: CommandOutput = process.stdout,
+  out: CommandOutput = stdout(),
 ): Promise<number> {
   const runs = await listRuns(config.reportsDir);
   if (options.json) {
@@ -157,7 +173,7 @@ export async function reportCommand(
   config: Config,
   runId: string,
   options: ReportCommandOptions = {},
-  out: CommandOutput = process.stdout,
+  out: CommandOutput = stdout(),
 ): Promise<number> {
   const dir = await existingReport(config.reportsDir, runId);
   if (options.email && config.smtp === undefined) {
@@ -213,7 +229,7 @@ export async function resetsCommand(
   config: Config,
   runId: string,
   options: ResetsCommandOptions = {},
-  out: CommandOutput = process.stdout,
+  out: CommandOutput = stdout(),
 ): Promise<number> {
   const dir = await existingReport(config.reportsDir, runId);
   const summary = await readSummary(dir);

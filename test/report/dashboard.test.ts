@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
 import { isLoopback, startDashboard, type Dashboard } from '../../src/report/dashboard.js';
@@ -10,14 +11,28 @@ import { isLoopback, startDashboard, type Dashboard } from '../../src/report/das
 const REDIS_URL = 'redis://127.0.0.1:6379';
 let dashboard: Dashboard | undefined;
 let queue: Queue | undefined;
+const prefixes: string[] = [];
+/** A queue prefix of this test; its keys (BullMQ writes `<queue>:meta` on sight) go at the end. */
+const newPrefix = (): string => {
+  const p = `test-dash-${randomUUID()}`;
+  prefixes.push(p);
+  return p;
+};
 afterEach(async () => {
   await dashboard?.close();
   dashboard = undefined;
-  if (queue !== undefined) {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    queue = undefined;
+  await queue?.close();
+  queue = undefined;
+  const redis = new Redis(REDIS_URL);
+  for (const p of prefixes.splice(0)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
   }
+  await redis.quit();
 });
 
 const basic = (user: string, password: string): string =>
@@ -43,7 +58,7 @@ describe('isLoopback', () => {
 
 describe('startDashboard', () => {
   it('serves bull-board on 127.0.0.1 with the queues under the prefix', async () => {
-    const prefix = `test-dash-${randomUUID()}`;
+    const prefix = newPrefix();
     queue = new Queue('import-batch', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
     await queue.add('batch', { n: 1 });
     dashboard = await startDashboard({ redisUrl: REDIS_URL, prefix, host: '127.0.0.1', port: 0 });
@@ -67,7 +82,7 @@ describe('startDashboard', () => {
 
   it('refuses to listen on 0.0.0.0 without a user and password', async () => {
     await expect(
-      startDashboard({ redisUrl: REDIS_URL, prefix: 'test-dash-x', host: '0.0.0.0', port: 0 }),
+      startDashboard({ redisUrl: REDIS_URL, prefix: newPrefix(), host: '0.0.0.0', port: 0 }),
     ).rejects.toMatchObject({
       name: 'ConfigError',
       message: expect.stringContaining('would listen on 0.0.0.0 without a password'),
@@ -78,7 +93,7 @@ describe('startDashboard', () => {
   it('asks every request for the basic-auth credentials when they are set', async () => {
     dashboard = await startDashboard({
       redisUrl: REDIS_URL,
-      prefix: `test-dash-${randomUUID()}`,
+      prefix: newPrefix(),
       host: '0.0.0.0',
       port: 0,
       auth: { user: 'ops', password: new Secret('dash-pw-123') },
@@ -107,7 +122,7 @@ describe('auth0-migrate dashboard', () => {
 
   it('serves until SIGTERM and exits 0', async () => {
     const port = await freePort();
-    const child = cli({ DASHBOARD_PORT: String(port), QUEUE_PREFIX: `test-dash-${randomUUID()}` });
+    const child = cli({ DASHBOARD_PORT: String(port), QUEUE_PREFIX: newPrefix() });
     let out = '';
     child.stdout.setEncoding('utf8');
     await new Promise<void>((resolve, reject) => {
@@ -125,7 +140,11 @@ describe('auth0-migrate dashboard', () => {
   });
 
   it('exits 1 with what to do when asked for 0.0.0.0 without auth', async () => {
-    const child = cli({ DASHBOARD_HOST: '0.0.0.0', DASHBOARD_PORT: String(await freePort()) });
+    const child = cli({
+      DASHBOARD_HOST: '0.0.0.0',
+      DASHBOARD_PORT: String(await freePort()),
+      QUEUE_PREFIX: newPrefix(),
+    });
     let err = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (c: string) => (err += c));

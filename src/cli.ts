@@ -7,6 +7,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from './config.js';
 import { ExitCode, MigrateError, coerceError } from './errors.js';
 
+// `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
+// go, which is not a failure of the command.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const program = new Command('auth0-migrate')
   .description('Move users from one Auth0 tenant to another: lazy migration scripts and a bulk sweep.')
   .showHelpAfterError()

@@ -22,19 +22,7 @@ export interface CommandOutput {
   write(text: string): unknown;
 }
 
-let stdoutGuarded = false;
-
-/**
- * process.stdout, made quiet when its reader goes away (`auth0-migrate report RUN | head`): the
- * rest of the output has nowhere to go, which is not an error of the command.
- */
 function stdout(): CommandOutput {
-  if (!stdoutGuarded) {
-    stdoutGuarded = true;
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-    });
-  }
   return process.stdout;
 }
 

@@ -5,12 +5,13 @@
  * close the run came to it, the share of the import phase during which every slot held a running
  * Auth0 job, and Redis's peak memory (the plan stage's backpressure bounds it).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig, withTenants } from '../src/config.js';
+import { loadConfig, withTenants, type Config } from '../src/config.js';
 import { followRun } from '../src/jobs/commands.js';
 import { startRun } from '../src/jobs/flow.js';
 import {
@@ -20,15 +21,72 @@ import {
   type PrivateRedis,
 } from '../src/jobs/redis-server.js';
 import { createRuntime } from '../src/jobs/runtime.js';
-import { startWorkers } from '../src/workers/index.js';
 import { startSimulator, toTenantConfig } from '../src/sim/index.js';
 
 interface SlotSample {
   /** Time with every slot busy, in the import phase (ms). */
   busyMs: number;
+  /** Periods with a slot free between two busy periods: how long a slot waits for the next batch. */
+  gaps: number[];
+  gapStart?: number;
   firstActive?: number;
   lastActive?: number;
   maxActive: number;
+}
+
+/** `auth0-migrate worker` in a child process, pointed at the simulator; resolves once its workers run. */
+async function spawnWorker(
+  config: Config,
+  redisUrl: string,
+  reportsDir: string,
+  prefix: string,
+  slots: number,
+): Promise<ChildProcess> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    REPORTS_DIR: reportsDir,
+    IMPORT_CONCURRENCY: String(slots),
+    // A tenth of the default, as the simulated jobs last about a tenth of a real 1,000-user job.
+    POLL_INTERVAL_MS: '100',
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+  };
+  for (const name of ['old', 'new'] as const) {
+    const t = config.tenants[name]!;
+    const p = `${name.toUpperCase()}_AUTH0_`;
+    Object.assign(env, {
+      [`${p}DOMAIN`]: t.domain,
+      [`${p}CLIENT_ID`]: t.clientId,
+      [`${p}CLIENT_SECRET`]: t.clientSecret.reveal(),
+      [`${p}CONNECTION`]: t.connection,
+      [`${p}BASE_URL`]: t.baseUrl,
+    });
+  }
+  const cli = new URL('../src/cli.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'worker'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('workers started')) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the worker process exited (${code}): ${log.slice(-2000)}`)),
+    );
+  });
+  return child;
+}
+
+function gapText(gaps: number[]): string {
+  if (gaps.length === 0) return 'never';
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+  return `${Math.round(mean)} ms on average (median ${Math.round(sorted[Math.floor(sorted.length / 2)]!)} ms, max ${Math.round(sorted.at(-1)!)} ms, ${gaps.length} times)`;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -36,7 +94,7 @@ export async function run(argv: string[]): Promise<void> {
     args: argv,
     options: {
       users: { type: 'string', default: '100000' },
-      rate: { type: 'string', default: '500' },
+      rate: { type: 'string', default: '250' },
       slots: { type: 'string', default: '2' },
       migrated: { type: 'string', default: '0' },
     },
@@ -79,11 +137,11 @@ export async function run(argv: string[]): Promise<void> {
     }),
     { old: toTenantConfig(sim.tenants.old), new: toTenantConfig(sim.tenants.new) },
   );
-  const rt = await createRuntime(config, { settings: { pollIntervalMs: 100, maxPollIntervalMs: 1_000 } });
+  const rt = await createRuntime(config);
   const baseline = Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
 
   const newTenant = sim.tenant('new');
-  const sample: SlotSample = { busyMs: 0, maxActive: 0 };
+  const sample: SlotSample = { busyMs: 0, maxActive: 0, gaps: [] };
   let last = performance.now();
   let lastBusy = false;
   const sampler = setInterval(() => {
@@ -98,12 +156,19 @@ export async function run(argv: string[]): Promise<void> {
       sample.lastActive = now;
     }
     sample.maxActive = Math.max(sample.maxActive, active);
+    if (lastBusy && active < slots) sample.gapStart = now;
+    if (!lastBusy && active >= slots && sample.gapStart !== undefined) {
+      sample.gaps.push(now - sample.gapStart);
+      sample.gapStart = undefined;
+    }
     lastBusy = active >= slots;
     last = now;
   }, 10);
 
   let staged = 0;
-  const workers = await startWorkers(rt);
+  // The workers run in a process of their own, as in a container, so the simulated Auth0 (here)
+  // and the runner do not share one event loop.
+  const worker = await spawnWorker(config, redisUrl, reportsDir, prefix, slots);
   const started = performance.now();
   try {
     const { runId } = await startRun(rt, { kind: 'sweep' });
@@ -130,7 +195,7 @@ export async function run(argv: string[]): Promise<void> {
         `  outcome: imported ${imported.toLocaleString('en-US')}, already migrated ${summary.counts.already_migrated}, skipped ${summary.counts.skipped}, failed ${summary.counts.failed}; ${summary.auth0Jobs.length} Auth0 jobs, at most ${sample.maxActive} at once${summary.problems ? `; PROBLEMS: ${summary.problems.join('; ')}` : ''}`,
         `  theoretical minimum, users sent / (slots × rate): ${s(theoretical)}`,
         `  import phase ${s(importPhase)}: ratio ${(importPhase / theoretical).toFixed(3)}; whole run (export, snapshot, plan, import, report) ${s(wall)}: ratio ${(wall / theoretical).toFixed(3)} (target ≤ 1.15)`,
-        `  share of the import phase with all ${slots} slots busy: ${busyShare.toFixed(3)} (target ≥ 0.9)`,
+        `  share of the import phase with all ${slots} slots busy: ${busyShare.toFixed(3)} (target ≥ 0.9); a freed slot waited ${gapText(sample.gaps)} for the next batch`,
         `  Redis peak memory: ${mb(peak)} (${mb(baseline)} before the run${privateRedis === undefined ? '; shared server' : ''}); batches staged and not ended at most ${staged}`,
         `  phases: ${Object.entries(summary.timings.phases)
           .map(([k, v]) => `${k} ${s(v)}`)
@@ -140,7 +205,8 @@ export async function run(argv: string[]): Promise<void> {
     );
   } finally {
     clearInterval(sampler);
-    await workers.close();
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
     await rt.close();
     await sim.close();
     if (privateRedis === undefined) {

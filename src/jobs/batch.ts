@@ -13,6 +13,7 @@ import { coerceError } from '../errors.js';
 import { FinalError, HandBack, WaitAndRetry, pause } from './control.js';
 import { batchJobId, maybeFinishRun } from './flow.js';
 import { classifyJob, dryRunBatch, failBatch } from './outcomes.js';
+import { PollSchedule } from './poll-schedule.js';
 import type { Runtime } from './runtime.js';
 import type { BatchOutcome, StagedBatch } from './types.js';
 
@@ -99,7 +100,7 @@ async function submit(
 ): Promise<string> {
   const id = batchJobId(runId, n);
   if (signal?.aborted) throw new HandBack();
-  if (!(await rt.slots.acquire(id))) {
+  if (!(await waitForSlot(rt, id, signal))) {
     throw new WaitAndRetry(rt.settings.slotWaitMs, `all ${rt.slots.limit} import slots are taken`);
   }
   await rt.store.markRunning(runId, n);
@@ -141,27 +142,33 @@ async function submit(
   return job.id;
 }
 
-/** Polls until the job ends; the wait follows Auth0's `time_left_seconds` when it gives one. */
+/**
+ * Takes an import slot, waiting up to `slotHoldMs` for one to free: the batch is loaded and sends
+ * its users the moment another batch's Auth0 job ends.
+ */
+async function waitForSlot(rt: Runtime, id: string, signal: AbortSignal | undefined): Promise<boolean> {
+  const until = Date.now() + rt.settings.slotHoldMs;
+  for (;;) {
+    if (await rt.slots.acquire(id)) return true;
+    if (Date.now() >= until) return false;
+    await pause(rt.settings.slotPollMs, signal);
+  }
+}
+
+/** Polls until the job ends (poll-schedule.ts decides when to look again). */
 async function poll(
   rt: Runtime,
   id: string,
   jobId: string,
   signal: AbortSignal | undefined,
 ): Promise<Auth0Job> {
-  const { pollIntervalMs, maxPollIntervalMs } = rt.settings;
-  let delay = pollIntervalMs;
+  const schedule = new PollSchedule(rt.settings);
   for (;;) {
     if (signal?.aborted) throw new HandBack();
     const job = await rt.client('new').getJob(jobId);
     if (!RUNNING.has(job.status)) return job;
     if (!(await rt.slots.renew(id))) await rt.slots.acquire(id);
-    const left =
-      typeof job.time_left_seconds === 'number' && job.time_left_seconds > 0
-        ? job.time_left_seconds * 1000
-        : undefined;
-    const wait = left !== undefined ? Math.min(Math.max(left, pollIntervalMs), maxPollIntervalMs) : delay;
-    delay = Math.min(maxPollIntervalMs, Math.round(delay * 1.5));
-    await pause(wait, signal);
+    await pause(schedule.next(job, Date.now()), signal);
   }
 }
 

@@ -4,9 +4,15 @@
  * not decrypt.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type { Secret } from '../config.js';
 import { MigrateError } from '../errors.js';
+
+// Off the event loop (libuv's pool), and a fast level: payloads are bounded and short-lived.
+const gzip = promisify(gzipCb);
+const gunzip = promisify(gunzipCb);
+const GZIP_LEVEL = 3;
 
 const PLAIN = 0x00;
 const SEALED = 0x01;
@@ -27,8 +33,8 @@ export class PayloadCodec {
     return this.#key !== undefined;
   }
 
-  encode(value: unknown, aad: string): Buffer {
-    const zipped = gzipSync(Buffer.from(JSON.stringify(value), 'utf8'));
+  async encode(value: unknown, aad: string): Promise<Buffer> {
+    const zipped = await gzip(Buffer.from(JSON.stringify(value), 'utf8'), { level: GZIP_LEVEL });
     if (this.#key === undefined) return Buffer.concat([Buffer.of(PLAIN), zipped]);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
@@ -37,7 +43,7 @@ export class PayloadCodec {
     return Buffer.concat([Buffer.of(SEALED), iv, cipher.getAuthTag(), body]);
   }
 
-  decode<T>(blob: Buffer, aad: string): T {
+  async decode<T>(blob: Buffer, aad: string): Promise<T> {
     let zipped: Buffer;
     if (blob[0] === PLAIN) {
       zipped = blob.subarray(1);
@@ -63,6 +69,6 @@ export class PayloadCodec {
     } else {
       throw new PayloadError(`${aad} is not a batch payload written by auth0-migrate`);
     }
-    return JSON.parse(gunzipSync(zipped).toString('utf8')) as T;
+    return JSON.parse((await gunzip(zipped)).toString('utf8')) as T;
   }
 }

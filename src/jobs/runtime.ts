@@ -40,6 +40,15 @@ export interface RunnerSettings {
   stageBackoffMs: number;
   /** Wait before trying again when all of our import slots are taken. @defaultValue 1000 */
   slotWaitMs: number;
+  /**
+   * Batches allowed to be active beyond the import slots: loaded and waiting for a slot to free,
+   * so a slot is given a new Auth0 job as soon as the last one ends. @defaultValue 1
+   */
+  prefetchBatches: number;
+  /** How often a prefetched batch checks for a free slot. @defaultValue 20 */
+  slotPollMs: number;
+  /** How long a prefetched batch waits for a slot before going back to the queue. @defaultValue 30000 */
+  slotHoldMs: number;
   /** Wait before trying again when Auth0 says its import slots are busy (someone else's job). @defaultValue 5000 */
   busyWaitMs: number;
   /** First wait between two polls of an import job (`POLL_INTERVAL_MS`). @defaultValue 1000 */
@@ -66,6 +75,9 @@ export function defaultSettings(config: Config, overrides: Partial<RunnerSetting
     stageAttempts: 3,
     stageBackoffMs: 10_000,
     slotWaitMs: 1_000,
+    prefetchBatches: 1,
+    slotPollMs: 20,
+    slotHoldMs: 30_000,
     busyWaitMs: 5_000,
     pollIntervalMs: config.pollIntervalMs,
     maxPollIntervalMs: Math.max(config.pollIntervalMs, 10_000),

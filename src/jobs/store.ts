@@ -183,7 +183,7 @@ export class RunStore {
       .multi()
       .set(
         this.runKey(runId, 'chunk', chunk.index),
-        this.codec.encode(chunk.skipped, this.runKey(runId, 'chunk', chunk.index)),
+        await this.codec.encode(chunk.skipped, this.runKey(runId, 'chunk', chunk.index)),
       )
       .hset(this.runKey(runId, 'counts'), `c${chunk.index}`, JSON.stringify(entry))
       .hset(this.runKey(runId), { planRead, planChunks: chunk.index + 1 })
@@ -208,7 +208,7 @@ export class RunStore {
     const payloadKey = this.runKey(runId, 'payload', n);
     await this.redis
       .multi()
-      .set(payloadKey, this.codec.encode(staged, payloadKey))
+      .set(payloadKey, await this.codec.encode(staged, payloadKey))
       .hset(this.runKey(runId, 'batch', n), {
         state: 'queued',
         users: staged.users.length,
@@ -221,7 +221,7 @@ export class RunStore {
   async loadBatch(runId: string, n: number): Promise<StagedBatch | undefined> {
     const payloadKey = this.runKey(runId, 'payload', n);
     const blob = await this.redis.getBuffer(payloadKey);
-    return blob === null ? undefined : this.codec.decode<StagedBatch>(blob, payloadKey);
+    return blob === null ? undefined : await this.codec.decode<StagedBatch>(blob, payloadKey);
   }
 
   async setBatch(runId: string, n: number, fields: Record<string, string | number>): Promise<void> {
@@ -247,7 +247,7 @@ export class RunStore {
     const entry: CountsEntry = { status: outcome.status, counts: outcome.counts };
     const tx = this.redis
       .multi()
-      .set(resultKey, this.codec.encode(outcome, resultKey))
+      .set(resultKey, await this.codec.encode(outcome, resultKey))
       .hset(this.runKey(runId, 'counts'), `b${n}`, JSON.stringify(entry))
       .hset(this.runKey(runId, 'batch', n), 'state', outcome.status === 'failed' ? 'failed' : 'done')
       .sadd(this.runKey(runId, 'ended'), n)
@@ -268,7 +268,7 @@ export class RunStore {
   async getOutcome(runId: string, n: number): Promise<BatchOutcome | undefined> {
     const key = this.runKey(runId, 'result', n);
     const blob = await this.redis.getBuffer(key);
-    return blob === null ? undefined : this.codec.decode<BatchOutcome>(blob, key);
+    return blob === null ? undefined : await this.codec.decode<BatchOutcome>(blob, key);
   }
 
   // ---- reading a run back ----
@@ -314,7 +314,7 @@ export class RunStore {
     for (let c = 0; c < chunks; c++) {
       const key = this.runKey(runId, 'chunk', c);
       const blob = await this.redis.getBuffer(key);
-      if (blob !== null) yield* this.codec.decode<SkippedLine[]>(blob, key);
+      if (blob !== null) yield* await this.codec.decode<SkippedLine[]>(blob, key);
     }
   }
 

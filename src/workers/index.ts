@@ -31,8 +31,11 @@ export interface StartWorkersOptions {
 
 export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {}): Promise<Workers> {
   const { settings, config } = rt;
-  // Auth0 runs at most IMPORT_CONCURRENCY import jobs; no more batches are active across processes.
-  await rt.queue(QUEUES.importBatch).setGlobalConcurrency(config.importConcurrency);
+  // Across every process, no more batches are active than the import slots (IMPORT_CONCURRENCY,
+  // enforced by the slot leases) and the prefetched batches that wait, loaded, for a slot to free.
+  await rt
+    .queue(QUEUES.importBatch)
+    .setGlobalConcurrency(config.importConcurrency + settings.prefetchBatches);
 
   const processors: Record<QueueName, { fn: Processor; concurrency: number }> = {
     [QUEUES.sweep]: { fn: sweepProcessor(rt) as Processor, concurrency: 1 },

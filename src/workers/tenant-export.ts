@@ -19,6 +19,7 @@ function tenantExport(rt: Runtime, stage: 'export' | 'snapshot', tenant: TenantN
         connection: requireTenant(rt.config, tenant).connection,
         out: join(workDir(rt, runId), `${tenant}-tenant.ndjson.gz`),
         pollIntervalMs: rt.settings.pollIntervalMs,
+        maxPollIntervalMs: rt.settings.maxPollIntervalMs,
         ...(signal && { signal }),
         logger: rt.logger.child({ runId, stage }),
       });

@@ -19,6 +19,7 @@ export const FAST: Partial<RunnerSettings> = {
   pollIntervalMs: 20,
   maxPollIntervalMs: 100,
   slotWaitMs: 50,
+  slotHoldMs: 2_000,
   busyWaitMs: 100,
   batchBackoffMs: 50,
   stageBackoffMs: 50,

@@ -10,34 +10,36 @@ const value = {
 };
 
 describe('PayloadCodec', () => {
-  it('round-trips without a key (gzip only)', () => {
+  it('round-trips without a key (gzip only)', async () => {
     const codec = new PayloadCodec(undefined);
-    const blob = codec.encode(value, 'k');
+    const blob = await codec.encode(value, 'k');
     expect(codec.encrypts).toBe(false);
-    expect(codec.decode(blob, 'k')).toEqual(value);
+    expect(await codec.decode(blob, 'k')).toEqual(value);
   });
 
-  it('encrypts with PAYLOAD_KEY: nothing readable at rest, and it decrypts back', () => {
+  it('encrypts with PAYLOAD_KEY: nothing readable at rest, and it decrypts back', async () => {
     const codec = new PayloadCodec(key());
-    const blob = codec.encode(value, 'p:run:r1:payload:0');
+    const blob = await codec.encode(value, 'p:run:r1:payload:0');
     expect(codec.encrypts).toBe(true);
     expect(blob.includes(Buffer.from('ann@example.com'))).toBe(false);
-    expect(codec.decode(blob, 'p:run:r1:payload:0')).toEqual(value);
+    expect(await codec.decode(blob, 'p:run:r1:payload:0')).toEqual(value);
     // Two encodings of the same value differ (fresh IV).
-    expect(codec.encode(value, 'x').equals(codec.encode(value, 'x'))).toBe(false);
+    expect((await codec.encode(value, 'x')).equals(await codec.encode(value, 'x'))).toBe(false);
   });
 
-  it('refuses a blob moved under another key, a wrong key, a missing key and tampering', () => {
+  it('refuses a blob moved under another key, a wrong key, a missing key and tampering', async () => {
     const k = key();
     const codec = new PayloadCodec(k);
-    const blob = codec.encode(value, 'p:run:r1:payload:0');
-    expect(() => codec.decode(blob, 'p:run:r1:payload:1')).toThrow(/does not decrypt/);
-    expect(() => new PayloadCodec(key()).decode(blob, 'p:run:r1:payload:0')).toThrow(/does not decrypt/);
-    expect(() => new PayloadCodec(undefined).decode(blob, 'p:run:r1:payload:0')).toThrow(
+    const blob = await codec.encode(value, 'p:run:r1:payload:0');
+    await expect(codec.decode(blob, 'p:run:r1:payload:1')).rejects.toThrow(/does not decrypt/);
+    await expect(new PayloadCodec(key()).decode(blob, 'p:run:r1:payload:0')).rejects.toThrow(
+      /does not decrypt/,
+    );
+    await expect(new PayloadCodec(undefined).decode(blob, 'p:run:r1:payload:0')).rejects.toThrow(
       /PAYLOAD_KEY is not set/,
     );
     const tampered = Buffer.from(blob);
     tampered[tampered.length - 1]! ^= 1;
-    expect(() => codec.decode(tampered, 'p:run:r1:payload:0')).toThrow(/does not decrypt/);
+    await expect(codec.decode(tampered, 'p:run:r1:payload:0')).rejects.toThrow(/does not decrypt/);
   });
 });

@@ -1,0 +1,64 @@
+/**
+ * A sweep whose worker process is killed with SIGKILL in the middle (the plan stage and import
+ * batches in flight) and finished by another process: no user lost, none imported twice.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { followRun } from '../../src/jobs/commands.js';
+import { startRun } from '../../src/jobs/flow.js';
+import { checkSummary } from '../../src/report/write.js';
+import { newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
+import { spawnWorker, until, workerEnv, type WorkerProcess } from '../jobs/processes.js';
+
+let h: Harness | undefined;
+const procs: WorkerProcess[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await p.exited;
+  }
+  await h?.close();
+  h = undefined;
+});
+
+describe('a killed worker process', () => {
+  it('is replaced by another and the sweep ends with every user accounted for once', async () => {
+    h = await startHarness({
+      sim: { seedOld: 5_000, seedNewMigrated: 0.2, timing: { importUsersPerSecond: 2_500, tickMs: 5 } },
+      env: { BATCH_BYTES: '40000' },
+    });
+    const oldUsers = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)];
+    const before = newTenantIds(h.sim);
+    const { runId } = await startRun(h.rt, { kind: 'sweep' });
+    const env = workerEnv(h, { BATCH_BYTES: '40000' });
+
+    const first = spawnWorker(env);
+    procs.push(first);
+    await first.ready;
+    await until(async () => (await h!.rt.store.endedCount(runId)) >= 6, 60_000);
+    const atKill = (await h.rt.store.getRun(runId))!;
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = spawnWorker(env);
+    procs.push(second);
+    await second.ready;
+    const final = await followRun(h.rt, runId, { intervalMs: 50 });
+
+    const summary = (await h.rt.store.getSummary(runId))!;
+    const stats = h.sim.tenant('new').stats;
+    const withEmail = oldUsers.filter((u) => typeof u.email === 'string');
+    const expected = new Set([...before, ...withEmail.map((u) => String(u.user_id))]);
+    // Killed while the plan stage was still staging batches.
+    expect(atKill.planDone).toBe(false);
+    expect(final!.run.status).toBe('completed');
+    expect(checkSummary(summary)).toEqual([]);
+    expect(summary.counts.total).toBe(oldUsers.length);
+    expect(summary.counts.failed).toBe(0);
+    expect(newTenantIds(h.sim)).toEqual(expected);
+    expect(new Set(stats.importedUserIds).size).toBe(stats.importedUserIds.length);
+    // Users without an email are skipped, even those already in the new tenant.
+    expect(summary.counts.imported + summary.counts.already_migrated).toBe(withEmail.length);
+    expect(stats.maxActiveImportJobs).toBeLessThanOrEqual(2);
+    expect(summary.batches.total).toBeGreaterThan(20);
+  });
+});

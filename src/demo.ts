@@ -75,7 +75,7 @@ export async function demoCommand(
     );
     out.write(
       [
-        `  old tenant: ${oldInfo.baseUrl} (connection ${oldInfo.connection})`,
+        `  old tenant: ${oldInfo.baseUrl}, ${n(sim.tenant('old').userCount(oldInfo.connection))} users in connection ${oldInfo.connection} (the others log in with Google)`,
         `  new tenant: ${newInfo.baseUrl}, ${n(before)} users already there`,
         `  import slots: ${demoConfig.importConcurrency}, batches up to ${n(demoConfig.batchBytes)} bytes; reports in ${resolve(config.reportsDir)}`,
         '',

@@ -15,6 +15,8 @@ import { QUEUES, type QueueName } from './queues.js';
 import { ImportSlots } from './slots.js';
 import { RunStore } from './store.js';
 
+const CLOSE_TIMEOUT_MS = 5_000;
+
 /** Timings and limits of the runner; the defaults suit a real tenant, tests shrink them. */
 export interface RunnerSettings {
   /**
@@ -210,8 +212,22 @@ export async function createRuntime(
       };
     },
     async close() {
-      await Promise.allSettled([...queues.values()].map((q) => q.close()));
-      if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
+      // Every connection closes, politely if Redis answers within the time, else at once.
+      const polite = (async () => {
+        await Promise.allSettled([...queues.values()].map((q) => q.close()));
+        if (ownsRedis) await redis.quit().catch(() => redis.disconnect());
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const late = await Promise.race([
+        polite.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (late) {
+        logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, 'Redis did not answer in time: connections dropped');
+        for (const q of queues.values()) void q.disconnect().catch(() => {});
+        if (ownsRedis) redis.disconnect();
+      }
     },
   };
   return runtime;

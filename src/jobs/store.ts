@@ -61,8 +61,9 @@ export class RunStore {
     return `${this.prefix}:runs`;
   }
 
+  // Not under a queue's name: `<prefix>:sweep:*` belongs to BullMQ's `sweep` queue.
   get sweepLockKey(): string {
-    return `${this.prefix}:sweep:active`;
+    return `${this.prefix}:lock:sweep`;
   }
 
   slotsKey(tenant: string): string {

@@ -1,0 +1,136 @@
+/**
+ * The import, sweep and status commands end to end: --dry-run submits nothing, failed users make
+ * exit code 3 and a retry file that `import` accepts, a run that cannot finish makes exit code 1,
+ * and --hashes is refused without PAYLOAD_KEY.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Secret, withTenants } from '../../src/config.js';
+import { statusCommand, sweepCommand } from '../../src/jobs/commands.js';
+import { exportUsers } from '../../src/export.js';
+import { importCommand } from '../../src/import.js';
+import { createTenantClient } from '../../src/auth0/index.js';
+import type { RunSummary } from '../../src/report/types.js';
+import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+function io() {
+  let text = '';
+  return {
+    settings: FAST,
+    out: { write: (t: string) => (text += t) },
+    progressStream: new Writable({ write: (_c, _e, cb) => cb() }),
+    text: () => text,
+  };
+}
+
+async function exportOld(harness: Harness): Promise<string> {
+  const client = createTenantClient(harness.config.tenants.old!, { label: 'old' });
+  const result = await exportUsers(client, {
+    connection: harness.sim.tenants.old.connection,
+    out: join(harness.reportsDir, 'input', 'old.ndjson.gz'),
+    pollIntervalMs: 20,
+  });
+  return result.file;
+}
+
+const summaryOf = async (harness: Harness, runId: string): Promise<RunSummary> =>
+  JSON.parse(await readFile(join(harness.reportsDir, runId, 'summary.json'), 'utf8')) as RunSummary;
+
+describe('import command', () => {
+  it('--dry-run snapshots the new tenant, goes through every batch, and submits nothing', async () => {
+    h = await startHarness({ sim: { seedOld: 1_500, seedNewMigrated: 0.5 } });
+    const file = await exportOld(h);
+    const before = newTenantIds(h.sim);
+    const cli = io();
+    let runId = '';
+    const code = await importCommand(
+      h.config,
+      file,
+      { dryRun: true },
+      { ...cli, onRun: (id) => (runId = id) },
+    );
+
+    const stats = h.sim.tenant('new').stats;
+    const summary = await summaryOf(h, runId);
+    expect(code).toBe(0);
+    expect(stats.importJobsCreated).toBe(0);
+    expect(stats.exportJobsCreated).toBe(1);
+    expect(newTenantIds(h.sim)).toEqual(before);
+    expect(summary.dryRun).toBe(true);
+    expect(summary.counts.already_migrated).toBeGreaterThan(0);
+    expect(summary.counts.imported).toBe(
+      summary.counts.total - summary.counts.already_migrated - summary.counts.skipped,
+    );
+    expect(summary.problems).toBeUndefined();
+    expect(cli.text()).toContain('dry run: nothing was sent');
+  });
+
+  it('exits 3 when users failed, and their retry file imports them', async () => {
+    h = await startHarness({ sim: { seedOld: 1_200 }, env: { BATCH_BYTES: '60000' } });
+    const file = await exportOld(h);
+    h.sim.faults.failJob({ tenant: 'new', statusDetails: 'Internal error' });
+    let runId = '';
+    const code = await importCommand(h.config, file, {}, { ...io(), onRun: (id) => (runId = id) });
+    const summary = await summaryOf(h, runId);
+    expect(code).toBe(3);
+    expect(summary.failed.job_failed).toBeGreaterThan(0);
+    const retryFile = join(h.reportsDir, runId, 'retry.ndjson');
+    const retryLines = (await readFile(retryFile, 'utf8')).trim().split('\n');
+    expect(retryLines).toHaveLength(summary.counts.failed);
+
+    let retryRun = '';
+    const again = await importCommand(h.config, retryFile, {}, { ...io(), onRun: (id) => (retryRun = id) });
+    const second = await summaryOf(h, retryRun);
+    expect(again).toBe(0);
+    expect(second.counts.total).toBe(summary.counts.failed);
+    expect(second.counts.imported).toBe(summary.counts.failed);
+    const withEmail = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)].filter(
+      (u) => typeof u.email === 'string',
+    );
+    expect(newTenantIds(h.sim)).toEqual(new Set(withEmail.map((u) => String(u.user_id))));
+  });
+
+  it('refuses --hashes without PAYLOAD_KEY unless told --allow-plaintext-hashes', async () => {
+    h = await startHarness();
+    const file = join(h.reportsDir, 'empty.ndjson');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, ''));
+    await expect(importCommand(h.config, file, { hashes: file }, io())).rejects.toThrow(
+      /PAYLOAD_KEY is not set/,
+    );
+    await expect(importCommand(h.config, join(h.reportsDir, 'missing.ndjson'), {}, io())).rejects.toThrow(
+      /no such file/,
+    );
+  });
+});
+
+describe('sweep and status commands', () => {
+  it('a sweep that cannot finish (bad credentials) exits 1 with what to do, and still reports', async () => {
+    h = await startHarness({ sim: { seedOld: 100 } });
+    const bad = withTenants(h.config, {
+      old: { ...h.config.tenants.old!, clientSecret: new Secret('wrong-secret') },
+    });
+    let runId = '';
+    await expect(sweepCommand(bad, {}, { ...io(), onRun: (id) => (runId = id) })).rejects.toThrow(
+      /could not finish: export:/,
+    );
+    const summary = await summaryOf(h, runId);
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(/OLD_AUTH0_CLIENT_SECRET|credentials|client/i);
+    expect(summary.error).not.toContain('wrong-secret');
+
+    const status = io();
+    expect(await statusCommand(h.config, runId, { json: true }, status)).toBe(1);
+    expect(JSON.parse(status.text())).toMatchObject({
+      run: { runId, status: 'failed' },
+      summary: { status: 'failed' },
+    });
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * `worker`: the sweep schedule (SWEEP_CRON) with overlapping sweeps deduplicated, metrics, and
+ * a clean stop; and a worker process stopped with SIGTERM hands its batches back.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { followRun, workerCommand } from '../../src/jobs/commands.js';
+import { stagePlan } from '../../src/jobs/plan.js';
+import { QUEUES } from '../../src/jobs/queues.js';
+import { freePort } from '../../src/jobs/redis-server.js';
+import { batchesOf, FAST, importableUsers, iterate, startHarness, type Harness } from './harness.js';
+import { spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
+
+let h: Harness | undefined;
+const procs: WorkerProcess[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await p.exited;
+  }
+  await h?.close();
+  h = undefined;
+});
+
+describe('worker command', () => {
+  it('keeps the sweep schedule, never runs two sweeps at once, serves metrics and stops cleanly', async () => {
+    h = await startHarness({
+      sim: { seedOld: 400, timing: { importUsersPerSecond: 150, tickMs: 5 } },
+      env: { BATCH_BYTES: '40000' },
+    });
+    const port = await freePort();
+    const config = { ...h.config, sweepCron: '*/1 * * * * *', metricsPort: port };
+    const stop = new AbortController();
+    let ready!: () => void;
+    const started = new Promise<void>((r) => (ready = r));
+    const running = workerCommand(config, { settings: FAST, signal: stop.signal, onReady: ready });
+    await started;
+
+    const sweepQueue = h.rt.queue(QUEUES.sweep);
+    expect(await sweepQueue.getJobSchedulers()).toEqual([
+      expect.objectContaining({ key: 'sweep', pattern: '*/1 * * * * *' }),
+    ]);
+    // Wait for the first sweep to finish while the schedule keeps firing every second.
+    await until(async () => {
+      const ids = await h!.rt.store.listRunIds();
+      const runs = await Promise.all(ids.map((id) => h!.rt.store.getRun(id)));
+      return runs.some((r) => r?.reportDir !== undefined);
+    }, 60_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    stop.abort();
+    expect(await running).toBe(0);
+
+    const ids = await h.rt.store.listRunIds();
+    const runs = (await Promise.all(ids.map((id) => h!.rt.store.getRun(id)))).map((r) => r!);
+    const first = runs.find((r) => r.reportDir !== undefined)!;
+    // No other sweep started while the first one ran; the scheduled ones in between were skipped.
+    const overlapping = runs.filter((r) => r.runId !== first.runId && r.createdAt < first.finishedAt!);
+    expect(overlapping).toEqual([]);
+    const skipped = (await sweepQueue.getCompleted(0, 100)).filter(
+      (j) => j.returnvalue?.skippedFor === first.runId,
+    );
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(metrics).toContain('auth0_migrate_queue_jobs');
+  });
+
+  it('removes the schedule when SWEEP_CRON is unset', async () => {
+    h = await startHarness();
+    const stop = new AbortController();
+    let ready!: () => void;
+    const started = new Promise<void>((r) => (ready = r));
+    const first = workerCommand(
+      { ...h.config, sweepCron: '0 3 * * *' },
+      { settings: FAST, signal: stop.signal, onReady: ready },
+    );
+    await started;
+    expect(await h.rt.queue(QUEUES.sweep).getJobSchedulers()).toHaveLength(1);
+    stop.abort();
+    await first;
+    const again = new AbortController();
+    again.abort();
+    expect(await workerCommand(h.config, { settings: FAST, signal: again.signal })).toBe(0);
+    expect(await h.rt.queue(QUEUES.sweep).getJobSchedulers()).toHaveLength(0);
+  });
+
+  it('a worker process stopped with SIGTERM hands its running batch back; the next one resumes it without sending it again', async () => {
+    h = await startHarness({
+      sim: { seedOld: 400, timing: { importUsersPerSecond: 100, tickMs: 5 } },
+      settings: { maxStagedBatches: 50 },
+    });
+    const users = importableUsers(h.sim);
+    const runId = 'sigterm';
+    await h.rt.store.createRun({
+      runId,
+      kind: 'import',
+      dryRun: false,
+      upsert: false,
+      createdAt: Date.now(),
+    });
+    const planned = await stagePlan(h.rt, runId, iterate(batchesOf(users, 100)));
+    const first = spawnWorker(workerEnv(h));
+    procs.push(first);
+    await first.ready;
+    await until(async () => (await h!.rt.store.getBatch(runId, 0))?.jobId !== undefined);
+    const t0 = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const stoppedIn = Date.now() - t0;
+    const handedBack = await h.rt.queue(QUEUES.importBatch).getJob(`${runId}-0`);
+    expect(await handedBack!.getState()).toMatch(/waiting|prioritized/);
+    expect((await h.rt.store.getBatch(runId, 0))!.state).toBe('submitted');
+
+    const second = spawnWorker(workerEnv(h));
+    procs.push(second);
+    await second.ready;
+    await followRun(h.rt, runId, { intervalMs: 50 });
+    const stats = h.sim.tenant('new').stats;
+    expect(stoppedIn).toBeLessThan(FAST.shutdownGraceMs!);
+    expect(stats.importJobsCreated).toBe(planned.batches);
+    expect(stats.importedUserIds).toHaveLength(users.length);
+    expect((await h.rt.store.getSummary(runId))!.counts.imported).toBe(users.length);
+  });
+});

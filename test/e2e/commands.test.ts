@@ -3,12 +3,16 @@
  * exit code 3 and a retry file that `import` accepts, a run that cannot finish makes exit code 1,
  * and --hashes is refused without PAYLOAD_KEY.
  */
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
 import { statusCommand, sweepCommand } from '../../src/jobs/commands.js';
+import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
 import { createTenantClient } from '../../src/auth0/index.js';
@@ -112,6 +116,41 @@ describe('import command', () => {
 });
 
 describe('sweep and status commands', () => {
+  it('mails the summary once when SMTP is configured', async () => {
+    const mails: string[] = [];
+    const smtp = new SMTPServer({
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData(stream, _session, callback) {
+        let raw = '';
+        stream.on('data', (c: Buffer) => (raw += c.toString()));
+        stream.on('end', () => {
+          mails.push(raw);
+          callback();
+        });
+      },
+    });
+    smtp.listen(0, '127.0.0.1');
+    await once(smtp.server, 'listening');
+    try {
+      const port = (smtp.server.address() as AddressInfo).port;
+      h = await startHarness({
+        sim: { seedOld: 200 },
+        env: { SMTP_URL: `smtp://127.0.0.1:${port}`, REPORT_EMAIL_TO: 'ops@example.com' },
+      });
+      let runId = '';
+      expect(await sweepCommand(h.config, { dryRun: true }, { ...io(), onRun: (id) => (runId = id) })).toBe(
+        0,
+      );
+      // The report stage run again (a redelivered job) sends no second mail.
+      await writeReport(h.rt, runId);
+      expect(mails).toHaveLength(1);
+      expect(mails[0]).toContain(runId);
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    }
+  });
+
   it('a sweep that cannot finish (bad credentials) exits 1 with what to do, and still reports', async () => {
     h = await startHarness({ sim: { seedOld: 100 } });
     const bad = withTenants(h.config, {

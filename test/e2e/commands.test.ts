@@ -4,10 +4,12 @@
  * and --hashes is refused without PAYLOAD_KEY.
  */
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import bcrypt from 'bcryptjs';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
@@ -17,6 +19,7 @@ import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import type { RunSummary } from '../../src/report/types.js';
+import { generatedPassword, indexFromUserId } from '../../src/sim/generate.js';
 import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
 
 let h: Harness | undefined;
@@ -102,13 +105,53 @@ describe('import command', () => {
     expect(newTenantIds(h.sim)).toEqual(new Set(withEmail.map((u) => String(u.user_id))));
   });
 
+  it('--hashes: users keep their passwords, only the others are listed for a reset, no hash is left in a file', async () => {
+    h = await startHarness({ sim: { seedOld: 300 }, env: { PAYLOAD_KEY: randomBytes(32).toString('hex') } });
+    const file = await exportOld(h);
+    const withHash = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)]
+      .filter((u) => typeof u.email === 'string')
+      .slice(0, 8);
+    const lines = await Promise.all(
+      withHash.map(async (u) => {
+        const id = String(u.user_id);
+        const hash = await bcrypt.hash(generatedPassword(indexFromUserId(id)!), 10);
+        return JSON.stringify({
+          _id: { $oid: id.replace('auth0|', '') },
+          email: u.email,
+          passwordHash: hash,
+          connection: 'Username-Password-Authentication',
+        });
+      }),
+    );
+    const hashes = join(h.reportsDir, 'input', 'hashes.ndjson');
+    await writeFile(hashes, `${lines.join('\n')}\n`);
+    let runId = '';
+    const code = await importCommand(h.config, file, { hashes }, { ...io(), onRun: (id) => (runId = id) });
+
+    const summary = await summaryOf(h, runId);
+    expect(code).toBe(0);
+    expect(summary.input.hashesFile).toBe(hashes);
+    expect(summary.passwordResets).toBe(summary.counts.imported - withHash.length);
+    const resets = await readFile(join(h.reportsDir, runId, 'password-reset.ndjson'), 'utf8');
+    for (const u of withHash) {
+      expect(resets).not.toContain(String(u.user_id));
+      expect(h.sim.tenant('new').rawUser(String(u.user_id))?.passwordHash).toMatch(/^\$2[ab]\$10\$/);
+    }
+    for (const f of await readdir(join(h.reportsDir, runId))) {
+      expect(await readFile(join(h.reportsDir, runId, f), 'utf8')).not.toMatch(/\$2[ab]\$10\$/);
+    }
+  });
+
   it('refuses --hashes without PAYLOAD_KEY unless told --allow-plaintext-hashes', async () => {
     h = await startHarness();
     const file = join(h.reportsDir, 'empty.ndjson');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, ''));
+    await writeFile(file, '');
     await expect(importCommand(h.config, file, { hashes: file }, io())).rejects.toThrow(
       /PAYLOAD_KEY is not set/,
     );
+    expect(
+      await importCommand(h.config, file, { hashes: file, allowPlaintextHashes: true, dryRun: true }, io()),
+    ).toBe(0);
     await expect(importCommand(h.config, join(h.reportsDir, 'missing.ndjson'), {}, io())).rejects.toThrow(
       /no such file/,
     );

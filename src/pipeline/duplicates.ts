@@ -5,11 +5,11 @@
  * 96-bit, as in the migrated index (keys.ts: a distinct user is wrongly flagged with probability
  * about 5e-15 over a 10-million-user run).
  */
-import { KeyTable, emailKey, idKey } from './keys.js';
+import { ShardedKeySet, emailKey, idKey } from './keys.js';
 import type { ImportCandidate, Skipped } from './types.js';
 
 export class DuplicateFilter {
-  readonly #table = new KeyTable({ capacity: 64 * 1024 });
+  readonly #table = new ShardedKeySet();
   readonly #scratch = new Uint32Array(6);
 
   get bytes(): number {
@@ -29,9 +29,10 @@ export class DuplicateFilter {
   /** Same with the keys computed by the caller: words 0-2 the id (when `hasId`), 3-5 the email. */
   checkKeys(candidate: ImportCandidate, keys: Uint32Array, hasId: boolean): Skipped | undefined {
     const table = this.#table;
+    // Three probes, not four: adding the id both tests for it and records it.
     let field: string | undefined;
-    if (hasId && table.has(keys, 0)) field = 'user_id';
-    else if (table.has(keys, 3)) field = 'email';
+    if (table.has(keys, 3)) field = 'email';
+    else if (hasId && !table.add(keys, 0)) field = 'user_id';
     if (field !== undefined) {
       return {
         kind: 'skipped',
@@ -41,7 +42,6 @@ export class DuplicateFilter {
         original: candidate.original,
       };
     }
-    if (hasId) table.add(keys, 0);
     table.add(keys, 3);
     return undefined;
   }

@@ -7,11 +7,16 @@
  * const { hashes } = await loadPasswordHashes('hashes.ndjson', { connection: oldConnection });
  * const run = runPipeline({ input: 'old-tenant.ndjson.gz', connection: oldConnection, migrated, hashes });
  * for await (const item of run) {
- *   if (item.kind === 'batch') await stage(item);        // item.payload: the file to send
- *   else await record(item);                             // Skipped or AlreadyMigrated
+ *   if (isBatch(item)) await stage(item);   // item.payload: the file to send; item.users: who is in it
+ *   else await record(item);                // Skipped (with reason and detail) or AlreadyMigrated
  * }
- * run.check();                                           // [] when total = imported + already + skipped
+ * run.check();                              // [] when total = imported + already migrated + skipped
  * ```
+ *
+ * Password resets: users placed with `hasPassword: false` (no hash merged) need one. Memory: the
+ * migrated index (15 bytes per key, two keys per user of the new tenant), the password hashes
+ * (about 100 bytes per user) and the duplicate filter (two keys per imported user, 15 to 19.4 bytes
+ * each) grow with the users; everything else is bounded by one input chunk and one open batch.
  *
  * Stages, in order: read (read.ts) ▶ transform (transform.ts) ▶ skip migrated (migrated-index.ts)
  * ▶ merge password hashes (password-hashes.ts) ▶ schema check and serialisation ▶ duplicates
@@ -101,6 +106,8 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
   readonly counts: OutcomeCounts;
   /** After the run: what does not add up (empty when `total = imported + alreadyMigrated + skipped`). */
   check(): string[];
+  /** Bytes held by the duplicate filter, the one part of a run that grows with the input. */
+  readonly duplicateFilterBytes: number;
 }
 
 /**
@@ -110,23 +117,28 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
  * same input, index, hashes and options: a resumed run may skip the first N.
  *
  * Pull-based: nothing is read ahead of the consumer beyond one input chunk, and memory does not
- * grow with the input except for the duplicate filter (about 20 bytes per imported user's key).
+ * grow with the input except for the duplicate filter (15 to 19.4 bytes per key, two keys per
+ * imported user).
  * Errors: {@link PipelineInputError} (`name` `InputError`) when the input cannot be read through;
  * outputs already yielded stay valid.
  */
 export function runPipeline(options: PipelineOptions): PipelineRun {
   const read = createReadState();
   const counter = new OutcomeCounter();
+  const duplicates = new DuplicateFilter();
   let started = false;
   return {
     read,
     counts: counter.counts,
     check: () => counter.check(),
+    get duplicateFilterBytes() {
+      return duplicates.bytes;
+    },
     [Symbol.asyncIterator]() {
       if (started)
         throw new Error('A pipeline run can be iterated once; call runPipeline again to start over.');
       started = true;
-      return run(options, read, counter);
+      return run(options, read, counter, duplicates);
     },
   };
 }
@@ -135,6 +147,7 @@ async function* run(
   options: PipelineOptions,
   read: ReadState,
   counter: OutcomeCounter,
+  duplicates: DuplicateFilter,
 ): AsyncGenerator<PipelineOutput> {
   const name = options.name ?? (typeof options.input === 'string' ? options.input : 'input');
   const transformer = createTransformer({
@@ -143,7 +156,6 @@ async function* run(
     ...(options.skipBlocked !== undefined && { skipBlocked: options.skipBlocked }),
   });
   const batcher = new Batcher(options);
-  const duplicates = new DuplicateFilter();
   const { migrated, hashes } = options;
   // Keys computed once per user, shared by the migrated index and the duplicate filter.
   const keys = new Uint32Array(6);

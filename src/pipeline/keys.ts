@@ -10,18 +10,19 @@
  *   construction of the input to the hash.
  *
  * Why this never skips a user who is not in the new tenant (the only harmful error: a false
- * "already migrated" or a false "duplicate"): a key that is in the table is always found (equal
- * keys give equal words). A key that is NOT in the table is reported present only when its 96 bits
- * equal those of one of the n stored keys. Its bits are SHA-256 output (or an exact hex id, which
- * equals another exact hex id only if the ids are equal), so each stored key matches with
- * probability 2^-96 and one lookup errs with probability at most n / 2^96. For 10,000,000 users:
- * n <= 2e7 keys in the index and at most 2e7 lookups, so the chance that ANY user of the whole run
- * is wrongly skipped is at most 2e7 * 2e7 / 2^96 = 4e14 / 7.9e28, about 5e-15. Reaching a chosen
- * victim's key on purpose means finding a second preimage of 96 bits of SHA-256 (about 2^96
- * work). Wider keys would not change the outcome of any real run and would cost 4 bytes per key.
+ * "already migrated", or a false "duplicate"): a key that is in a table is always found (equal
+ * keys give equal words). A key that is not there is reported present only if its 96 bits equal
+ * those of a DIFFERENT stored key. Two exact hex ids have equal bits only when they are the same
+ * id; in every other pair at least one side is SHA-256 output for an input the other side is not
+ * (ids and emails are hashed with different prefixes), so, taking SHA-256 as a random function,
+ * a pair collides with probability 2^-96 and one lookup errs with probability at most n / 2^96
+ * for n stored keys. For 10,000,000 users: n <= 2e7 keys and at most 2e7 lookups, so the chance
+ * that ANY user of the whole run is wrongly skipped is at most 2e7 * 2e7 / 2^96 = 4e14 / 7.9e28,
+ * about 5e-15. Hitting a chosen user's key on purpose means a second preimage of 96 bits of
+ * SHA-256 (about 2^96 work). Wider keys would change no real run and cost 4 bytes more per key.
  *
- * Memory: 12 bytes per slot; the migrated index is built once at load 0.8 (15 bytes per key),
- * growing tables stay between loads 0.53 and 0.8 (15 to 23 bytes per key).
+ * Memory: 12 bytes per slot. The migrated index is built once at load 0.8: 15 bytes per key.
+ * The duplicate filter's sharded set holds 15 to 19.4 bytes per key (see ShardedKeySet).
  */
 import { hash } from 'node:crypto';
 
@@ -69,7 +70,7 @@ function digest(text: string, out: Uint32Array, at: number): void {
 }
 
 /** Spreads exact hex ids (whose first word is a timestamp) over the table. */
-function mix(w0: number, w1: number, w2: number): number {
+export function mix(w0: number, w1: number, w2: number): number {
   let h = Math.imul(w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca77), 0xc2b2ae3d);
   h ^= h >>> 15;
   h = Math.imul(h, 0x27d4eb2f);
@@ -80,8 +81,10 @@ function mix(w0: number, w1: number, w2: number): number {
 export interface KeyTableOptions {
   /** Initial number of slots. @defaultValue 1024 */
   capacity?: number;
-  /** Grow (by half) when this share of slots is used. @defaultValue 0.8 */
+  /** Grow when this share of slots is used. @defaultValue 0.8 */
   maxLoad?: number;
+  /** Factor the number of slots grows by. @defaultValue 1.5 */
+  growth?: number;
   /** Keep a 32-bit value per key. @defaultValue false */
   values?: boolean;
 }
@@ -93,12 +96,14 @@ export class KeyTable {
   #capacity: number;
   #size = 0;
   #maxLoad: number;
+  #growth: number;
   /** All-zero words mark an empty slot; the all-zero key itself lives here. */
   #zero: { value: number } | undefined;
 
   constructor(options: KeyTableOptions = {}) {
     this.#capacity = Math.max(8, Math.ceil(options.capacity ?? 1024));
     this.#maxLoad = options.maxLoad ?? 0.8;
+    this.#growth = options.growth ?? 1.5;
     this.#words = new Uint32Array(this.#capacity * KEY_WORDS);
     this.#values = options.values === true ? new Uint32Array(this.#capacity) : undefined;
   }
@@ -216,7 +221,7 @@ export class KeyTable {
     const oldWords = this.#words;
     const oldValues = this.#values;
     const oldCap = this.#capacity;
-    this.#capacity = Math.ceil(oldCap * 1.5) + 1;
+    this.#capacity = Math.ceil(oldCap * this.#growth) + 1;
     this.#words = new Uint32Array(this.#capacity * KEY_WORDS);
     this.#values = oldValues === undefined ? undefined : new Uint32Array(this.#capacity);
     this.#size = 0;
@@ -227,6 +232,44 @@ export class KeyTable {
       const c = oldWords[o + 2]!;
       if ((a | b | c) !== 0) this.#insert(a, b, c, oldValues?.[i] ?? 0);
     }
+  }
+}
+
+/**
+ * A growing set of keys split over 256 tables by the low bits of {@link mix}: growing reallocates
+ * 1/256 of the set at a time (no moment with the whole set held twice), which also allows growing
+ * by less each time: loads stay between 0.62 and 0.8 (15 to 19.4 bytes per key).
+ */
+export class ShardedKeySet {
+  readonly #shards: KeyTable[];
+
+  constructor(initialCapacity = 64 * 1024) {
+    const each = Math.max(8, Math.ceil(initialCapacity / 256));
+    this.#shards = Array.from(
+      { length: 256 },
+      () => new KeyTable({ capacity: each, maxLoad: 0.8, growth: 1.3 }),
+    );
+  }
+
+  #shard(k: Uint32Array, at: number): KeyTable {
+    return this.#shards[mix(k[at]!, k[at + 1]!, k[at + 2]!) & 255]!;
+  }
+
+  has(k: Uint32Array, at = 0): boolean {
+    return this.#shard(k, at).has(k, at);
+  }
+
+  /** False when the key was already there. */
+  add(k: Uint32Array, at = 0): boolean {
+    return this.#shard(k, at).add(k, at);
+  }
+
+  get size(): number {
+    return this.#shards.reduce((n, t) => n + t.size, 0);
+  }
+
+  get bytes(): number {
+    return this.#shards.reduce((n, t) => n + t.bytes, 0);
   }
 }
 

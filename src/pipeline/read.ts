@@ -14,7 +14,7 @@ import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import StreamJson from 'stream-json';
 import StreamArray from 'stream-json/streamers/StreamArray.js';
-import { PipelineInputError, describeProgress, type ReadProgress } from './errors.js';
+import { PipelineInputError, describeProgress, type PipelineErrorCode, type ReadProgress } from './errors.js';
 import type { ExportRecord, RecordSource, Skipped } from './types.js';
 
 /** A path, or the bytes of a file (a Node stream or any async iterable of byte chunks). */
@@ -76,12 +76,7 @@ export async function* readExportChunks(
 ): AsyncGenerator<ReadItem[]> {
   const name = options.name ?? (typeof input === 'string' ? input : 'input');
   const state = options.state ?? createReadState();
-  const fail = (
-    code: ConstructorParameters<typeof PipelineInputError>[0],
-    message: string,
-    hint?: string,
-    cause?: unknown,
-  ) =>
+  const fail: Fail = (code, message, hint, cause) =>
     new PipelineInputError(code, name, `${message} (read ${describeProgress(state, state.gzip)})`, {
       progress: { ...state },
       ...(hint !== undefined && { hint }),
@@ -123,12 +118,7 @@ export async function* readExportChunks(
   }
 }
 
-type Fail = (
-  code: ConstructorParameters<typeof PipelineInputError>[0],
-  message: string,
-  hint?: string,
-  cause?: unknown,
-) => PipelineInputError;
+type Fail = (code: PipelineErrorCode, message: string, hint?: string, cause?: unknown) => PipelineInputError;
 
 async function* rawBytes(input: ExportInput, name: string, state: ReadState): AsyncGenerator<Buffer> {
   const source: AsyncIterable<Uint8Array> =

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeyList, KeyTable, emailKey, idKey } from '../../src/pipeline/keys.js';
+import { KeyList, KeyTable, ShardedKeySet, emailKey, idKey } from '../../src/pipeline/keys.js';
 
 const key = (words: number[]) => Uint32Array.from(words);
 
@@ -44,6 +44,24 @@ describe('keys', () => {
         },
       ),
     );
+  });
+
+  it('ShardedKeySet behaves as a set across the growth of its shards', () => {
+    const set = new ShardedKeySet(256);
+    const k = new Uint32Array(3);
+    for (let i = 0; i < 20_000; i++) {
+      idKey(i.toString(16).padStart(24, '0'), k);
+      expect(set.add(k)).toBe(true);
+    }
+    for (let i = 0; i < 20_000; i += 7) {
+      idKey(i.toString(16).padStart(24, '0'), k);
+      expect(set.has(k)).toBe(true);
+      expect(set.add(k)).toBe(false);
+      idKey((i + 20_000).toString(16).padStart(24, '0'), k);
+      expect(set.has(k)).toBe(false);
+    }
+    expect(set.size).toBe(20_000);
+    expect(set.bytes / set.size).toBeLessThan(30);
   });
 
   it('keeps values and replaces them with set()', () => {

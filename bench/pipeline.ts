@@ -1,0 +1,226 @@
+/**
+ * `npm run bench [-- pipeline] [--users N] [--rounds R] [--dir DIR] [--fresh] [--stream-json]`
+ *
+ * Generates (or reuses, under DIR) a synthetic old-tenant export of N users (default 1,000,000;
+ * see lib/synthetic-export.ts for its mix) and a new-tenant export of about a third of its
+ * database users, then measures in this process, R rounds each (default 2), alternating:
+ *   (a) the baseline: gunzip + splitting lines + JSON.parse, nothing else (the least any reader
+ *       of the file does);
+ *   (b) the whole pipeline to batches: read ▶ transform ▶ skip migrated ▶ schema check and
+ *       serialisation ▶ duplicates ▶ byte-bounded batches, the batches handed to a sink that
+ *       only counts them.
+ * The migrated index is built once, before the rounds, and timed on its own.
+ * Prints users per second (wall clock and per CPU-second), the ratio b/a, peak RSS, and the
+ * index's bytes per key. `--stream-json` adds stream-json's own JSONL parser as a second baseline.
+ */
+import { createReadStream } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import JsonlParser from 'stream-json/jsonl/Parser.js';
+import { buildMigratedIndex, isBatch, runPipeline, type MigratedIndex } from '../src/pipeline/index.js';
+import { mb, measure, perSecond, thousands, type Measured } from './lib/measure.js';
+import { BENCH_CONNECTION, syntheticExports } from './lib/synthetic-export.js';
+
+const TARGET_RATIO = 0.8;
+const TARGET_RSS = 250 * 1024 * 1024;
+const TARGET_BYTES_PER_KEY = 16;
+
+/** Baseline (a): the fastest plain reading of the file: gunzip, split on newlines, JSON.parse. */
+async function parseOnly(file: string): Promise<number> {
+  const text = createReadStream(file, { highWaterMark: 256 * 1024 }).pipe(
+    createGunzip({ chunkSize: 128 * 1024 }),
+  );
+  let records = 0;
+  let rest: Buffer | undefined;
+  const parse = (buf: Buffer, s: number, e: number): void => {
+    if (e <= s) return;
+    try {
+      JSON.parse(buf.toString('utf8', s, e));
+      records++;
+    } catch {
+      records++;
+    }
+  };
+  for await (const chunk of text as AsyncIterable<Buffer>) {
+    let start = 0;
+    let nl = chunk.indexOf(0x0a);
+    if (rest !== undefined && nl !== -1) {
+      const joined = Buffer.concat([rest, chunk.subarray(0, nl)]);
+      parse(joined, 0, joined.length);
+      rest = undefined;
+      start = nl + 1;
+      nl = chunk.indexOf(0x0a, start);
+    } else if (rest !== undefined) {
+      rest = Buffer.concat([rest, chunk]);
+      continue;
+    }
+    while (nl !== -1) {
+      parse(chunk, start, nl);
+      start = nl + 1;
+      nl = chunk.indexOf(0x0a, start);
+    }
+    if (start < chunk.length) rest = chunk.subarray(start);
+  }
+  if (rest !== undefined) parse(rest, 0, rest.length);
+  return records;
+}
+
+/** Optional second baseline: stream-json's JSONL parser (one object-mode stream item per record). */
+async function streamJsonOnly(file: string): Promise<number> {
+  let records = 0;
+  await pipeline(
+    createReadStream(file, { highWaterMark: 256 * 1024 }),
+    createGunzip({ chunkSize: 128 * 1024 }),
+    JsonlParser.parser({ errorIndicator: undefined } as never),
+    async function (source: AsyncIterable<unknown>) {
+      for await (const _ of source) records++;
+    },
+  );
+  return records;
+}
+
+interface PipelineFigures {
+  users: number;
+  batches: number;
+  maxPayload: number;
+  payloadBytes: number;
+  counts: ReturnType<typeof runPipeline>['counts'];
+  problems: string[];
+  duplicateFilterBytes: number;
+}
+
+async function wholePipeline(file: string, migrated: MigratedIndex): Promise<PipelineFigures> {
+  const run = runPipeline({ input: file, connection: BENCH_CONNECTION, migrated });
+  let batches = 0;
+  let maxPayload = 0;
+  let payloadBytes = 0;
+  for await (const item of run) {
+    if (isBatch(item)) {
+      batches++;
+      payloadBytes += item.payload.length;
+      if (item.payload.length > maxPayload) maxPayload = item.payload.length;
+    }
+  }
+  return {
+    users: run.counts.total,
+    batches,
+    maxPayload,
+    payloadBytes,
+    counts: run.counts,
+    problems: run.check(),
+    duplicateFilterBytes: run.duplicateFilterBytes,
+  };
+}
+
+function line(label: string, m: Measured<unknown>, users: number): string {
+  return `${label.padEnd(34)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s  ${perSecond(users, m.wallMs).padStart(11)}   CPU ${(m.cpuMs / 1000).toFixed(2).padStart(6)} s  ${perSecond(users, m.cpuMs).padStart(11)} per CPU-s   peak RSS ${mb(m.peakRss).padStart(7)}`;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      users: { type: 'string', default: '1000000' },
+      rounds: { type: 'string', default: '2' },
+      dir: { type: 'string', default: join(tmpdir(), 'auth0-migrate-bench') },
+      fresh: { type: 'boolean', default: false },
+      'stream-json': { type: 'boolean', default: false },
+    },
+  });
+  const users = Number(values.users);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(users) || users < 1) throw new Error('--users must be a whole number ≥ 1');
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
+  const out = (s = ''): void => {
+    process.stdout.write(`${s}\n`);
+  };
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' / ');
+
+  out(
+    `pipeline bench: ${thousands(users)} users, ${rounds} round(s); ${cpus().length} CPUs, load average ${load()}`,
+  );
+  const files = await syntheticExports(values.dir, users, { fresh: values.fresh });
+  out(
+    `${files.generated ? `generated in ${(files.generateMs / 1000).toFixed(1)} s` : 'reused'}: ${files.oldFile}\n` +
+      `  old export ${thousands(files.users)} lines, ${mb(files.oldBytes)} of JSON; new export ${thousands(files.newUsers)} users, ${mb(files.newBytes)}`,
+  );
+
+  const index = await measure(() => buildMigratedIndex(files.newFile, { connection: BENCH_CONNECTION }));
+  const s = index.result.stats;
+  out(
+    `migrated index: ${thousands(s.users)} users, ${thousands(s.keys)} keys, ${mb(s.bytes)}, ${s.bytesPerKey.toFixed(2)} bytes/key; ` +
+      `built in ${(index.wallMs / 1000).toFixed(2)} s (${perSecond(s.records, index.wallMs)})`,
+  );
+  out();
+
+  const a: Measured<number>[] = [];
+  const b: Measured<PipelineFigures>[] = [];
+  const j: Measured<number>[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const ma = await measure(() => parseOnly(files.oldFile));
+    a.push(ma);
+    out(line(`round ${r} (a) gunzip + JSON.parse`, ma, users));
+    if (values['stream-json']) {
+      const mj = await measure(() => streamJsonOnly(files.oldFile));
+      j.push(mj);
+      out(line(`round ${r} (a') gunzip + stream-json JSONL`, mj, users));
+    }
+    const mb_ = await measure(() => wholePipeline(files.oldFile, index.result));
+    b.push(mb_);
+    out(line(`round ${r} (b) pipeline to batches`, mb_, users));
+  }
+
+  const best = <T>(ms: Measured<T>[], key: 'wallMs' | 'cpuMs') => Math.min(...ms.map((m) => m[key]));
+  const ratioWall = best(a, 'wallMs') / best(b, 'wallMs');
+  const ratioCpu = best(a, 'cpuMs') / best(b, 'cpuMs');
+  const last = b.at(-1)!.result;
+  const peakRun = b.reduce((x, y) => (y.peakRss > x.peakRss ? y : x));
+  const peakB = peakRun.peakRss;
+  const maxRss = process.resourceUsage().maxRSS * 1024;
+  const ok = (good: boolean) => (good ? 'met' : 'NOT MET');
+  const c = last.counts;
+
+  out();
+  out(
+    `(a) baseline   ${perSecond(users, best(a, 'wallMs'))} (best wall), ${perSecond(users, best(a, 'cpuMs'))} per CPU-second`,
+  );
+  if (j.length > 0) out(`(a') stream-json ${perSecond(users, best(j, 'wallMs'))} (best wall)`);
+  out(
+    `(b) pipeline   ${perSecond(users, best(b, 'wallMs'))} (best wall), ${perSecond(users, best(b, 'cpuMs'))} per CPU-second`,
+  );
+  out(
+    `ratio b/a      ${ratioWall.toFixed(2)} wall clock, ${ratioCpu.toFixed(2)} CPU time   (target ≥ ${TARGET_RATIO}: ${ok(ratioWall >= TARGET_RATIO)})`,
+  );
+  out(
+    `peak RSS       ${mb(peakB)} during (b); ${mb(maxRss)} for the whole process   (target < ${mb(TARGET_RSS)}: ${ok(peakB < TARGET_RSS)})`,
+  );
+  out(
+    `index          ${s.bytesPerKey.toFixed(2)} bytes/key   (target ≤ ${TARGET_BYTES_PER_KEY}: ${ok(s.bytesPerKey <= TARGET_BYTES_PER_KEY)})`,
+  );
+  out(
+    `dup filter     ${mb(last.duplicateFilterBytes)} (${(last.duplicateFilterBytes / Math.max(1, c.imported)).toFixed(1)} bytes per imported user)`,
+  );
+  out(
+    `batches        ${thousands(last.batches)}, largest ${thousands(last.maxPayload)} bytes (limit 512,000), ` +
+      `${thousands(c.imported / Math.max(1, last.batches))} users each on average`,
+  );
+  out(
+    `outcomes       ${thousands(c.total)} records = ${thousands(c.imported)} imported + ${thousands(c.alreadyMigrated)} already migrated ` +
+      `(${Object.entries(c.alreadyMigratedBy)
+        .map(([k, v]) => `${k} ${thousands(v ?? 0)}`)
+        .join(', ')}) + ${thousands(c.skipped)} skipped ` +
+      `(${Object.entries(c.skippedBy)
+        .map(([k, v]) => `${k} ${thousands(v ?? 0)}`)
+        .join(', ')})`,
+  );
+  out(
+    `accounting     ${last.problems.length === 0 ? 'adds up' : `DOES NOT ADD UP: ${last.problems.join('; ')}`}`,
+  );
+  out(`load average   ${load()}`);
+}

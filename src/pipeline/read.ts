@@ -101,6 +101,7 @@ export async function* readExportChunks(
   const c = start.first.char;
   state.bytes += start.first.offset;
   if (c !== 0x7b && c !== 0x5b) {
+    await start.close();
     const shown =
       c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
     throw fail(
@@ -158,8 +159,13 @@ async function peek(
   }
   const bytes = Buffer.concat(got);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (bytes.length > 0) yield bytes;
-    yield* source;
+    try {
+      if (bytes.length > 0) yield bytes;
+      yield* source;
+    } finally {
+      // Also when this generator is closed before `yield* source` starts: release the file.
+      await source.return(undefined);
+    }
   }
   return { bytes, rest: rest() };
 }
@@ -190,10 +196,15 @@ interface TextStart {
   first: { char: number; offset: number; newlines: number } | undefined;
   /** The text from that byte on (BOM and leading blanks removed). */
   rest: AsyncIterable<Buffer>;
+  /** Releases the input (its file) when `rest` will not be read. */
+  close(): Promise<void>;
 }
 
 async function peekText(text: AsyncIterable<Buffer>): Promise<TextStart> {
   const it = text[Symbol.asyncIterator]();
+  const close = async (): Promise<void> => {
+    await it.return?.();
+  };
   // The BOM check needs the first three bytes, whatever the chunks.
   const startParts: Buffer[] = [];
   let startLen = 0;
@@ -224,18 +235,22 @@ async function peekText(text: AsyncIterable<Buffer>): Promise<TextStart> {
     if (i < b.length) {
       const from = b.subarray(i);
       async function* rest(): AsyncGenerator<Buffer> {
-        yield from;
-        for (;;) {
-          const n = await it.next();
-          if (n.done) return;
-          yield n.value;
+        try {
+          yield from;
+          for (;;) {
+            const n = await it.next();
+            if (n.done) return;
+            yield n.value;
+          }
+        } finally {
+          await close();
         }
       }
-      return { first: { char: from[0]!, offset, newlines }, rest: rest() };
+      return { first: { char: from[0]!, offset, newlines }, rest: rest(), close };
     }
-    if (ended) return { first: undefined, rest: empty() };
+    if (ended) return { first: undefined, rest: empty(), close };
     const r = await it.next();
-    if (r.done) return { first: undefined, rest: empty() };
+    if (r.done) return { first: undefined, rest: empty(), close };
     b = r.value;
   }
 }

@@ -106,6 +106,15 @@ describe('readExport', () => {
     expect(err.message).toContain("starts with 'u'");
   });
 
+  it('releases a stream it refuses', async () => {
+    for (const bytes of [Buffer.from('id,email\n1,a@example.com\n'), gzip('id,email\n')]) {
+      const stream = chunked(bytes, [4, 4]);
+      const err = await failure(collect(readExport(stream)));
+      expect(err.code).toBe('not_json');
+      expect(stream.destroyed).toBe(true);
+    }
+  });
+
   it('refuses a gzip of something else than JSON', async () => {
     const err = await failure(collect(readExport(tmp.file('x.gz', gzip('PK\u0003\u0004 binary')))));
     expect(err.code).toBe('not_json');

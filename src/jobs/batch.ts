@@ -83,7 +83,7 @@ export async function runBatch(
       ? { kind: 'none' }
       : await rt.client('new').getJobErrors(jobId);
   const outcome = classifyJob(id, n, staged.users, job, errors);
-  if (record.resubmitted !== undefined) {
+  if (record.resubmitted !== undefined || record.state === 'submitting') {
     (outcome.notes ??= []).push('sent again after a lost answer: DUPLICATED_USER may be our own earlier job');
   }
   await end(rt, runId, outcome);

@@ -101,10 +101,19 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
   if (run === undefined)
     throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
   if (run.status === 'completed') return;
-  if (run.status === 'failed') {
+  if (run.status === 'failed' || run.reportError !== undefined) {
+    const stale = [
+      'error',
+      'finishedAt',
+      'reportDir',
+      'reportError',
+      'emailed',
+      't:report:start',
+      't:report:end',
+    ];
     await rt.redis
       .multi()
-      .hdel(rt.store.runKey(runId), 'error', 'finishedAt', 'reportDir')
+      .hdel(rt.store.runKey(runId), ...stale)
       .hset(rt.store.runKey(runId), 'status', 'running')
       .exec();
     await rt.queue(QUEUES.report).remove(stageJobId(runId, 'report'));

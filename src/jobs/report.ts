@@ -13,6 +13,7 @@ import { runDir, writeRunReport } from '../report/write.js';
 import { releaseSweepLock } from './flow.js';
 import type { Runtime } from './runtime.js';
 import { buildSummary } from './summary.js';
+import type { RunMeta } from './types.js';
 
 /** Where a run keeps its export and snapshot files until its report is written. */
 export function workDir(rt: Runtime, runId: string): string {
@@ -23,7 +24,7 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
   const run = await rt.store.getRun(runId);
   if (run === undefined) return undefined;
   if (run.reportDir !== undefined) {
-    await cleanUp(rt, runId, run.kind);
+    await cleanUp(rt, run);
     return rt.store.getSummary(runId);
   }
   await rt.store.phaseStarted(runId, 'report');
@@ -51,7 +52,7 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
     rt.logger.error({ runId, problems: written.summary.problems }, 'the run summary does not add up');
   }
   rt.logger.info({ runId, dir: written.dir, counts: written.summary.counts }, 'report written');
-  await cleanUp(rt, runId, run.kind);
+  await cleanUp(rt, run);
   if (
     rt.config.smtp !== undefined &&
     (await rt.redis.hsetnx(rt.store.runKey(runId), 'emailed', Date.now())) === 1
@@ -68,10 +69,16 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
   return written.summary;
 }
 
-async function cleanUp(rt: Runtime, runId: string, kind: string): Promise<void> {
-  await rt.store.purgeUserData(runId);
-  await rm(workDir(rt, runId), { recursive: true, force: true });
-  if (kind === 'sweep') await releaseSweepLock(rt, runId);
+/**
+ * A finished run's per-user data and work files go; a failed run keeps them, since resuming it
+ * needs the files (to plan again) and the earlier batches' lines (for the next report).
+ */
+async function cleanUp(rt: Runtime, run: RunMeta): Promise<void> {
+  if (run.status !== 'failed') {
+    await rt.store.purgeUserData(run.runId);
+    await rm(workDir(rt, run.runId), { recursive: true, force: true });
+  }
+  if (run.kind === 'sweep') await releaseSweepLock(rt, run.runId);
 }
 
 function secretsOf(rt: Runtime): Secret[] {

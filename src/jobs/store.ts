@@ -350,18 +350,17 @@ export class RunStore {
     return raw === null ? undefined : (JSON.parse(raw) as RunSummary);
   }
 
-  /** Deletes the run's per-user data (payloads, results, chunks); the run, its counts and summary stay. */
+  /**
+   * Deletes the run's per-user data (payloads, results, chunks). The run, its counts, its summary
+   * and the batch records stay: those say which batches ended, so nothing is ever sent twice.
+   */
   async purgeUserData(runId: string): Promise<void> {
     const h = await this.redis.hmget(this.runKey(runId), 'planEmitted', 'planChunks');
     const batches = Number(h[0] ?? 0);
     const chunks = Number(h[1] ?? 0);
     const keys: string[] = [];
     for (let n = 0; n < batches; n++) {
-      keys.push(
-        this.runKey(runId, 'payload', n),
-        this.runKey(runId, 'result', n),
-        this.runKey(runId, 'batch', n),
-      );
+      keys.push(this.runKey(runId, 'payload', n), this.runKey(runId, 'result', n));
     }
     for (let c = 0; c < chunks; c++) keys.push(this.runKey(runId, 'chunk', c));
     for (let i = 0; i < keys.length; i += 500) await this.redis.del(...keys.slice(i, i + 500));

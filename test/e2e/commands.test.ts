@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -140,6 +140,38 @@ describe('import command', () => {
     for (const f of await readdir(join(h.reportsDir, runId))) {
       expect(await readFile(join(h.reportsDir, runId, f), 'utf8')).not.toMatch(/\$2[ab]\$10\$/);
     }
+  });
+
+  it('a run that stopped mid-plan (a truncated file) resumes with --run-id and sends no batch twice', async () => {
+    h = await startHarness({ sim: { seedOld: 3_000 }, env: { BATCH_BYTES: '50000' } });
+    const full = await exportOld(h);
+    const file = join(h.reportsDir, 'input', 'users.ndjson.gz');
+    const bytes = await readFile(full);
+    await writeFile(file, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    await expect(importCommand(h.config, file, { runId: 'cut' }, io())).rejects.toThrow(
+      /could not finish: plan:.*gzip/,
+    );
+    const stopped = await summaryOf(h, 'cut');
+    const sentBefore = h.sim.tenant('new').stats.importedUserIds.length;
+    expect(stopped.status).toBe('failed');
+    expect(stopped.counts.imported).toBeGreaterThan(0);
+    expect(stopped.counts.imported).toBe(sentBefore);
+
+    await copyFile(full, file);
+    const out = io();
+    expect(await importCommand(h.config, file, { runId: 'cut' }, out)).toBe(0);
+    const done = await summaryOf(h, 'cut');
+    const stats = h.sim.tenant('new').stats;
+    const withEmail = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)].filter(
+      (u) => typeof u.email === 'string',
+    );
+    expect(out.text()).toContain('Resuming run cut');
+    expect(done.status).toBe('completed');
+    expect(done.problems).toBeUndefined();
+    expect(done.counts.imported).toBe(withEmail.length);
+    expect(new Set(stats.importedUserIds).size).toBe(stats.importedUserIds.length);
+    expect(stats.importJobsCreated).toBe(done.batches.total);
+    expect(newTenantIds(h.sim)).toEqual(new Set(withEmail.map((u) => String(u.user_id))));
   });
 
   it('refuses --hashes without PAYLOAD_KEY unless told --allow-plaintext-hashes', async () => {

@@ -29,10 +29,10 @@ describe('ImportSlots (Redis lease semaphore)', () => {
   });
 
   it('lets a lease nobody renews expire', async () => {
-    const slots = new ImportSlots(redis, `${prefix}:slots`, { limit: 1, ttlMs: 50 });
+    const slots = new ImportSlots(redis, `${prefix}:slots`, { limit: 1, ttlMs: 1_000 });
     expect(await slots.acquire('dead-worker-batch')).toBe(true);
     expect(await slots.acquire('b1')).toBe(false);
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 1_100));
     expect(await slots.acquire('b1')).toBe(true);
   });
 

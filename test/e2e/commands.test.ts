@@ -13,7 +13,7 @@ import bcrypt from 'bcryptjs';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
-import { statusCommand, sweepCommand } from '../../src/jobs/commands.js';
+import { followRun, statusCommand, sweepCommand, workerCommand } from '../../src/jobs/commands.js';
 import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
@@ -191,6 +191,30 @@ describe('import command', () => {
 });
 
 describe('sweep and status commands', () => {
+  it('sweep --no-workers only enqueues; a worker finishes it; a second sweep meanwhile is refused', async () => {
+    h = await startHarness({ sim: { seedOld: 300 } });
+    const empty = io();
+    expect(await statusCommand(h.config, undefined, {}, empty)).toBe(0);
+    expect(empty.text()).toContain('No runs yet');
+
+    const cli = io();
+    let runId = '';
+    expect(await sweepCommand(h.config, { workers: false }, { ...cli, onRun: (id) => (runId = id) })).toBe(0);
+    expect(cli.text()).toContain(`auth0-migrate status ${runId}`);
+    await expect(sweepCommand(h.config, {}, io())).rejects.toThrow(`Sweep ${runId} is still running`);
+    expect(h.sim.tenant('old').stats.exportJobsCreated).toBe(0);
+
+    const stop = new AbortController();
+    const worker = workerCommand(h.config, { settings: FAST, signal: stop.signal });
+    await followRun(h.rt, runId, { intervalMs: 50 });
+    stop.abort();
+    expect(await worker).toBe(0);
+    const status = io();
+    expect(await statusCommand(h.config, undefined, {}, status)).toBe(0);
+    expect(status.text()).toContain(`sweep ${runId}`);
+    expect((await summaryOf(h, runId)).status).toBe('completed');
+  });
+
   it('mails the summary once when SMTP is configured', async () => {
     const mails: string[] = [];
     const smtp = new SMTPServer({

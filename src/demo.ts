@@ -93,7 +93,7 @@ export async function demoCommand(
     );
     const stats = sim.tenant('new').stats;
     out.write(
-      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import jobs ran, at most ${stats.maxActiveImportJobs} at once.\n`,
+      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once.\n`,
     );
     await dropKeys(redisUrl, demoConfig.queuePrefix);
     return code;

@@ -9,9 +9,12 @@
  *   (b) the whole pipeline to batches: read ▶ transform ▶ skip migrated ▶ schema check and
  *       serialisation ▶ duplicates ▶ byte-bounded batches, the batches handed to a sink that
  *       only counts them.
- * The migrated index is built once, before the rounds, and timed on its own.
- * Prints users per second (wall clock and per CPU-second), the ratio b/a, peak RSS, and the
- * index's bytes per key. `--stream-json` adds stream-json's own JSONL parser as a second baseline.
+ * The migrated index is built once, before the rounds, and timed on its own. Each phase starts
+ * after a full garbage collection, so its peak RSS is its own and not the garbage of the last one.
+ * Prints users per second (wall clock, and per CPU-second, which a busy machine disturbs less),
+ * the ratio b/a, peak RSS with what V8's heap and the index and duplicate filter hold at that
+ * moment, and the index's bytes per key. `--stream-json` adds stream-json's own JSONL parser as a
+ * second, slower baseline.
  */
 import { createReadStream } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -199,6 +202,11 @@ export async function run(argv: string[]): Promise<void> {
   );
   out(
     `peak RSS       ${mb(peakB)} during (b); ${mb(maxRss)} for the whole process   (target < ${mb(TARGET_RSS)}: ${ok(peakB < TARGET_RSS)})`,
+  );
+  const p = peakRun.atPeak;
+  out(
+    `  at that peak: V8 heap ${mb(p.heapTotal)} (${mb(p.heapUsed)} in use); outside it ${mb(p.external)}, ` +
+      `of which Buffers and typed arrays ${mb(p.arrayBuffers)} (index ${mb(s.bytes)}, duplicate filter up to ${mb(last.duplicateFilterBytes)})`,
   );
   out(
     `index          ${s.bytesPerKey.toFixed(2)} bytes/key   (target ≤ ${TARGET_BYTES_PER_KEY}: ${ok(s.bytesPerKey <= TARGET_BYTES_PER_KEY)})`,

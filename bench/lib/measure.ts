@@ -1,4 +1,10 @@
 /** Wall time, CPU time and peak RSS of a phase of a benchmark. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+// A full collection before each phase, so that a phase's peak RSS is not the garbage of the one before.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 export interface Measured<T> {
   result: T;
@@ -13,6 +19,7 @@ export interface Measured<T> {
 
 /** Samples RSS every `everyMs` while `fn` runs (the pipeline awaits once per input chunk, so samples land). */
 export async function measure<T>(fn: () => Promise<T>, everyMs = 25): Promise<Measured<T>> {
+  collect();
   let peakRss = 0;
   let atPeak: Measured<T>['atPeak'] = { heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
   const sample = (): void => {

@@ -3,7 +3,7 @@
  * with backpressure, idempotent resume of a batch whose Auth0 job id is stored, dry runs, and
  * faults ending in a correct accounting.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { followRun } from '../../src/jobs/commands.js';
@@ -123,6 +123,45 @@ describe('import batches', () => {
     expect(summary.dryRun).toBe(true);
     expect(summary.counts.imported).toBe(users.length);
     expect(summary.auth0Jobs).toEqual([]);
+  });
+
+  it('puts the users of batches that fail on every attempt in failed, with the reason: nothing disappears', async () => {
+    h = await startHarness({ sim: { seedOld: 200 }, settings: { batchAttempts: 3 } });
+    const users = importableUsers(h.sim, 120);
+    const runId = 'gives-up';
+    await createRun(h, runId);
+    // Every submission gets a 503: the answer is lost, so each attempt may or may not have worked.
+    h.sim.faults.add({
+      kind: 'error',
+      tenant: 'new',
+      method: 'POST',
+      path: '/api/v2/jobs/users-imports',
+      status: 503,
+      times: 0,
+    });
+    workers = await startWorkers(h.rt, { queues: BATCH_QUEUES });
+    await stagePlan(h.rt, runId, iterate(batchesOf(users, 40)));
+    await followRun(h.rt, runId, { intervalMs: 50 });
+
+    const summary = (await h.rt.store.getSummary(runId))!;
+    const lines = (name: string) =>
+      readFile(join(h!.reportsDir, runId, name), 'utf8').then((t) =>
+        t
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      );
+    const failures = await lines('failures.ndjson');
+    const retry = await lines('retry.ndjson');
+    expect(summary.counts).toMatchObject({ total: 120, failed: 120, imported: 0 });
+    expect(summary.failed).toEqual({ outcome_unknown: 120 });
+    expect(summary.batches).toEqual({ total: 3, completed: 0, failed: 3 });
+    expect(h.sim.tenant('new').stats.faultsInjected).toBe(9);
+    expect(failures).toHaveLength(120);
+    expect(failures[0]).toMatchObject({ batch: `${runId}-0`, code: 'outcome_unknown' });
+    expect(failures[0].message).toMatch(/no usable answer/);
+    expect(retry.map((r) => r.user_id).sort()).toEqual(users.map((u) => u.user_id).sort());
+    expect(summary.problems).toBeUndefined();
   });
 
   it('ends in a correct accounting through 429 storms, 5xx, dropped connections and a failed Auth0 job', async () => {

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { coerceError } from '../errors.js';
 import { QUEUES, type QueueName } from '../jobs/queues.js';
+import { reconcileFailedJobs } from '../jobs/reconcile.js';
 import type { Runtime } from '../jobs/runtime.js';
 import { importBatchProcessor } from './import-batch.js';
 import { planProcessor } from './plan.js';
@@ -72,11 +73,29 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
   await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
   rt.logger.info({ queues: [...workers.keys()] }, 'workers started');
 
+  let reconciling: Promise<unknown> = Promise.resolve();
+  const reconcile = (): void => {
+    reconciling = reconcileFailedJobs(rt).then(
+      (n) =>
+        n > 0 &&
+        rt.logger.warn(
+          { jobs: n },
+          'revived or ended jobs that BullMQ failed on its own (stalled too often)',
+        ),
+      (err: unknown) => rt.logger.warn({ err: coerceError(err).message }, 'reconciling failed jobs'),
+    );
+  };
+  reconcile();
+  const reconciler = setInterval(reconcile, settings.stalledIntervalMs * 4);
+  reconciler.unref();
+
   let closing: Promise<boolean> | undefined;
   return {
     workers,
     close() {
       closing ??= (async () => {
+        clearInterval(reconciler);
+        await reconciling;
         const all = [...workers.values()];
         const graceful = Promise.all(all.map((w) => w.close()));
         for (const w of all) w.cancelAllJobs('shutdown');

@@ -1,0 +1,113 @@
+/**
+ * Jobs BullMQ fails on its own (stalled more than maxStalledCount): tried again a few times, then
+ * their batch ends with its users failed; and a worker killed while stalling is not allowed at all
+ * still loses nobody.
+ */
+import { UnrecoverableError, Worker } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { followRun } from '../../src/jobs/commands.js';
+import { stagePlan } from '../../src/jobs/plan.js';
+import { QUEUES } from '../../src/jobs/queues.js';
+import { MAX_REVIVALS, reconcileFailedJobs } from '../../src/jobs/reconcile.js';
+import {
+  FAST,
+  batchesOf,
+  importableUsers,
+  iterate,
+  newTenantIds,
+  startHarness,
+  type Harness,
+} from './harness.js';
+import { spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
+
+let h: Harness | undefined;
+const procs: WorkerProcess[] = [];
+afterEach(async () => {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await p.exited;
+  }
+  await h?.close();
+  h = undefined;
+});
+
+describe('jobs BullMQ failed on its own', () => {
+  it('are tried again, then their users are failed with the reason', async () => {
+    h = await startHarness({ sim: { seedOld: 50 } });
+    const users = importableUsers(h.sim, 20);
+    await h.rt.store.createRun({
+      runId: 'lost',
+      kind: 'import',
+      dryRun: false,
+      upsert: false,
+      createdAt: Date.now(),
+    });
+    // A worker that is not ours fails every job behind our processors' back.
+    let failures = 0;
+    const rogue = new Worker(
+      QUEUES.importBatch,
+      async () => {
+        failures++;
+        throw new UnrecoverableError('job stalled more than allowable limit');
+      },
+      { connection: h.rt.redis, prefix: h.prefix },
+    );
+    try {
+      await stagePlan(h.rt, 'lost', iterate(batchesOf(users, 20)));
+      for (let i = 1; i <= MAX_REVIVALS + 1; i++) {
+        await until(
+          async () => (await h!.rt.queue(QUEUES.importBatch).getFailedCount()) === 1 && failures === i,
+        );
+        expect(await reconcileFailedJobs(h.rt)).toBe(1);
+      }
+      await until(async () => (await h!.rt.store.getBatch('lost', 0))!.state === 'failed');
+    } finally {
+      await rogue.close();
+    }
+    expect(failures).toBe(MAX_REVIVALS + 1);
+    const p = (await h.rt.store.progress('lost'))!;
+    expect(p.counts.failed).toEqual({ batch_failed: 20 });
+    expect(await reconcileFailedJobs(h.rt)).toBe(0);
+  });
+
+  it('a SIGKILLed worker whose jobs may not stall even once still loses nobody', async () => {
+    h = await startHarness({
+      sim: { seedOld: 500, timing: { importUsersPerSecond: 600, tickMs: 5 } },
+      settings: { maxStagedBatches: 100 },
+    });
+    const users = importableUsers(h.sim);
+    await h.rt.store.createRun({
+      runId: 'strict',
+      kind: 'import',
+      dryRun: false,
+      upsert: false,
+      createdAt: Date.now(),
+    });
+    await stagePlan(h.rt, 'strict', iterate(batchesOf(users, 40)));
+    const env = workerEnv(h, { RUNNER_TEST_SETTINGS: JSON.stringify({ ...FAST, maxStalledCount: 0 }) });
+    const first = spawnWorker(env);
+    procs.push(first);
+    await first.ready;
+    await until(async () => (await h!.rt.store.endedCount('strict')) >= 2);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = spawnWorker(env);
+    procs.push(second);
+    await second.ready;
+    await followRun(h.rt, 'strict', { intervalMs: 50 });
+
+    const summary = (await h.rt.store.getSummary('strict'))!;
+    const revived = await Promise.all(
+      Array.from({ length: summary.batches.total }, (_, n) =>
+        h!.rt.redis.hget(h!.rt.store.runKey('strict', 'batch', n), 'revived'),
+      ),
+    );
+    // The killed worker's batches were failed by BullMQ's stalled check, then revived.
+    expect(revived.filter((r) => r !== null).length).toBeGreaterThan(0);
+    const stats = h.sim.tenant('new').stats;
+    expect(summary.counts).toMatchObject({ total: users.length, failed: 0 });
+    expect(summary.counts.imported + summary.counts.already_migrated).toBe(users.length);
+    expect(newTenantIds(h.sim).size).toBe(users.length);
+    expect(new Set(stats.importedUserIds).size).toBe(stats.importedUserIds.length);
+  });
+});

@@ -1,11 +1,20 @@
 /**
- * Fault injection: requests answered with 5xx or 429, slowed down or dropped, jobs that fail as a
- * whole, export links that stop working early. Set at start (`SimOptions.faults`), from code
- * (`sim.faults`) or over HTTP (`${sim.url}/__sim/...`).
+ * Fault injection: requests answered with 5xx or 429, slowed down or dropped (before or after they
+ * are handled), jobs that fail as a whole, export links that stop working early. Set at start
+ * (`SimOptions.faults`), from code (`sim.faults`) or over HTTP (`${sim.url}/__sim/...`).
  */
 import { randomUUID } from 'node:crypto';
 
-export type FaultKind = 'error' | 'rate-limit' | 'delay' | 'drop';
+/**
+ * - `error`, `rate-limit`: answered instead of handling the request.
+ * - `delay`: handled, after a wait.
+ * - `drop`: the connection is destroyed before the request is handled (nothing happens).
+ * - `drop-after`: the request is handled in full (a job is created), then the connection is
+ *   destroyed instead of sending the answer: the case of an answer lost on its way back.
+ */
+export type FaultKind = 'error' | 'rate-limit' | 'delay' | 'drop' | 'drop-after';
+
+const FAULT_KINDS: readonly FaultKind[] = ['error', 'rate-limit', 'delay', 'drop', 'drop-after'];
 
 export interface FaultRule {
   kind: FaultKind;
@@ -123,8 +132,8 @@ export class Faults {
 }
 
 function validateRule(rule: FaultRule): void {
-  if (!['error', 'rate-limit', 'delay', 'drop'].includes(rule.kind)) {
-    throw new TypeError(`fault kind must be error, rate-limit, delay or drop (got "${String(rule.kind)}")`);
+  if (!FAULT_KINDS.includes(rule.kind)) {
+    throw new TypeError(`fault kind must be one of ${FAULT_KINDS.join(', ')} (got "${String(rule.kind)}")`);
   }
   if (
     rule.status !== undefined &&

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -91,7 +92,17 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   const closing = new AbortController();
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024 * 1024 });
-  app.addHook('onRequest', async (req, reply) => faultHook(req, reply, tenants, faults, closing.signal));
+  // Requests a `drop-after` fault hit: handled in full, then their answer is never sent.
+  const dropAfter = new WeakSet<FastifyRequest>();
+  app.addHook('onRequest', async (req, reply) =>
+    faultHook(req, reply, tenants, faults, closing.signal, dropAfter),
+  );
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (!dropAfter.has(req)) return payload;
+    req.raw.socket.destroy();
+    if (payload instanceof Readable) payload.destroy();
+    return null;
+  });
   for (const name of ['old', 'new'] as const) {
     const tenant = tenants[name];
     const engine = engines[name];
@@ -194,6 +205,7 @@ async function faultHook(
   tenants: Record<string, SimTenant>,
   faults: Faults,
   signal: AbortSignal,
+  dropAfter: WeakSet<FastifyRequest>,
 ): Promise<FastifyReply | undefined> {
   const m = /^\/([^/?]+)([^?]*)/.exec(req.url);
   const tenant = m ? tenants[m[1]!] : undefined;
@@ -212,6 +224,9 @@ async function faultHook(
       reply.hijack();
       req.raw.socket.destroy();
       return reply;
+    case 'drop-after':
+      dropAfter.add(req);
+      return undefined;
     case 'error': {
       const status = rule.status ?? 500;
       if (isAuth)

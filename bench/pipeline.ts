@@ -165,7 +165,12 @@ export async function run(argv: string[]): Promise<void> {
   const a: Measured<number>[] = [];
   const b: Measured<PipelineFigures>[] = [];
   const j: Measured<number>[] = [];
+  // (b) first: its first run follows only the index build, so its peak RSS owes nothing to
+  // memory the C library kept from earlier phases (a full GC does not hand that back).
   for (let r = 1; r <= rounds; r++) {
+    const mb_ = await measure(() => wholePipeline(files.oldFile, index.result));
+    b.push(mb_);
+    out(line(`round ${r} (b) pipeline to batches`, mb_, users));
     const ma = await measure(() => parseOnly(files.oldFile));
     a.push(ma);
     out(line(`round ${r} (a) gunzip + JSON.parse`, ma, users));
@@ -174,17 +179,15 @@ export async function run(argv: string[]): Promise<void> {
       j.push(mj);
       out(line(`round ${r} (a') gunzip + stream-json JSONL`, mj, users));
     }
-    const mb_ = await measure(() => wholePipeline(files.oldFile, index.result));
-    b.push(mb_);
-    out(line(`round ${r} (b) pipeline to batches`, mb_, users));
   }
 
   const best = <T>(ms: Measured<T>[], key: 'wallMs' | 'cpuMs') => Math.min(...ms.map((m) => m[key]));
   const ratioWall = best(a, 'wallMs') / best(b, 'wallMs');
   const ratioCpu = best(a, 'cpuMs') / best(b, 'cpuMs');
   const last = b.at(-1)!.result;
-  const peakRun = b.reduce((x, y) => (y.peakRss > x.peakRss ? y : x));
+  const peakRun = b[0]!;
   const peakB = peakRun.peakRss;
+  const peakAny = Math.max(...b.map((m) => m.peakRss));
   const maxRss = process.resourceUsage().maxRSS * 1024;
   const ok = (good: boolean) => (good ? 'met' : 'NOT MET');
   const c = last.counts;
@@ -201,7 +204,8 @@ export async function run(argv: string[]): Promise<void> {
     `ratio b/a      ${ratioWall.toFixed(2)} wall clock, ${ratioCpu.toFixed(2)} CPU time   (target ≥ ${TARGET_RATIO}: ${ok(ratioWall >= TARGET_RATIO)})`,
   );
   out(
-    `peak RSS       ${mb(peakB)} during (b); ${mb(maxRss)} for the whole process   (target < ${mb(TARGET_RSS)}: ${ok(peakB < TARGET_RSS)})`,
+    `peak RSS       ${mb(peakB)} during the first (b)${files.generated ? ' (after generating the files in this process: run again for a clean figure)' : ''}; ` +
+      `${mb(peakAny)} over all (b) runs; ${mb(maxRss)} for the whole process   (target < ${mb(TARGET_RSS)}: ${ok(peakB < TARGET_RSS)})`,
   );
   const p = peakRun.atPeak;
   out(

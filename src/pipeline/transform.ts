@@ -59,7 +59,6 @@ export const EXTENSION_LABELS: Readonly<Record<string, string>> = {
 
 /** Fields of an export that have no place in an import file and are dropped without a note. */
 const EXPORT_ONLY: ReadonlySet<string> = new Set([
-  'identities',
   'created_at',
   'updated_at',
   'last_login',
@@ -70,7 +69,6 @@ const EXPORT_ONLY: ReadonlySet<string> = new Set([
   'multifactor_last_modified',
   'Created At',
   'Updated At',
-  'Connection',
 ]);
 
 /** Fields that would carry a password or an MFA secret: never taken from an export record. */

@@ -196,7 +196,7 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
   ];
   if (s.passwordResets > 0) {
     lines.push(
-      `  password resets   ${n(s.passwordResets)} users${s.dryRun ? ' would be' : ' were'} imported without a password hash`,
+      `  password resets   ${n(s.passwordResets)} ${s.passwordResets === 1 ? 'user' : 'users'}${s.dryRun ? ' would be' : s.passwordResets === 1 ? ' was' : ' were'} imported without a password hash`,
     );
   }
   if (s.problems !== undefined) lines.push(`  PROBLEMS: ${s.problems.join('; ')}`);

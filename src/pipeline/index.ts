@@ -173,7 +173,12 @@ async function* run(
       }
       const t = transformer.transform(item.record, item.source.line);
       if (t.kind !== 'import') {
-        emit(t);
+        // A user already in the new tenant is already migrated, whatever is wrong with its email.
+        const by =
+          migrated !== undefined && (t.reason === 'no_email' || t.reason === 'invalid_email')
+            ? migrated.match(transformer.lastId, t.source.email)
+            : undefined;
+        emit(by === undefined ? t : { kind: 'already_migrated', source: t.source, matchedBy: by });
         continue;
       }
       const id = t.user.user_id;

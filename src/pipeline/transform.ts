@@ -93,6 +93,11 @@ export interface Transformer {
   transform(record: ExportRecord, line: number): ImportCandidate | Skipped;
   /** Call at the end of input: throws when no record had a key for the user id or the email. */
   finish(): void;
+  /**
+   * The database id (without `auth0|`) the last {@link transform} found, also when it skipped the
+   * record for its email, so a skipped user can still be matched against the new tenant.
+   */
+  readonly lastId: string | undefined;
 }
 
 /** Records with no id or email key, from the start of input, after which the input is refused. */
@@ -112,6 +117,7 @@ export function createTransformer(options: TransformOptions): Transformer {
   let mapped = false;
   let unmapped = 0;
   const keysSeen = new Set<string>();
+  let lastId: string | undefined;
 
   const refuse = (): PipelineInputError =>
     new PipelineInputError(
@@ -143,6 +149,7 @@ export function createTransformer(options: TransformOptions): Transformer {
     let labelConnection: unknown;
     let hasSecret = false;
     let unknown: string[] | undefined;
+    lastId = undefined;
     for (const key in record) {
       switch (key) {
         case 'user_id':
@@ -270,6 +277,8 @@ export function createTransformer(options: TransformOptions): Transformer {
       id = stripDatabasePrefix(rawId);
     }
 
+    if (typeof id === 'string' && id !== '') lastId = id;
+
     if (rawEmail === undefined || rawEmail === null || rawEmail === '') {
       return skip(source, original, 'no_email', 'no email: Auth0 imports users by email', undefined);
     }
@@ -348,6 +357,9 @@ export function createTransformer(options: TransformOptions): Transformer {
 
   return {
     transform,
+    get lastId() {
+      return lastId;
+    },
     finish() {
       if (!mapped && unmapped > 0) throw refuse();
     },

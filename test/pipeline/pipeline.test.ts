@@ -5,6 +5,7 @@ import {
   checkImportUser,
   isBatch,
   loadPasswordHashes,
+  MigratedIndexBuilder,
   OutcomeCounter,
   PipelineInputError,
   runPipeline,
@@ -115,6 +116,60 @@ describe('runPipeline', () => {
     expect(err).toBeInstanceOf(PipelineInputError);
     expect((err as PipelineInputError).code).toBe('truncated_gzip');
     expect(run.counts.skipped + run.counts.imported).toBeGreaterThan(0);
+  });
+
+  it('counts a user already in the new tenant as already migrated even when its email or schema would skip it', async () => {
+    const builder = new MigratedIndexBuilder();
+    builder.add('auth0|aaaaaaaaaaaaaaaaaaaaaaa1', undefined);
+    builder.add('auth0|bbbbbbbbbbbbbbbbbbbbbbb2', 'other@example.com');
+    builder.add(undefined, 'not-an-address@@example.com');
+    builder.add('auth0|ddddddddddddddddddddddd4', 'd@example.com');
+    builder.add('auth0|fffffffffffffffffffffff6', 'f@example.com');
+    const migrated = builder.build();
+    const noEmail = (id: string) => {
+      const u = dbUser(id, '', { username: `user-${id.slice(0, 4)}` });
+      delete u.email;
+      return u;
+    };
+    const input = tmp.file(
+      'precedence.ndjson',
+      ndjson([
+        noEmail('aaaaaaaaaaaaaaaaaaaaaaa1'),
+        dbUser('bbbbbbbbbbbbbbbbbbbbbbb2', 'not an address'),
+        dbUser('ccccccccccccccccccccccc3', ' Not-An-Address@@Example.com'),
+        dbUser('ddddddddddddddddddddddd4', 'd@example.com', { given_name: 42 }),
+        noEmail('eeeeeeeeeeeeeeeeeeeeeee5'),
+        { user_id: 'google-oauth2|fffffffffffffffffffffff6', email: 'f@example.com' },
+        dbUser('ggggggggggggggggggggggg7', 'not an address'),
+      ]) + 'not json\n',
+    );
+    const run = runPipeline({ input, connection: CONNECTION, migrated });
+    const out = await collect(run);
+    const outcome = (o: PipelineOutput) =>
+      isBatch(o) ? 'batch' : o.kind === 'skipped' ? o.reason : `already:${o.matchedBy}`;
+    expect(out.map(outcome)).toEqual([
+      'already:user_id',
+      'already:user_id',
+      'already:email',
+      'already:user_id',
+      'no_email',
+      'not_database_user',
+      'invalid_email',
+      'malformed_line',
+    ]);
+    expect(run.check()).toEqual([]);
+    // Without the index the same records are skipped for their emails and schema.
+    const plain = await collect(runPipeline({ input, connection: CONNECTION }));
+    expect(plain.map(outcome)).toEqual([
+      'no_email',
+      'invalid_email',
+      'invalid_email',
+      'schema_invalid',
+      'no_email',
+      'not_database_user',
+      'invalid_email',
+      'malformed_line',
+    ]);
   });
 
   it('iterates once', async () => {

@@ -7,15 +7,12 @@ import { followRun } from '../../src/jobs/commands.js';
 import { startRun } from '../../src/jobs/flow.js';
 import { checkSummary } from '../../src/report/write.js';
 import { newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
-import { spawnWorker, until, workerEnv, type WorkerProcess } from '../jobs/processes.js';
+import { killAll, spawnWorker, until, workerEnv, type WorkerProcess } from '../jobs/processes.js';
 
 let h: Harness | undefined;
 const procs: WorkerProcess[] = [];
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.exited;
-  }
+  await killAll(procs);
   await h?.close();
   h = undefined;
 });

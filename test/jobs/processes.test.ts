@@ -6,15 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { followRun } from '../../src/jobs/commands.js';
 import { stagePlan } from '../../src/jobs/plan.js';
 import { batchesOf, importableUsers, iterate, newTenantIds, startHarness, type Harness } from './harness.js';
-import { spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
+import { killAll, spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
 
 let h: Harness | undefined;
 const procs: WorkerProcess[] = [];
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.exited;
-  }
+  await killAll(procs);
   await h?.close();
   h = undefined;
 });

@@ -61,6 +61,14 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   return { child, ready, exited, stderr: () => err };
 }
 
+/** Kills (SIGKILL) every worker still running and waits for each to exit; empties the list. */
+export async function killAll(procs: WorkerProcess[]): Promise<void> {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await p.exited;
+  }
+}
+
 /** Resolves once `check` is true, checking every `everyMs`; rejects after `timeoutMs`. */
 export async function until(
   check: () => Promise<boolean> | boolean,

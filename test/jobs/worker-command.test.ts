@@ -8,15 +8,12 @@ import { stagePlan } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';
 import { freePort } from '../../src/jobs/redis-server.js';
 import { batchesOf, FAST, importableUsers, iterate, startHarness, type Harness } from './harness.js';
-import { spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
+import { killAll, spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
 
 let h: Harness | undefined;
 const procs: WorkerProcess[] = [];
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.exited;
-  }
+  await killAll(procs);
   await h?.close();
   h = undefined;
 });

@@ -1,4 +1,7 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readExport } from '../../src/pipeline/read.js';
 import { checkImportUser, importUserValidator, isSchemaEmail } from '../../src/pipeline/schema.js';
@@ -51,5 +54,53 @@ describe('import schema', () => {
     expect(isSchemaEmail('a.b+c@example.co.uk')).toBe(true);
     expect(isSchemaEmail('a@b')).toBe(false);
     expect(checkImportUser({ email: 'a@b' })).toMatchObject({ path: '/email' });
+  });
+
+  it('property: accepts and rejects exactly what a plain ajv with ajv-formats does, in any order of calls', () => {
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+      addFormatsModule) as typeof addFormatsModule.default;
+    const schema = JSON.parse(
+      readFileSync(new URL('../../data/auth0/import-user-schema.json', import.meta.url), 'utf8'),
+    ) as object;
+    const ajv = new Ajv({ strict: false, allErrors: false });
+    addFormats(ajv);
+    const plain = ajv.compile(schema);
+    const plainEmail = ajv.compile({ type: 'string', format: 'email' });
+    const email = fc.oneof(
+      fc.constantFrom(
+        'a@example.com',
+        'A@example.com',
+        'a@b',
+        'x.y+z@sub.example.co',
+        'no at',
+        '',
+        'é@example.com',
+      ),
+      fc.emailAddress(),
+      fc.string({ maxLength: 12 }),
+      fc.string({ maxLength: 6 }).map((s) => `${s}@example.com`),
+    );
+    const user = fc.record(
+      {
+        email: fc.oneof(email, fc.integer()),
+        email_verified: fc.oneof(fc.boolean(), fc.constant('true')),
+        user_id: fc.string({ maxLength: 8 }),
+        given_name: fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null)),
+        app_metadata: fc.oneof(fc.dictionary(fc.string({ maxLength: 4 }), fc.integer()), fc.constant([])),
+        mfa_factors: fc.array(fc.record({ email: fc.record({ value: email }) }), { maxLength: 2 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(email, user), { maxLength: 8 }), (steps) => {
+        for (const [e, u] of steps) {
+          // The transform's check first (it primes the remembered address), then the schema's.
+          expect(isSchemaEmail(e)).toBe(plainEmail(e));
+          expect(checkImportUser(u) === undefined).toBe(plain(u));
+          expect(checkImportUser({ ...u, email: e }) === undefined).toBe(plain({ ...u, email: e }));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

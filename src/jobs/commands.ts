@@ -214,6 +214,9 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
   requireTenant(config, 'new');
   if (config.sweepCron !== undefined) requireTenant(config, 'old');
   const logger = hooks.logger ?? createLogger(config, { command: 'worker' });
+  // Listen for the stop signal before anything starts: a container stopped while it is still
+  // starting must close what it opened, not die on Node's default SIGTERM handling.
+  const stopped = stopSignal(hooks.signal, logger);
   const rt = await createRuntime(config, { logger, ...(hooks.settings && { settings: hooks.settings }) });
   let metrics: MetricsServer | undefined;
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
@@ -231,27 +234,32 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
       logger.info({ url: metrics.url }, 'metrics served');
     }
     hooks.onReady?.();
-    await new Promise<void>((resolve) => {
-      if (hooks.signal !== undefined) {
-        if (hooks.signal.aborted) resolve();
-        hooks.signal.addEventListener('abort', () => resolve(), { once: true });
-        return;
-      }
-      const onSignal = (sig: NodeJS.Signals): void => {
-        logger.info({ signal: sig }, 'stopping: active jobs finish or are handed back');
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        resolve();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    });
+    await stopped;
   } finally {
     if (workers !== undefined) clean = await workers.close();
     await metrics?.close().catch(() => {});
     await rt.close();
   }
   return clean ? ExitCode.ok : ExitCode.failure;
+}
+
+/** Resolves when the caller's signal aborts, or on SIGINT/SIGTERM when there is none. */
+function stopSignal(signal: AbortSignal | undefined, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal !== undefined) {
+      if (signal.aborted) resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      return;
+    }
+    const onSignal = (sig: NodeJS.Signals): void => {
+      logger.info({ signal: sig }, 'stopping: active jobs finish or are handed back');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
 }
 
 /** Keeps the `sweep` job scheduler in step with SWEEP_CRON (removed when it is not set). */

@@ -74,6 +74,12 @@ export class Batcher {
 
   /** Schema check and serialisation: the prepared user, or `schema_invalid` (also for a user too large for any file). */
   prepare(candidate: ImportCandidate): PreparedUser | Skipped {
+    const json = this.serialise(candidate);
+    return typeof json === 'string' ? { candidate, json } : json;
+  }
+
+  /** {@link prepare} without the wrapper object: the user's JSON text, or `schema_invalid`. */
+  serialise(candidate: ImportCandidate): string | Skipped {
     const problem = checkImportUser(candidate.user);
     if (problem !== undefined) {
       return schemaInvalid(candidate, describeSchemaProblem(problem));
@@ -89,18 +95,23 @@ export class Batcher {
         );
       }
     }
-    return { candidate, json };
+    return json;
   }
 
   /** Places a prepared user; returns the batch it closed when it did not fit there. */
   place(user: PreparedUser): Batch | undefined {
+    return this.placeJson(user.candidate, user.json);
+  }
+
+  /** {@link place} for a user and the JSON text {@link serialise} gave for it. */
+  placeJson(candidate: ImportCandidate, json: string): Batch | undefined {
     const count = this.#users.length;
     const start = this.#at;
-    const room = start + 1 + user.json.length * 3 + 1;
+    const room = start + 1 + json.length * 3 + 1;
     if (room > this.#work.length) this.#grow(room);
     let at = start;
     if (count > 0) this.#work[at++] = 0x2c;
-    const written = this.#work.write(user.json, at, 'utf8');
+    const written = this.#work.write(json, at, 'utf8');
     let closed: Batch | undefined;
     if (count > 0 && at + written + 1 > this.batchBytes) {
       // It does not fit: the batch ends before its comma, and the user opens the next one.
@@ -110,7 +121,7 @@ export class Batcher {
     } else {
       this.#at = at + written;
     }
-    this.#users.push(user.candidate);
+    this.#users.push(candidate);
     return closed;
   }
 

@@ -15,7 +15,7 @@
  *
  * Password resets: users placed with `hasPassword: false` (no hash merged) need one. Memory: the
  * migrated index (15 bytes per key, two keys per user of the new tenant), the password hashes
- * (about 100 bytes per user) and the duplicate filter (two keys per imported user, 15 to 19.4 bytes
+ * (about 100 bytes per user) and the duplicate filter (two keys per imported user, 15 to 17.3 bytes
  * each) grow with the users; everything else is bounded by one input chunk and one open batch.
  *
  * Stages, in order: read (read.ts) ▶ transform (transform.ts) ▶ skip migrated (migrated-index.ts)
@@ -117,7 +117,7 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
  * same input, index, hashes and options: a resumed run may skip the first N.
  *
  * Pull-based: nothing is read ahead of the consumer beyond one input chunk, and memory does not
- * grow with the input except for the duplicate filter (15 to 19.4 bytes per key, two keys per
+ * grow with the input except for the duplicate filter (15 to 17.3 bytes per key, two keys per
  * imported user).
  * Errors: {@link PipelineInputError} (`name` `InputError`) when the input cannot be read through;
  * outputs already yielded stay valid.
@@ -199,9 +199,9 @@ async function* run(
         }
       }
       mergePasswordHash(t, hashes);
-      const prepared = batcher.prepare(t);
-      if (!('json' in prepared)) {
-        emit(prepared);
+      const json = batcher.serialise(t);
+      if (typeof json !== 'string') {
+        emit(json);
         continue;
       }
       if (!emailDone) emailKey(t.user.email, keys, 3);
@@ -210,7 +210,7 @@ async function* run(
         emit(duplicate);
         continue;
       }
-      const batch = batcher.place(prepared);
+      const batch = batcher.placeJson(t, json);
       if (batch !== undefined) emit(batch);
     }
     if (out.length > 0) {

@@ -64,6 +64,19 @@ describe('keys', () => {
     expect(set.bytes / set.size).toBeLessThan(30);
   });
 
+  it('ShardedKeySet keeps its shards between 0.69 and 0.8 full once grown (at most 17.3 bytes per key)', () => {
+    const set = new ShardedKeySet(256);
+    const k = new Uint32Array(3);
+    let worst = 0;
+    for (let i = 1; i <= 300_000; i++) {
+      emailKey(`user${i}@example.com`, k);
+      set.add(k);
+      if (i >= 100_000 && i % 1000 === 0) worst = Math.max(worst, set.bytes / set.size);
+    }
+    expect(worst).toBeGreaterThanOrEqual(15);
+    expect(worst).toBeLessThanOrEqual(17.3 + 0.1);
+  });
+
   it('keeps values and replaces them with set()', () => {
     const table = new KeyTable({ values: true, capacity: 8 });
     for (let i = 0; i < 100; i++) table.add(key([i, i * 7, 1]), 0, i);

@@ -97,6 +97,15 @@ function badConnectionId(reply: FastifyReply, id: string): FastifyReply | undefi
   );
 }
 
+/** The connection with this id; undefined once the 400 (malformed id) or 404 answer is sent. */
+function connectionOrAnswer(tenant: SimTenant, reply: FastifyReply, id: string): SimConnection | undefined {
+  if (badConnectionId(reply, id) !== undefined) return undefined;
+  const c = tenant.connectionById(id);
+  if (c === undefined)
+    sendManagementError(reply, 404, 'The connection does not exist', 'inexistent_connection');
+  return c;
+}
+
 export function registerConnections(api: FastifyInstance, tenant: SimTenant): void {
   api.get('/connections', { config: { scopes: ['read:connections'] } }, async (req, reply) => {
     const query = q(req);
@@ -143,12 +152,8 @@ export function registerConnections(api: FastifyInstance, tenant: SimTenant): vo
     '/connections/:id',
     { config: { scopes: ['read:connections'] } },
     async (req, reply) => {
-      const bad = badConnectionId(reply, req.params.id);
-      if (bad) return bad;
-      const c = tenant.connectionById(req.params.id);
-      if (c === undefined) {
-        return sendManagementError(reply, 404, 'The connection does not exist', 'inexistent_connection');
-      }
+      const c = connectionOrAnswer(tenant, reply, req.params.id);
+      if (c === undefined) return reply;
       const query = q(req);
       const withOptions = req.simScopes?.has('read:connections_options') ?? false;
       const include = parseBool(one(query.include_fields)) ?? true;
@@ -162,12 +167,8 @@ export function registerConnections(api: FastifyInstance, tenant: SimTenant): vo
     '/connections/:id',
     { config: { scopes: ['update:connections'] } },
     async (req, reply) => {
-      const bad = badConnectionId(reply, req.params.id);
-      if (bad) return bad;
-      const c = tenant.connectionById(req.params.id);
-      if (c === undefined) {
-        return sendManagementError(reply, 404, 'The connection does not exist', 'inexistent_connection');
-      }
+      const c = connectionOrAnswer(tenant, reply, req.params.id);
+      if (c === undefined) return reply;
       const body = req.body ?? {};
       const problem = payloadError('UpdateConnectionRequestContent', body);
       if (problem !== undefined) return sendManagementError(reply, 400, problem, 'invalid_body');

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 /**
  * Lazy migration and the sweep together: users who logged in to the new tenant through the
  * deployed scripts are counted as already migrated by the sweep, everyone else is imported, nobody
@@ -84,7 +85,14 @@ it('counts lazily migrated users as already migrated and imports the others once
   const lazyIds = lazy.map((u) => u.user_id);
 
   let out = '';
-  const code = await sweepCommand(config, {}, { out: { write: (t: string) => (out += t) } });
+  const code = await sweepCommand(
+    config,
+    {},
+    {
+      out: { write: (t: string) => (out += t) },
+      progressStream: new Writable({ write: (_c, _e, cb) => cb() }),
+    },
+  );
   expect(code, out).toBe(0);
   const [runId] = await readdir(reportsDir);
   const summary = JSON.parse(await readFile(join(reportsDir, runId!, 'summary.json'), 'utf8')) as RunSummary;

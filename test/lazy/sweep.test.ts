@@ -1,9 +1,9 @@
-import { Writable } from 'node:stream';
 /**
  * Lazy migration and the sweep together: users who logged in to the new tenant through the
  * deployed scripts are counted as already migrated by the sweep, everyone else is imported, nobody
  * twice, and both paths give the same ids.
  */
+import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -195,14 +195,29 @@ function databaseIdentityId(r: Record<string, unknown>, connection: string | und
   return undefined;
 }
 
-/** Skip-migrated stage on its own: candidates that are already in the new tenant become {@link AlreadyMigrated}. */
+/** Skips that a match in the new tenant overrides: the user is there, whatever is wrong with the record. */
+const OVERRIDDEN_BY_MIGRATED: ReadonlySet<Skipped['reason']> = new Set([
+  'no_email',
+  'invalid_email',
+  'schema_invalid',
+]);
+
+/**
+ * Skip-migrated stage on its own: candidates that are already in the new tenant become
+ * {@link AlreadyMigrated}, and so do users skipped for their email or the schema (matched by the
+ * exported id and email; the composed pipeline also knows the database identity's id).
+ */
 export async function* skipMigrated(
   items: AsyncIterable<ImportCandidate | Skipped>,
   index: MigratedIndex,
 ): AsyncGenerator<ImportCandidate | Skipped | AlreadyMigrated> {
   for await (const item of items) {
     if (item.kind !== 'import') {
-      yield item;
+      const id = item.source.userId;
+      const by = OVERRIDDEN_BY_MIGRATED.has(item.reason)
+        ? index.match(id?.startsWith('auth0|') ? id.slice(6) : id, item.source.email)
+        : undefined;
+      yield by === undefined ? item : { kind: 'already_migrated', source: item.source, matchedBy: by };
       continue;
     }
     const by = index.match(item.user.user_id, item.user.email);

@@ -7,6 +7,7 @@ import {
 } from '../../src/pipeline/migrated-index.js';
 import { readExport } from '../../src/pipeline/read.js';
 import { transformRecords } from '../../src/pipeline/transform.js';
+import type { Skipped } from '../../src/pipeline/types.js';
 import { CONNECTION, FIXTURES, collect, dbUser, gzip, ndjson, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -78,5 +79,30 @@ describe('migrated index', () => {
       [12, 'email'],
     ]);
     expect(MigratedIndex.empty().match('64f0c0ffee0000000000a011', 'a@example.com')).toBeUndefined();
+  });
+
+  it('the skip stage also turns users skipped for their email or the schema into already_migrated when they match', async () => {
+    const builder = new MigratedIndexBuilder();
+    builder.add('auth0|aaaaaaaaaaaaaaaaaaaaaaa1', 'a@example.com');
+    builder.add('auth0|bbbbbbbbbbbbbbbbbbbbbbb2', undefined);
+    const skip = (line: number, reason: Skipped['reason'], userId?: string): Skipped => ({
+      kind: 'skipped',
+      source: { line, ...(userId !== undefined && { userId }) },
+      reason,
+      detail: 'x',
+    });
+    const items = async function* () {
+      yield skip(1, 'no_email', 'auth0|aaaaaaaaaaaaaaaaaaaaaaa1');
+      yield { ...skip(2, 'invalid_email'), source: { line: 2, email: 'a@example.com' } };
+      yield skip(3, 'schema_invalid', 'auth0|bbbbbbbbbbbbbbbbbbbbbbb2');
+      yield skip(4, 'not_database_user', 'auth0|bbbbbbbbbbbbbbbbbbbbbbb2');
+      yield skip(5, 'no_email', 'auth0|ccccccccccccccccccccccc3');
+    };
+    const out = await collect(skipMigrated(items(), builder.build()));
+    expect(
+      out.map((o) =>
+        o.kind === 'skipped' ? o.reason : o.kind === 'already_migrated' ? o.matchedBy : o.kind,
+      ),
+    ).toEqual(['user_id', 'email', 'user_id', 'not_database_user', 'no_email']);
   });
 });

@@ -80,9 +80,9 @@ describe('worker command', () => {
 
   it('a worker process stopped with SIGTERM hands its running batch back; the next one resumes it without sending it again', async () => {
     h = await startHarness({
-      // Each Auth0 job takes about 5 s: far longer than the stop takes even on a loaded machine,
-      // so the batch is still running when the worker is told to stop.
-      sim: { seedOld: 400, timing: { importUsersPerSecond: 20, tickMs: 5 } },
+      // Two batches whose Auth0 jobs take about 12 s each, side by side: far longer than the stop
+      // takes even on a CPU-starved machine, so the batch is still running when the worker stops.
+      sim: { seedOld: 130, timing: { importUsersPerSecond: 5, tickMs: 5 } },
       settings: { maxStagedBatches: 50 },
     });
     const users = importableUsers(h.sim);
@@ -94,7 +94,7 @@ describe('worker command', () => {
       upsert: false,
       createdAt: Date.now(),
     });
-    const planned = await stagePlan(h.rt, runId, iterate(batchesOf(users, 100)));
+    const planned = await stagePlan(h.rt, runId, iterate(batchesOf(users, Math.ceil(users.length / 2))));
     // A grace period that a CPU-starved machine still meets: the hand-back is what is tested here.
     const settings = { ...FAST, shutdownGraceMs: 15_000 };
     const first = spawnWorker(workerEnv(h, { RUNNER_TEST_SETTINGS: JSON.stringify(settings) }));

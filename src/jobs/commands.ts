@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, MigrateError, coerceError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { formatDuration, n } from '../report/format.js';
+import { count, formatDuration, n } from '../report/format.js';
 import { startMetricsServer, type MetricsServer } from '../report/metrics.js';
 import { createProgress, type ProgressStream } from '../report/progress.js';
 import type { RunSummary } from '../report/types.js';
@@ -196,7 +196,7 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
   ];
   if (s.passwordResets > 0) {
     lines.push(
-      `  password resets   ${n(s.passwordResets)} ${s.passwordResets === 1 ? 'user' : 'users'}${s.dryRun ? ' would be' : s.passwordResets === 1 ? ' was' : ' were'} imported without a password hash`,
+      `  password resets   ${count(s.passwordResets, 'user')}${s.dryRun ? ' would be' : s.passwordResets === 1 ? ' was' : ' were'} imported without a password hash`,
     );
   }
   if (s.problems !== undefined) lines.push(`  PROBLEMS: ${s.problems.join('; ')}`);

@@ -11,7 +11,7 @@ import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, InputError, MigrateError } from '../errors.js';
 import { sendRunReport } from './email.js';
 import { REPORT_FILES, runDir } from './files.js';
-import { n } from './format.js';
+import { count, n } from './format.js';
 import { renderHtml, renderMarkdown } from './render.js';
 import { planResets, sendResets } from './resets.js';
 import type { RunSummary } from './types.js';
@@ -236,13 +236,13 @@ export async function resetsCommand(
   const newTenant = config.tenants.new;
   const where = newTenant !== undefined ? `the new tenant (${newTenant.domain})` : 'the new tenant';
   out.write(
-    `${n(plan.users.length)} users of run ${runId} were imported without a password hash; ` +
+    `${count(plan.users.length, 'user')} of run ${runId} ${plan.users.length === 1 ? 'was' : 'were'} imported without a password hash; ` +
       `${n(plan.alreadyDone.size)} already have a ticket, ${n(plan.todo.length)} to do.\n`,
   );
   if (!options.send) {
     if (plan.todo.length > 0) {
       out.write(
-        `Dry run: would create ${n(plan.todo.length)} password-change tickets on ${where}, for example:\n`,
+        `Dry run: would create ${count(plan.todo.length, 'password-change ticket')} on ${where}, for example:\n`,
       );
       for (const u of plan.todo.slice(0, 10)) out.write(`  ${u.user_id} ${u.email}\n`);
       if (plan.todo.length > 10) out.write(`  …and ${n(plan.todo.length - 10)} more\n`);
@@ -268,7 +268,7 @@ export async function resetsCommand(
   const errors = Object.entries(result.errors);
   const failed = errors.reduce((t, [, c]) => t + c, 0);
   out.write(
-    `Created ${n(result.created)} tickets on ${where}` +
+    `Created ${count(result.created, 'ticket')} on ${where}` +
       (failed > 0
         ? `; ${n(failed)} failed (${errors.map(([code, c]) => `${code} ${n(c)}`).join(', ')})`
         : '') +

@@ -1,6 +1,9 @@
 /** A count with thousands separators: `20,000`. */
 export const n = (x: number): string => x.toLocaleString('en-US');
 
+/** A count and its noun: `1 user`, `20,000 users`. */
+export const count = (x: number, one: string, many = `${one}s`): string => `${n(x)} ${x === 1 ? one : many}`;
+
 /** `1 h 02 min`, `3 min 05 s`, `4.2 s`, `120 ms`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '–';

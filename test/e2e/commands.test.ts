@@ -3,14 +3,12 @@
  * exit code 3 and a retry file that `import` accepts, a run that cannot finish makes exit code 1,
  * and --hashes is refused without PAYLOAD_KEY.
  */
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import bcrypt from 'bcryptjs';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink } from '../report/smtp-sink.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
 import { followRun, statusCommand, sweepCommand, workerCommand } from '../../src/jobs/commands.js';
@@ -216,23 +214,9 @@ describe('sweep and status commands', () => {
   });
 
   it('mails the summary once when SMTP is configured', async () => {
-    const mails: string[] = [];
-    const smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, _session, callback) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => (raw += c.toString()));
-        stream.on('end', () => {
-          mails.push(raw);
-          callback();
-        });
-      },
-    });
-    smtp.listen(0, '127.0.0.1');
-    await once(smtp.server, 'listening');
+    const smtp = await startSmtpSink();
     try {
-      const port = (smtp.server.address() as AddressInfo).port;
+      const port = smtp.port;
       h = await startHarness({
         sim: { seedOld: 200 },
         env: { SMTP_URL: `smtp://127.0.0.1:${port}`, REPORT_EMAIL_TO: 'ops@example.com' },
@@ -243,10 +227,10 @@ describe('sweep and status commands', () => {
       );
       // The report stage run again (a redelivered job) sends no second mail.
       await writeReport(h.rt, runId);
-      expect(mails).toHaveLength(1);
-      expect(mails[0]).toContain(runId);
+      expect(smtp.received).toHaveLength(1);
+      expect(smtp.received[0]!.raw).toContain(runId);
     } finally {
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
     }
   });
 

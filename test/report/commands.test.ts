@@ -1,14 +1,12 @@
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { reportCommand, runsCommand } from '../../src/report/commands.js';
 import { writeRunReport } from '../../src/report/write.js';
 import { sampleSummary } from './fixtures.js';
+import { startSmtpSink } from './smtp-sink.js';
 
 class Out {
   text = '';
@@ -180,23 +178,9 @@ describe('report', () => {
       },
     );
 
-    const subjects: string[] = [];
-    const server = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, _session, callback) {
-        let raw = '';
-        stream.on('data', (c: Buffer) => (raw += c.toString()));
-        stream.on('end', () => {
-          subjects.push(/^Subject: (.*(?:\r\n[ \t].*)*)/m.exec(raw)![1]!.replace(/\r\n[ \t]+/g, ' '));
-          callback();
-        });
-      },
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server.server, 'listening');
+    const smtp = await startSmtpSink();
     try {
-      const port = (server.server.address() as AddressInfo).port;
+      const port = smtp.port;
       const mailing = loadConfig({
         env: {
           REPORTS_DIR: reportsDir,
@@ -207,12 +191,12 @@ describe('report', () => {
       });
       const out = new Out();
       expect(await reportCommand(mailing, 'run-2024-05-01-a', { email: true }, out)).toBe(0);
-      expect(subjects).toEqual([
+      expect(smtp.received.map((m) => m.subject)).toEqual([
         '[auth0-migrate] sweep run-2024-05-01-a completed: 72 imported, 20 already migrated, 5 skipped, 3 failed',
       ]);
       expect(out.text).toContain('to ops@example.com');
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await smtp.close();
     }
   });
 });

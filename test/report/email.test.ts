@@ -1,51 +1,16 @@
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret, type SmtpConfig } from '../../src/config.js';
 import { sendRunReport } from '../../src/report/email.js';
 import { writeRunReport } from '../../src/report/write.js';
 import { sampleSummary } from './fixtures.js';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 
 const PASSWORD = 'smtp-p@ss-Xq7';
 
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-async function startSmtp(): Promise<{ port: number; received: Received[]; close: () => Promise<void> }> {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (auth.username === 'reports' && auth.password === PASSWORD) callback(null, { user: 'reports' });
-      else callback(new Error('Invalid username or password'));
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const port = (server.server.address() as AddressInfo).port;
-  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+const startSmtp = (): Promise<SmtpSink> => startSmtpSink({ username: 'reports', password: PASSWORD });
 
 const smtpConfig = (url: string): { smtp: SmtpConfig } => ({
   smtp: { url: new Secret(url), to: ['ops@example.com', 'lead@example.com'], from: 'migrate@example.com' },
@@ -63,7 +28,7 @@ function part(raw: string, type: string): string {
 }
 
 let reportsDir: string;
-let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let smtp: SmtpSink;
 beforeEach(async () => {
   reportsDir = await mkdtemp(join(tmpdir(), 'reports-email-'));
   smtp = await startSmtp();

@@ -8,13 +8,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
 import { Redis } from 'ioredis';
-import { SMTPServer } from 'smtp-server';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { reportCommand, runsCommand } from '../../src/report/commands.js';
@@ -58,8 +57,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 let sim: Simulator;
-let smtp: SMTPServer;
-let mails: string[];
+let smtp: SmtpSink | undefined;
 let work: string;
 let prefix: string;
 let env: Record<string, string>;
@@ -67,26 +65,7 @@ let hashes: string[];
 
 beforeAll(async () => {
   sim = await startSimulator({ seedOld: 40, seedNewMigrated: 0.25, timing: 'fast' });
-  mails = [];
-  smtp = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    logger: false,
-    onAuth(auth, _s, cb) {
-      if (auth.password === SMTP_PASSWORD) cb(null, { user: auth.username });
-      else cb(new Error('Invalid login'));
-    },
-    onData(stream, _s, cb) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-      stream.on('end', () => {
-        mails.push(raw);
-        cb();
-      });
-    },
-  });
-  smtp.listen(0, '127.0.0.1');
-  await once(smtp.server, 'listening');
+  smtp = await startSmtpSink({ password: SMTP_PASSWORD });
   work = await mkdtemp(join(tmpdir(), 'reports-secrets-'));
   prefix = `test-secrets-${randomUUID()}`;
   const { old, new: neu } = sim.tenants;
@@ -105,7 +84,7 @@ beforeAll(async () => {
     QUEUE_PREFIX: prefix,
     REPORTS_DIR: join(work, 'reports'),
     PAYLOAD_KEY,
-    SMTP_URL: `smtp://reports:${SMTP_PASSWORD}@127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+    SMTP_URL: `smtp://reports:${SMTP_PASSWORD}@127.0.0.1:${smtp.port}`,
     REPORT_EMAIL_TO: 'ops@example.com',
     LOG_LEVEL: 'debug',
     LOG_FORMAT: 'json',
@@ -132,7 +111,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sim?.close();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   const redis = new Redis('redis://127.0.0.1:6379');
   let cursor = '0';
   do {
@@ -189,8 +168,8 @@ describe('secrets and password hashes', () => {
       expect(await run(out)).toBe(0);
       outputs.push([name, out.text]);
     }
-    expect(mails, imp.stderr).toHaveLength(2);
-    mails.forEach((m, i) => outputs.push([`mail ${i}`, m]));
+    expect(smtp!.received, imp.stderr).toHaveLength(2);
+    smtp!.received.forEach((m, i) => outputs.push([`mail ${i}`, m.raw]));
     for (const file of await filesUnder(join(work, 'reports')))
       outputs.push([file, await readFile(file, 'utf8')]);
     expect(outputs.some(([name]) => name.endsWith('retry.ndjson'))).toBe(true);

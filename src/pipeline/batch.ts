@@ -80,22 +80,7 @@ export class Batcher {
 
   /** {@link prepare} without the wrapper object: the user's JSON text, or `schema_invalid`. */
   serialise(candidate: ImportCandidate): string | Skipped {
-    const problem = checkImportUser(candidate.user);
-    if (problem !== undefined) {
-      return schemaInvalid(candidate, describeSchemaProblem(problem));
-    }
-    const json = JSON.stringify(candidate.user);
-    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count exactly only when the bound says it may not fit.
-    if (json.length * 3 + 2 > this.maxBatchBytes) {
-      const bytes = Buffer.byteLength(json, 'utf8');
-      if (bytes + 2 > this.maxBatchBytes) {
-        return schemaInvalid(
-          candidate,
-          `user too large: ${bytes} bytes as JSON, and an import file holds at most ${this.maxBatchBytes} bytes`,
-        );
-      }
-    }
-    return json;
+    return serialiseUser(candidate, this.maxBatchBytes);
   }
 
   /** Places a prepared user; returns the batch it closed when it did not fit there. */
@@ -120,6 +105,30 @@ export class Batcher {
       this.#at = 1 + written;
     } else {
       this.#at = at + written;
+    }
+    this.#users.push(candidate);
+    return closed;
+  }
+
+  /**
+   * {@link placeJson} for a user whose JSON text is already UTF-8: bytes `start` to `end` of
+   * `bytes` (a worker thread serialised it).
+   */
+  placeBytes(candidate: ImportCandidate, bytes: Uint8Array, start: number, end: number): Batch | undefined {
+    const count = this.#users.length;
+    const from = this.#at;
+    const length = end - start;
+    if (from + 1 + length + 1 > this.#work.length) this.#grow(from + 1 + length + 1);
+    let at = from;
+    if (count > 0) this.#work[at++] = 0x2c;
+    this.#work.set(bytes.subarray(start, end), at);
+    let closed: Batch | undefined;
+    if (count > 0 && at + length + 1 > this.batchBytes) {
+      closed = this.#close(from);
+      this.#work.copyWithin(1, at, at + length);
+      this.#at = 1 + length;
+    } else {
+      this.#at = at + length;
     }
     this.#users.push(candidate);
     return closed;
@@ -154,6 +163,29 @@ export class Batcher {
     this.#work.copy(grown, 0, 0, this.#at);
     this.#work = grown;
   }
+}
+
+/**
+ * Schema check and serialisation of one user: its JSON text as it goes into an import file, or
+ * `schema_invalid` (also for a user too large for a file of `maxBatchBytes`).
+ */
+export function serialiseUser(candidate: ImportCandidate, maxBatchBytes: number): string | Skipped {
+  const problem = checkImportUser(candidate.user);
+  if (problem !== undefined) {
+    return schemaInvalid(candidate, describeSchemaProblem(problem));
+  }
+  const json = JSON.stringify(candidate.user);
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count exactly only when the bound says it may not fit.
+  if (json.length * 3 + 2 > maxBatchBytes) {
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes + 2 > maxBatchBytes) {
+      return schemaInvalid(
+        candidate,
+        `user too large: ${bytes} bytes as JSON, and an import file holds at most ${maxBatchBytes} bytes`,
+      );
+    }
+  }
+  return json;
 }
 
 function schemaInvalid(candidate: ImportCandidate, detail: string): Skipped {

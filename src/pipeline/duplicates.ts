@@ -26,13 +26,16 @@ export class DuplicateFilter {
     return this.checkKeys(candidate, k, hasId);
   }
 
-  /** Same with the keys computed by the caller: words 0-2 the id (when `hasId`), 3-5 the email. */
-  checkKeys(candidate: ImportCandidate, keys: Uint32Array, hasId: boolean): Skipped | undefined {
+  /**
+   * Same with the keys computed by the caller: words `at` to `at+2` the id (when `hasId`), `at+3`
+   * to `at+5` the email.
+   */
+  checkKeys(candidate: ImportCandidate, keys: Uint32Array, hasId: boolean, at = 0): Skipped | undefined {
     const table = this.#table;
     // Three probes, not four: adding the id both tests for it and records it.
     let field: string | undefined;
-    if (table.has(keys, 3)) field = 'email';
-    else if (hasId && !table.add(keys, 0)) field = 'user_id';
+    if (table.has(keys, at + 3)) field = 'email';
+    else if (hasId && !table.add(keys, at)) field = 'user_id';
     if (field !== undefined) {
       return {
         kind: 'skipped',
@@ -42,7 +45,7 @@ export class DuplicateFilter {
         original: candidate.original,
       };
     }
-    table.add(keys, 3);
+    table.add(keys, at + 3);
     return undefined;
   }
 }

@@ -52,7 +52,7 @@ export interface ReadRecord {
 export type ReadItem = ReadRecord | Skipped;
 
 const FILE_CHUNK = 256 * 1024;
-const DEFAULT_MAX_LINE = 16 * 1024 * 1024;
+export const DEFAULT_MAX_LINE = 16 * 1024 * 1024;
 /** Lines that fail to parse before any record does, after which the file is declared not JSON. */
 const NOT_JSON_AFTER = 20;
 const ARRAY_CHUNK = 512;
@@ -74,6 +74,37 @@ export async function* readExportChunks(
   input: ExportInput,
   options: ReadOptions = {},
 ): AsyncGenerator<ReadItem[]> {
+  yield* readOpened(await openExport(input, options), options);
+}
+
+/** {@link readExportChunks} of an export {@link openExport} opened. */
+export async function* readOpened(
+  opened: OpenedExport,
+  options: ReadOptions = {},
+): AsyncGenerator<ReadItem[]> {
+  if (opened.format === 'json-array') yield* readArray(opened.text, opened.state, options, opened.fail);
+  else if (opened.format === 'ndjson')
+    yield* readLines(opened.text, opened.leadingLines, opened.state, options, opened.fail);
+}
+
+/** An export opened up to its first character: its format and its text from there on. */
+export interface OpenedExport {
+  name: string;
+  state: ReadState;
+  format: 'ndjson' | 'json-array' | 'empty';
+  /** The text from the first non-blank character on (empty for `empty`). */
+  text: AsyncIterable<Buffer>;
+  /** Line breaks before that character, so line numbers match the file. */
+  leadingLines: number;
+  /** Makes the error for an input that cannot be read through, with how far reading got. */
+  fail: Fail;
+}
+
+/**
+ * Opens an export: gunzips it when the bytes say gzip, skips a BOM and leading blanks, and tells
+ * NDJSON from a JSON array by the first character. Throws `not_json` for anything else.
+ */
+export async function openExport(input: ExportInput, options: ReadOptions = {}): Promise<OpenedExport> {
   const name = options.name ?? (typeof input === 'string' ? input : 'input');
   const state = options.state ?? createReadState();
   const fail: Fail = (code, message, hint, cause) =>
@@ -96,7 +127,7 @@ export async function* readExportChunks(
   const start = await peekText(text);
   if (start.first === undefined) {
     state.format = 'empty';
-    return;
+    return { name, state, format: 'empty', text: empty(), leadingLines: 0, fail };
   }
   const c = start.first.char;
   state.bytes += start.first.offset;
@@ -110,16 +141,16 @@ export async function* readExportChunks(
       'Pass the users-export file itself (.ndjson, .ndjson.gz) or a JSON array of users.',
     );
   }
-  if (c === 0x5b) {
-    state.format = 'json-array';
-    yield* readArray(start.rest, state, options, fail);
-  } else {
-    state.format = 'ndjson';
-    yield* readLines(start.rest, start.first.newlines, state, options, fail);
-  }
+  state.format = c === 0x5b ? 'json-array' : 'ndjson';
+  return { name, state, format: state.format, text: start.rest, leadingLines: start.first.newlines, fail };
 }
 
-type Fail = (code: PipelineErrorCode, message: string, hint?: string, cause?: unknown) => PipelineInputError;
+export type Fail = (
+  code: PipelineErrorCode,
+  message: string,
+  hint?: string,
+  cause?: unknown,
+) => PipelineInputError;
 
 async function* rawBytes(input: ExportInput, name: string, state: ReadState): AsyncGenerator<Buffer> {
   const source: AsyncIterable<Uint8Array> =
@@ -261,77 +292,27 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-async function* readLines(
+/** What {@link splitLines} yields for a line longer than the limit (its bytes are dropped). */
+export const OVERLONG: unique symbol = Symbol('overlong line');
+
+/**
+ * The text cut into runs of whole lines, in order: each Buffer holds one or more lines, each
+ * ending with its line feed (the last line of the input may have none). A line longer than
+ * `maxLine` bytes that spans chunks is not kept: {@link OVERLONG} stands for it. A Buffer may be
+ * a view of the input's own chunk: copy it to keep it.
+ */
+export async function* splitLines(
   text: AsyncIterable<Buffer>,
-  leadingLines: number,
   state: ReadState,
-  options: ReadOptions,
-  fail: Fail,
-): AsyncGenerator<ReadItem[]> {
-  const maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE;
-  const redact = options.redactParserMessages === true;
-  // Leading blank lines were consumed by peekText; count them so line numbers match the file.
-  let line = leadingLines;
+  maxLine: number,
+): AsyncGenerator<Buffer | typeof OVERLONG> {
   let rest: Buffer | undefined;
   let overlong = false;
-  /** Malformed lines held back until a record parses, so a file that is not JSON yields none. */
-  let held: Skipped[] | undefined = [];
-  let out: ReadItem[] = [];
-
-  const emit = (item: ReadItem): void => {
-    if (item.kind === 'record') {
-      if (held !== undefined) {
-        out.push(...held);
-        held = undefined;
-      }
-      out.push(item);
-      return;
-    }
-    if (held === undefined) {
-      out.push(item);
-      return;
-    }
-    held.push(item);
-    if (held.length >= NOT_JSON_AFTER) throw notJson(held, fail);
-  };
-
-  const parse = (buf: Buffer, s: number, e: number): void => {
-    line++;
-    state.lines = line;
-    if (e > s && buf[e - 1] === 0x0d) e--;
-    if (s === e) return;
-    if (e - s > maxLine) {
-      state.malformed++;
-      emit(malformed(line, `line longer than ${maxLine} bytes`));
-      return;
-    }
-    if (buf[s] !== 0x7b) {
-      let i = s;
-      while (i < e && isBlank(buf[i]!)) i++;
-      if (i === e) return;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(buf.toString('utf8', s, e));
-    } catch (err) {
-      state.malformed++;
-      emit(malformed(line, parserReason(err, redact)));
-      return;
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      state.malformed++;
-      emit(malformed(line, `not a JSON object (found ${describeValue(value)})`));
-      return;
-    }
-    state.records++;
-    emit({ kind: 'record', source: { line }, record: value as ExportRecord });
-  };
-
   for await (const chunk of text) {
     state.bytes += chunk.length;
     let start = 0;
-    let nl = chunk.indexOf(0x0a);
     if (rest !== undefined || overlong) {
+      const nl = chunk.indexOf(0x0a);
       if (nl === -1) {
         if (!overlong) {
           rest = Buffer.concat([rest!, chunk]);
@@ -343,27 +324,67 @@ async function* readLines(
         continue;
       }
       if (overlong) {
-        line++;
-        state.lines = line;
-        state.malformed++;
-        emit(malformed(line, `line longer than ${maxLine} bytes`));
         overlong = false;
+        yield OVERLONG;
       } else {
-        const joined = Buffer.concat([rest!, chunk.subarray(0, nl)]);
-        parse(joined, 0, joined.length);
+        yield Buffer.concat([rest!, chunk.subarray(0, nl + 1)]);
       }
       rest = undefined;
       start = nl + 1;
-      nl = chunk.indexOf(0x0a, start);
     }
-    while (nl !== -1) {
-      parse(chunk, start, nl);
-      start = nl + 1;
-      nl = chunk.indexOf(0x0a, start);
+    const last = chunk.lastIndexOf(0x0a);
+    if (last >= start) {
+      yield chunk.subarray(start, last + 1);
+      start = last + 1;
     }
     if (start < chunk.length) {
       if (chunk.length - start > maxLine) overlong = true;
       else rest = chunk.subarray(start);
+    }
+  }
+  if (overlong) yield OVERLONG;
+  else if (rest !== undefined) yield rest;
+}
+
+async function* readLines(
+  text: AsyncIterable<Buffer>,
+  leadingLines: number,
+  state: ReadState,
+  options: ReadOptions,
+  fail: Fail,
+): AsyncGenerator<ReadItem[]> {
+  const maxLine = options.maxLineBytes ?? DEFAULT_MAX_LINE;
+  const redact = options.redactParserMessages === true;
+  // Leading blank lines were consumed by peekText; count them so line numbers match the file.
+  let line = leadingLines;
+  let out: ReadItem[] = [];
+  const guard = new NotJsonGuard(fail);
+
+  for await (const run of splitLines(text, state, maxLine)) {
+    if (run === OVERLONG) {
+      line++;
+      state.lines = line;
+      state.malformed++;
+      guard.pass(malformed(line, `line longer than ${maxLine} bytes`), out);
+    } else {
+      let s = 0;
+      while (s < run.length) {
+        let e = run.indexOf(0x0a, s);
+        if (e === -1) e = run.length;
+        line++;
+        state.lines = line;
+        const value = parseLine(run, s, e, maxLine, redact);
+        s = e + 1;
+        if (value === undefined) continue;
+        if (typeof value === 'string') {
+          state.malformed++;
+          guard.pass(malformed(line, value), out);
+        } else {
+          state.records++;
+          const record: ReadRecord = { kind: 'record', source: { line }, record: value };
+          guard.pass(record, out);
+        }
+      }
     }
     if (out.length > 0) {
       const ready = out;
@@ -371,16 +392,86 @@ async function* readLines(
       yield ready;
     }
   }
-  if (overlong) {
-    line++;
-    state.lines = line;
-    state.malformed++;
-    emit(malformed(line, `line longer than ${maxLine} bytes`));
-  } else if (rest !== undefined) {
-    parse(rest, 0, rest.length);
-  }
-  if (held !== undefined && held.length > 0) throw notJson(held, fail);
+  guard.finish();
   if (out.length > 0) yield out;
+}
+
+/**
+ * Holds malformed lines back until a record parses, so a file that is not JSON yields none: after
+ * {@link NOT_JSON_AFTER} of them before any record, or at the end with only those, it is refused.
+ */
+export class NotJsonGuard {
+  #held: Skipped[] | undefined = [];
+  readonly #fail: Fail;
+
+  constructor(fail: Fail) {
+    this.#fail = fail;
+  }
+
+  /** Appends the item to `out`, with the lines held before it once a record comes. */
+  pass(item: { kind?: string }, out: unknown[]): void {
+    const held = this.#held;
+    if (held === undefined) {
+      out.push(item);
+      return;
+    }
+    if (item.kind !== 'skipped' || (item as Skipped).reason !== 'malformed_line') {
+      for (const h of held) out.push(h);
+      this.#held = undefined;
+      out.push(item);
+      return;
+    }
+    held.push(item as Skipped);
+    if (held.length >= NOT_JSON_AFTER) throw notJson(held, this.#fail);
+  }
+
+  /** Whether no record was read yet. */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
+
+  /** A record was read (it need not reach `out` now): the lines held go to `out`. */
+  recordRead(out: unknown[]): void {
+    if (this.#held === undefined) return;
+    for (const h of this.#held) out.push(h);
+    this.#held = undefined;
+  }
+
+  /** At the end of input: throws when only malformed lines were read. */
+  finish(): void {
+    if (this.#held !== undefined && this.#held.length > 0) throw notJson(this.#held, this.#fail);
+  }
+}
+
+/**
+ * One NDJSON line, bytes `s` to `e` of `buf` without its line feed: the parsed object, undefined
+ * for a blank line, or why the line is malformed.
+ */
+export function parseLine(
+  buf: Buffer,
+  s: number,
+  e: number,
+  maxLine: number,
+  redact: boolean,
+): ExportRecord | string | undefined {
+  if (e > s && buf[e - 1] === 0x0d) e--;
+  if (s === e) return undefined;
+  if (e - s > maxLine) return `line longer than ${maxLine} bytes`;
+  if (buf[s] !== 0x7b) {
+    let i = s;
+    while (i < e && isBlank(buf[i]!)) i++;
+    if (i === e) return undefined;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(buf.toString('utf8', s, e));
+  } catch (err) {
+    return parserReason(err, redact);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return `not a JSON object (found ${describeValue(value)})`;
+  }
+  return value as ExportRecord;
 }
 
 function notJson(held: Skipped[], fail: Fail): PipelineInputError {
@@ -440,7 +531,7 @@ async function* readArray(
   if (out.length > 0) yield out;
 }
 
-function malformed(line: number, reason: string): Skipped {
+export function malformed(line: number, reason: string): Skipped {
   return { kind: 'skipped', source: { line }, reason: 'malformed_line', detail: `line ${line}: ${reason}` };
 }
 

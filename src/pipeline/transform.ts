@@ -86,6 +86,62 @@ export interface TransformOptions {
   skipBlocked?: boolean;
   /** Name of the input, for the unmapped-fields error. @defaultValue `input` */
   name?: string;
+  /**
+   * Refuse an input whose first records have no key for a user id or an email. Off where a
+   * thread sees only part of the input; the caller then runs a {@link FieldCheck} over
+   * {@link Transformer.lastUnmapped} in input order. @defaultValue true
+   */
+  checkFields?: boolean;
+}
+
+/**
+ * Refuses an input none of whose first {@link UNMAPPED_LIMIT} records has a key for the user id
+ * or the email (an export with field names this tool does not know). Feed it every record in
+ * input order.
+ */
+export class FieldCheck {
+  #mapped = false;
+  #unmapped = 0;
+  readonly #keysSeen = new Set<string>();
+  readonly #name: string;
+
+  constructor(name: string) {
+    this.#name = name;
+  }
+
+  /** Whether records still need checking (false once one maps). */
+  get open(): boolean {
+    return !this.#mapped;
+  }
+
+  /** One record: `unmappedKeys` are its keys when it has neither id nor email, else undefined. */
+  record(unmappedKeys: readonly string[] | undefined): void {
+    if (this.#mapped) return;
+    if (unmappedKeys === undefined) {
+      this.#mapped = true;
+      return;
+    }
+    this.#unmapped++;
+    for (const k of unmappedKeys) if (this.#keysSeen.size < 50) this.#keysSeen.add(k);
+    if (this.#unmapped >= UNMAPPED_LIMIT) throw this.#refuse();
+  }
+
+  /** At the end of input. */
+  finish(): void {
+    if (!this.#mapped && this.#unmapped > 0) throw this.#refuse();
+  }
+
+  #refuse(): PipelineInputError {
+    const name = this.#name;
+    return new PipelineInputError(
+      'unmapped_fields',
+      name,
+      `${name}: no field of the first ${this.#unmapped} record(s) maps to a user id or an email; keys found: ${[...this.#keysSeen].join(', ') || '(none)'}`,
+      {
+        hint: `Export with Auth0's field names (user_id, email, email_verified, identities, ...) or the Import/Export extension's default labels (${Object.keys(EXTENSION_LABELS).join(', ')}).`,
+      },
+    );
+  }
 }
 
 export interface Transformer {
@@ -98,6 +154,8 @@ export interface Transformer {
    * record for its email, so a skipped user can still be matched against the new tenant.
    */
   readonly lastId: string | undefined;
+  /** The keys of the last record when none of them maps to a user id or an email, else undefined. */
+  readonly lastUnmapped: string[] | undefined;
 }
 
 /** Records with no id or email key, from the start of input, after which the input is refused. */
@@ -113,21 +171,9 @@ export function createTransformer(options: TransformOptions): Transformer {
   }
   const connection = options.connection;
   const skipBlocked = options.skipBlocked === true;
-  const name = options.name ?? 'input';
-  let mapped = false;
-  let unmapped = 0;
-  const keysSeen = new Set<string>();
+  const fields = options.checkFields === false ? undefined : new FieldCheck(options.name ?? 'input');
   let lastId: string | undefined;
-
-  const refuse = (): PipelineInputError =>
-    new PipelineInputError(
-      'unmapped_fields',
-      name,
-      `${name}: no field of the first ${unmapped} record(s) maps to a user id or an email; keys found: ${[...keysSeen].join(', ') || '(none)'}`,
-      {
-        hint: `Export with Auth0's field names (user_id, email, email_verified, identities, ...) or the Import/Export extension's default labels (${Object.keys(EXTENSION_LABELS).join(', ')}).`,
-      },
-    );
+  let lastUnmapped: string[] | undefined;
 
   function transform(record: ExportRecord, line: number): ImportCandidate | Skipped {
     // One pass over the keys; a switch on the key is the cheapest dispatch V8 offers here.
@@ -214,14 +260,8 @@ export function createTransformer(options: TransformOptions): Transformer {
       }
     }
 
-    if (!mapped) {
-      if (rawId !== undefined || rawEmail !== undefined) mapped = true;
-      else {
-        unmapped++;
-        for (const k in record) if (keysSeen.size < 50) keysSeen.add(k);
-        if (unmapped >= UNMAPPED_LIMIT) throw refuse();
-      }
-    }
+    lastUnmapped = rawId !== undefined || rawEmail !== undefined ? undefined : Object.keys(record);
+    if (fields?.open === true) fields.record(lastUnmapped);
 
     const original = hasSecret ? withoutSecrets(record) : record;
     const source: RecordSource = { line };
@@ -360,8 +400,11 @@ export function createTransformer(options: TransformOptions): Transformer {
     get lastId() {
       return lastId;
     },
+    get lastUnmapped() {
+      return lastUnmapped;
+    },
     finish() {
-      if (!mapped && unmapped > 0) throw refuse();
+      fields?.finish();
     },
   };
 }

@@ -1,0 +1,94 @@
+/**
+ * Everything the pipeline decides about one record on its own, without looking at the records
+ * around it: transform ▶ skip migrated ▶ merge the password hash ▶ schema check and
+ * serialisation, plus the user's keys for the duplicate filter. What depends on the records
+ * before it (duplicates, batch boundaries) is left to the caller, so this part can run on
+ * several threads at once (threads.ts) and give exactly what it gives on one.
+ */
+import { serialiseUser } from './batch.js';
+import { emailKey, idKey } from './keys.js';
+import type { MigratedIndex } from './migrated-index.js';
+import { mergePasswordHash, type PasswordHashes } from './password-hashes.js';
+import { createTransformer, type Transformer } from './transform.js';
+import type { AlreadyMigrated, ExportRecord, ImportCandidate, Skipped } from './types.js';
+
+export interface PreparerOptions {
+  connection: string;
+  /** Name of the input in messages. */
+  name: string;
+  skipBlocked?: boolean;
+  migrated?: MigratedIndex | undefined;
+  hashes?: PasswordHashes | undefined;
+  /** The largest import file; a user that cannot fit one is `schema_invalid`. */
+  maxBatchBytes: number;
+  /** See {@link TransformOptions.checkFields}. @defaultValue true */
+  checkFields?: boolean;
+}
+
+export interface Preparer {
+  /**
+   * The record's outcome so far. For an {@link ImportCandidate}, {@link json} holds its JSON text
+   * and `keys` its keys: words 0-2 the id (when {@link hasId}), 3-5 the lower-cased email.
+   * (Fields rather than a wrapper object: this runs once per user of the export.)
+   */
+  prepare(record: ExportRecord, line: number, keys: Uint32Array): ImportCandidate | Skipped | AlreadyMigrated;
+  /** The JSON text of the last candidate. */
+  readonly json: string;
+  /** Whether the last candidate has a `user_id` (and so an id key). */
+  readonly hasId: boolean;
+  readonly transformer: Transformer;
+}
+
+export function createPreparer(options: PreparerOptions): Preparer {
+  const transformer = createTransformer({
+    connection: options.connection,
+    name: options.name,
+    ...(options.skipBlocked !== undefined && { skipBlocked: options.skipBlocked }),
+    ...(options.checkFields !== undefined && { checkFields: options.checkFields }),
+  });
+  const { migrated, hashes, maxBatchBytes } = options;
+  let json = '';
+  let hasId = false;
+
+  function prepare(
+    record: ExportRecord,
+    line: number,
+    keys: Uint32Array,
+  ): ImportCandidate | Skipped | AlreadyMigrated {
+    const t = transformer.transform(record, line);
+    if (t.kind !== 'import') {
+      // A user already in the new tenant is already migrated, whatever is wrong with its email.
+      const by =
+        migrated !== undefined && (t.reason === 'no_email' || t.reason === 'invalid_email')
+          ? migrated.match(transformer.lastId, t.source.email)
+          : undefined;
+      return by === undefined ? t : { kind: 'already_migrated', source: t.source, matchedBy: by };
+    }
+    const id = t.user.user_id;
+    hasId = id !== undefined && id !== '';
+    if (hasId) {
+      idKey(id!, keys, 0);
+      if (migrated?.hasKey(keys, 0) === true)
+        return { kind: 'already_migrated', source: t.source, matchedBy: 'user_id' };
+    }
+    emailKey(t.user.email, keys, 3);
+    if (migrated?.hasKey(keys, 3) === true)
+      return { kind: 'already_migrated', source: t.source, matchedBy: 'email' };
+    mergePasswordHash(t, hashes);
+    const text = serialiseUser(t, maxBatchBytes);
+    if (typeof text !== 'string') return text;
+    json = text;
+    return t;
+  }
+
+  return {
+    prepare,
+    transformer,
+    get json() {
+      return json;
+    },
+    get hasId() {
+      return hasId;
+    },
+  };
+}

@@ -1,0 +1,408 @@
+/**
+ * The pipeline on several threads. The main thread reads and gunzips the input and cuts it into
+ * pieces of whole lines; worker threads (thread-worker.ts) parse and prepare the records of a
+ * piece (prepare.ts); the main thread takes the results back in input order and does what
+ * depends on the records before each one: the duplicate filter, batch boundaries, accounting.
+ * The outputs are exactly those of the one-thread pipeline, batch for batch and byte for byte
+ * (tests compare them), so a run may resume on a machine with another number of cores.
+ *
+ * Users in the batches are {@link ThreadCandidate}s: their `user` and `original` are parsed from
+ * the bytes the threads produced only when read, since the main thread's time is what bounds
+ * the speed here. Memory: at most {@link IN_FLIGHT_PER_THREAD} pieces of about {@link PIECE_BYTES}
+ * per thread, plus the pieces the candidates of unconsumed batches still point into.
+ */
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { OutcomeCounter } from './accounting.js';
+import type { Batcher } from './batch.js';
+import type { DuplicateFilter } from './duplicates.js';
+import type { MigratedIndex } from './migrated-index.js';
+import {
+  DEFAULT_MAX_LINE,
+  NotJsonGuard,
+  OVERLONG,
+  malformed,
+  splitLines,
+  type OpenedExport,
+} from './read.js';
+import {
+  KIND_CODES,
+  SKIP_REASONS,
+  type PieceFailure,
+  type PieceResult,
+  type ThreadSetup,
+} from './thread-protocol.js';
+import { FieldCheck } from './transform.js';
+import type {
+  ExportRecord,
+  ImportCandidate,
+  ImportUser,
+  PipelineOutput,
+  RecordSource,
+  Skipped,
+} from './types.js';
+
+/** Bytes of input per piece handed to a thread. */
+export const PIECE_BYTES = 256 * 1024;
+/** Pieces sent to a thread and not yet taken back, at most. */
+export const IN_FLIGHT_PER_THREAD = 3;
+/** An input smaller than this (on disk) is read on the main thread alone: threads take time to start. */
+export const THREADS_FROM_BYTES = 8 * 1024 * 1024;
+const MAX_AUTO_THREADS = 4;
+const THREAD_YOUNG_GENERATION_MB = 8;
+
+export interface ThreadChoice {
+  /** Worker threads: 0 reads on this thread; undefined picks by input size and cores. */
+  threads?: number | undefined;
+  input: unknown;
+  /** Password hashes are merged on the main thread only, so a run with them uses no workers. */
+  hashes?: unknown;
+}
+
+/** Worker threads for a run: 0 (this thread) for JSON arrays, runs with password hashes, streams and small files. */
+export async function threadCount(choice: ThreadChoice, format: OpenedExport['format']): Promise<number> {
+  if (format !== 'ndjson' || choice.hashes !== undefined) return 0;
+  if (choice.threads !== undefined) return Math.max(0, Math.floor(choice.threads));
+  const cores = availableParallelism();
+  if (cores < 2 || typeof choice.input !== 'string') return 0;
+  const size = await stat(choice.input).then(
+    (s) => s.size,
+    () => 0,
+  );
+  return size >= THREADS_FROM_BYTES ? Math.min(cores, MAX_AUTO_THREADS) : 0;
+}
+
+/** An import candidate whose user and original record are parsed when first read. */
+export class ThreadCandidate implements ImportCandidate {
+  readonly kind = 'import' as const;
+  readonly source: RecordSource;
+  hasPassword = false;
+  notes?: string[];
+  readonly #json: Buffer;
+  readonly #jsonFrom: number;
+  readonly #jsonTo: number;
+  readonly #original: LazyOriginal;
+  #user: ImportUser | undefined;
+
+  constructor(source: RecordSource, json: Buffer, jsonFrom: number, jsonTo: number, original: LazyOriginal) {
+    this.source = source;
+    this.#json = json;
+    this.#jsonFrom = jsonFrom;
+    this.#jsonTo = jsonTo;
+    this.#original = original;
+  }
+
+  get user(): ImportUser {
+    return (this.#user ??= JSON.parse(
+      this.#json.toString('utf8', this.#jsonFrom, this.#jsonTo),
+    ) as ImportUser);
+  }
+
+  get original(): ExportRecord {
+    return this.#original.value();
+  }
+}
+
+/** A skipped record whose original is parsed when first read. */
+class ThreadSkipped implements Skipped {
+  readonly kind = 'skipped' as const;
+  readonly source: RecordSource;
+  readonly reason: Skipped['reason'];
+  readonly detail: string;
+  readonly #original: LazyOriginal;
+
+  constructor(source: RecordSource, reason: Skipped['reason'], detail: string, original: LazyOriginal) {
+    this.source = source;
+    this.reason = reason;
+    this.detail = detail;
+    this.#original = original;
+  }
+
+  get original(): ExportRecord {
+    return this.#original.value();
+  }
+}
+
+/** A record as read: its line in a piece, or its JSON without password fields. */
+class LazyOriginal {
+  #value: ExportRecord | undefined;
+  constructor(
+    readonly input: Buffer,
+    readonly from: number,
+    readonly to: number,
+    readonly json: string | undefined,
+  ) {}
+
+  value(): ExportRecord {
+    return (this.#value ??= JSON.parse(
+      this.json ?? this.input.toString('utf8', this.from, this.to),
+    ) as ExportRecord);
+  }
+}
+
+export interface ThreadedRun {
+  options: {
+    connection: string;
+    skipBlocked?: boolean | undefined;
+    migrated?: MigratedIndex | undefined;
+  };
+  name: string;
+  opened: OpenedExport;
+  threads: number;
+  counter: OutcomeCounter;
+  duplicates: DuplicateFilter;
+  batcher: Batcher;
+}
+
+interface Pending {
+  promise: Promise<PieceResult>;
+}
+
+type Unit = Pending | typeof OVERLONG;
+
+/** The pipeline's outputs, as the one-thread run in index.ts gives them, with `threads` workers. */
+export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOutput> {
+  const { opened, counter, duplicates, batcher, name } = run;
+  const state = opened.state;
+  const setup: ThreadSetup = {
+    connection: run.options.connection,
+    name,
+    skipBlocked: run.options.skipBlocked === true,
+    maxBatchBytes: batcher.maxBatchBytes,
+    maxLineBytes: DEFAULT_MAX_LINE,
+    migrated: run.options.migrated?.shared(),
+  };
+  const pool = new ThreadPool(run.threads, setup);
+  const guard = new NotJsonGuard(opened.fail);
+  const fields = new FieldCheck(name);
+  let line = opened.leadingLines;
+  let out: PipelineOutput[] = [];
+  // Counted once they leave the guard, as on one thread, where the guard sits in the reader.
+  const count = (from: number): void => {
+    for (let i = from; i < out.length; i++) counter.add(out[i]!);
+  };
+  const emit = (item: PipelineOutput): void => {
+    const from = out.length;
+    guard.pass(item, out);
+    count(from);
+  };
+
+  const take = (result: PieceResult): void => {
+    const { n, kind, ids, emails, details, input, json, jsonEnd, keys, hasId } = result;
+    let skip = 0;
+    let imp = 0;
+    let notes = 0;
+    let stripped = 0;
+    let unmapped = 0;
+    for (let i = 0; i < n; i++) {
+      const k = kind[i]!;
+      const source: RecordSource = { line: line + result.line[i]! };
+      state.lines = source.line;
+      const id = ids[i];
+      if (id !== null && id !== undefined) source.userId = id;
+      const email = emails[i];
+      if (email !== null && email !== undefined) source.email = email;
+      if (k === KIND_CODES.malformed_line) {
+        state.malformed++;
+        emit(malformed(source.line, details[skip++]!));
+        continue;
+      }
+      state.records++;
+      if (guard.holding) {
+        const from = out.length;
+        guard.recordRead(out);
+        count(from);
+      }
+      if (fields.open) {
+        const u = result.unmapped[unmapped];
+        if (u !== undefined && u[0] === i) {
+          unmapped++;
+          fields.record(u[1]);
+        } else fields.record(undefined);
+      }
+      if (k === KIND_CODES.migrated_user_id || k === KIND_CODES.migrated_email) {
+        emit({
+          kind: 'already_migrated',
+          source,
+          matchedBy: k === KIND_CODES.migrated_user_id ? 'user_id' : 'email',
+        });
+        continue;
+      }
+      const s = result.stripped[stripped];
+      let strippedJson: string | undefined;
+      if (s !== undefined && s[0] === i) {
+        stripped++;
+        strippedJson = s[1];
+      }
+      const original = new LazyOriginal(input, result.from[i]!, result.to[i]!, strippedJson);
+      if (k !== KIND_CODES.import) {
+        emit(
+          new ThreadSkipped(
+            source,
+            SKIP_REASONS[k - KIND_CODES.not_database_user]!,
+            details[skip++]!,
+            original,
+          ),
+        );
+        continue;
+      }
+      const jsonFrom = imp === 0 ? 0 : jsonEnd[imp - 1]!;
+      const jsonTo = jsonEnd[imp]!;
+      const candidate = new ThreadCandidate(source, json, jsonFrom, jsonTo, original);
+      const noted = result.notes[notes];
+      if (noted !== undefined && noted[0] === i) {
+        notes++;
+        candidate.notes = noted[1];
+      }
+      const duplicate = duplicates.checkKeys(candidate, keys, hasId[imp] === 1, imp * 6);
+      imp++;
+      if (duplicate !== undefined) {
+        emit(duplicate);
+        continue;
+      }
+      const batch = batcher.placeBytes(candidate, json, jsonFrom, jsonTo);
+      if (batch !== undefined) emit(batch);
+    }
+    line += result.lines;
+    state.lines = line;
+  };
+
+  const units: Unit[] = [];
+  const settle = async (): Promise<void> => {
+    const unit = units.shift()!;
+    if (unit === OVERLONG) {
+      line++;
+      state.lines = line;
+      state.malformed++;
+      emit(malformed(line, `line longer than ${DEFAULT_MAX_LINE} bytes`));
+    } else {
+      take(await unit.promise);
+    }
+  };
+
+  try {
+    let parts: Buffer[] = [];
+    let partBytes = 0;
+    const send = (): void => {
+      const buf = new Uint8Array(new ArrayBuffer(partBytes));
+      let at = 0;
+      for (const p of parts) {
+        buf.set(p, at);
+        at += p.length;
+      }
+      parts = [];
+      partBytes = 0;
+      units.push({ promise: pool.run(buf) });
+    };
+    const limit = run.threads * IN_FLIGHT_PER_THREAD;
+    for await (const piece of splitLines(opened.text, state, DEFAULT_MAX_LINE)) {
+      if (piece === OVERLONG) {
+        if (partBytes > 0) send();
+        units.push(OVERLONG);
+      } else {
+        parts.push(piece);
+        partBytes += piece.length;
+        if (partBytes >= PIECE_BYTES) send();
+      }
+      while (units.length > limit) await settle();
+      if (out.length > 0) {
+        const ready = out;
+        out = [];
+        yield* ready;
+      }
+    }
+    if (partBytes > 0) send();
+    while (units.length > 0) {
+      await settle();
+      if (out.length > 0) {
+        const ready = out;
+        out = [];
+        yield* ready;
+      }
+    }
+    guard.finish();
+    fields.finish();
+    const last = batcher.flush();
+    if (last !== undefined) emit(last);
+    counter.setTotal(state.records + state.malformed);
+    yield* out;
+  } finally {
+    await pool.close();
+    // Results still on their way are of no use now; keep their rejections from going unhandled.
+    for (const u of units) if (u !== OVERLONG) u.promise.catch(() => {});
+  }
+}
+
+/** Worker threads, each taking pieces in the order sent and answering in that order. */
+interface Waiter {
+  resolve: (r: PieceResult) => void;
+  reject: (e: Error) => void;
+}
+
+class ThreadPool {
+  readonly #workers: Worker[];
+  readonly #waiting: Waiter[][];
+  #seq = 0;
+  #failed: Error | undefined;
+
+  constructor(count: number, setup: ThreadSetup) {
+    this.#workers = [];
+    this.#waiting = [];
+    for (let w = 0; w < count; w++) {
+      const worker = startWorker(setup);
+      const waiting: Waiter[] = [];
+      worker.on('message', (m: PieceResult | PieceFailure) => {
+        const next = waiting.shift();
+        if (next === undefined) return;
+        if ('error' in m) {
+          const err = new Error(`pipeline thread: ${m.error.message}`);
+          if (m.error.stack !== undefined) err.stack = m.error.stack;
+          next.reject(err);
+        } else {
+          m.input = Buffer.from(m.input.buffer, m.input.byteOffset, m.input.byteLength);
+          m.json = Buffer.from(m.json.buffer, m.json.byteOffset, m.json.byteLength);
+          next.resolve(m);
+        }
+      });
+      const fail = (err: Error): void => {
+        this.#failed ??= err;
+        for (const p of waiting.splice(0)) p.reject(err);
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (waiting.length > 0) fail(new Error(`pipeline thread stopped (exit code ${code})`));
+      });
+      this.#workers.push(worker);
+      this.#waiting.push(waiting);
+    }
+  }
+
+  run(buf: Uint8Array): Promise<PieceResult> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    const seq = this.#seq++;
+    const w = seq % this.#workers.length;
+    return new Promise<PieceResult>((resolve, reject) => {
+      this.#waiting[w]!.push({ resolve, reject });
+      this.#workers[w]!.postMessage({ seq, buf }, [buf.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
+
+/**
+ * Starts thread-worker.js beside this file; from the TypeScript sources (tests, `tsx`), the .ts
+ * file through thread-worker.dev.mjs, which loads tsx first.
+ */
+function startWorker(setup: ThreadSetup): Worker {
+  const here = import.meta.url;
+  const file = here.endsWith('.ts') ? './thread-worker.dev.mjs' : './thread-worker.js';
+  // Records die young in a thread: a small young generation costs no speed and saves memory.
+  return new Worker(new URL(file, here), {
+    workerData: setup,
+    resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+  });
+}

@@ -226,7 +226,10 @@ program
   .description('serve simulated old and new Auth0 tenants on 127.0.0.1')
   .option('--port <port>', 'port (0 picks a free one)', int('--port', 0), 4010)
   .option('--host <address>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
-  .option('--public-url <url>', 'URL clients reach it at, when not http://<host>:<port> (e.g. http://sim:4010)')
+  .option(
+    '--public-url <url>',
+    'URL clients reach it at, when not http://<host>:<port> (e.g. http://sim:4010)',
+  )
   .option('--seed-old <n>', 'generated users in the old tenant', int('--seed-old', 0), 1000)
   .option('--seed-new-migrated <fraction>', 'share of old users already in the new tenant', fraction, 0)
   .option('--seed-file <file>', 'seed the old tenant from an export file instead')

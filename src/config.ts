@@ -77,6 +77,11 @@ export interface Config {
   importConcurrency: number;
   /** `BATCH_BYTES`: target size of one import file; Auth0 refuses more than 512000. @defaultValue 400000 */
   batchBytes: number;
+  /**
+   * `PIPELINE_THREADS`: worker threads that parse and prepare an NDJSON export (0: none).
+   * @defaultValue undefined: the cores, up to 4, for a file of 8 MB or more
+   */
+  pipelineThreads: number | undefined;
   /** `WORKER_CONCURRENCY`: import-batch jobs one worker process holds at once. @defaultValue 4 */
   workerConcurrency: number;
   /** `PAYLOAD_KEY`: 32-byte key (64 hex or base64) encrypting batch payloads at rest in Redis. */
@@ -228,6 +233,7 @@ export function loadConfig(options: { env?: Env; dotenvPath?: string | false } =
     sweepTimezone: get('SWEEP_TZ') ?? 'UTC',
     importConcurrency,
     batchBytes,
+    pipelineThreads: get('PIPELINE_THREADS') === undefined ? undefined : int('PIPELINE_THREADS', 0, 0, 64),
     workerConcurrency: int('WORKER_CONCURRENCY', 4, 1, 64),
     payloadKey,
     smtp,

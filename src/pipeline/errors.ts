@@ -33,13 +33,15 @@ export class PipelineInputError extends Error {
   readonly file: string;
   readonly progress: ReadProgress | undefined;
   readonly hint: string | undefined;
+  /** The message without how far reading got, when it carries that. */
+  readonly reason: string | undefined;
   readonly exitCode = 1;
 
   constructor(
     code: PipelineErrorCode,
     file: string,
     message: string,
-    options: { progress?: ReadProgress; hint?: string; cause?: unknown } = {},
+    options: { progress?: ReadProgress; hint?: string; cause?: unknown; reason?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'InputError';
@@ -47,6 +49,7 @@ export class PipelineInputError extends Error {
     this.file = file;
     this.progress = options.progress;
     this.hint = options.hint;
+    this.reason = options.reason;
   }
 }
 

@@ -112,6 +112,7 @@ export async function openExport(input: ExportInput, options: ReadOptions = {}):
       progress: { ...state },
       ...(hint !== undefined && { hint }),
       cause,
+      reason: message,
     });
 
   const raw = rawBytes(input, name, state);

@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { OutcomeCounter } from './accounting.js';
 import type { Batcher } from './batch.js';
 import type { DuplicateFilter } from './duplicates.js';
+import { PipelineInputError } from './errors.js';
 import type { MigratedIndex } from './migrated-index.js';
 import {
   DEFAULT_MAX_LINE,
@@ -296,31 +297,39 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
       units.push({ promise: pool.run(buf) });
     };
     const limit = run.threads * IN_FLIGHT_PER_THREAD;
-    for await (const piece of splitLines(opened.text, state, DEFAULT_MAX_LINE)) {
-      if (piece === OVERLONG) {
-        if (partBytes > 0) send();
-        units.push(OVERLONG);
-      } else {
-        parts.push(piece);
-        partBytes += piece.length;
-        if (partBytes >= PIECE_BYTES) send();
+    const ready = (): PipelineOutput[] => {
+      const items = out;
+      out = [];
+      return items;
+    };
+    let readError: unknown;
+    try {
+      for await (const piece of splitLines(opened.text, state, DEFAULT_MAX_LINE)) {
+        if (piece === OVERLONG) {
+          if (partBytes > 0) send();
+          units.push(OVERLONG);
+        } else {
+          parts.push(piece);
+          partBytes += piece.length;
+          if (partBytes >= PIECE_BYTES) send();
+        }
+        while (units.length > limit) await settle();
+        if (out.length > 0) yield* ready();
       }
-      while (units.length > limit) await settle();
-      if (out.length > 0) {
-        const ready = out;
-        out = [];
-        yield* ready;
-      }
+    } catch (err) {
+      // The input breaks off: what was read before still comes out, as on one thread.
+      readError = err;
     }
     if (partBytes > 0) send();
     while (units.length > 0) {
       await settle();
-      if (out.length > 0) {
-        const ready = out;
-        out = [];
-        yield* ready;
-      }
+      if (out.length > 0) yield* ready();
     }
+    if (readError instanceof PipelineInputError && readError.reason !== undefined) {
+      // Said again with the lines and records counted now that they are all taken.
+      throw opened.fail(readError.code, readError.reason, readError.hint, readError.cause);
+    }
+    if (readError !== undefined) throw readError;
     guard.finish();
     fields.finish();
     const last = batcher.flush();
@@ -328,9 +337,9 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
     counter.setTotal(state.records + state.malformed);
     yield* out;
   } finally {
-    await pool.close();
     // Results still on their way are of no use now; keep their rejections from going unhandled.
     for (const u of units) if (u !== OVERLONG) u.promise.catch(() => {});
+    await pool.close();
   }
 }
 
@@ -389,6 +398,7 @@ class ThreadPool {
   }
 
   async close(): Promise<void> {
+    this.#failed ??= new Error('pipeline threads closed');
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

@@ -209,6 +209,25 @@ describe('the pipeline on worker threads', () => {
     expect(unmapped.error).toMatch(/^unmapped_fields.*keys found: uid, mail/);
   });
 
+  it('yields what it read before a gzip that breaks off, then the same error', async () => {
+    const whole = gzip(mixedExport(6000));
+    const input = tmp.file('cut.ndjson.gz', whole.subarray(0, Math.floor(whole.length * 0.7)));
+    const got = await expectSameOnThreads({ input, connection: CONNECTION, batchBytes: 30_000 });
+    expect(got.error).toMatch(/^truncated_gzip/);
+    expect(got.out.length).toBeGreaterThan(100);
+  });
+
+  it('stops its threads when the consumer stops early', async () => {
+    const input = tmp.file('many.ndjson', mixedExport(6000));
+    const run = runPipeline({ input, connection: CONNECTION, threads: 2, batchBytes: 5_000 });
+    let seen = 0;
+    for await (const o of run) if (isBatch(o) && ++seen === 2) break;
+    expect(seen).toBe(2);
+    // A second run afterwards works: nothing of the first is left waiting.
+    const again = await collect(runPipeline({ input, connection: CONNECTION, threads: 2 }));
+    expect(again.filter(isBatch).length).toBeGreaterThan(0);
+  });
+
   it('property: any mix of lines gives the one-thread outputs', async () => {
     const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null));
     const record = fc.record(

@@ -38,6 +38,15 @@ describe('loadConfig', () => {
     ).toThrowError(/BATCH_BYTES[\s\S]*IMPORT_CONCURRENCY[\s\S]*REDIS_URL|REDIS_URL[\s\S]*BATCH_BYTES/);
   });
 
+  it('reads PIPELINE_THREADS as a count, leaving it to the pipeline when unset', () => {
+    expect(loadConfig({ env: {}, dotenvPath: false }).pipelineThreads).toBeUndefined();
+    expect(loadConfig({ env: { PIPELINE_THREADS: '0' }, dotenvPath: false }).pipelineThreads).toBe(0);
+    expect(loadConfig({ env: { PIPELINE_THREADS: '3' }, dotenvPath: false }).pipelineThreads).toBe(3);
+    expect(() => loadConfig({ env: { PIPELINE_THREADS: 'many' }, dotenvPath: false })).toThrowError(
+      /PIPELINE_THREADS/,
+    );
+  });
+
   it('says which tenant variables are missing when a command needs the tenant', () => {
     const c = loadConfig({ env: { OLD_AUTH0_DOMAIN: 'x.auth0.com' }, dotenvPath: false });
     expect(() => requireTenant(c, 'old')).toThrowError(

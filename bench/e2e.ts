@@ -64,8 +64,10 @@ async function spawnWorker(
       [`${p}BASE_URL`]: t.baseUrl,
     });
   }
-  const cli = new URL('../src/cli.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'worker'], {
+  // The built CLI beside the built bench (npm run bench), or the sources through tsx.
+  const built = !import.meta.url.endsWith('.ts');
+  const cli = new URL(built ? '../src/cli.js' : '../src/cli.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, built ? [cli, 'worker'] : ['--import', 'tsx', cli, 'worker'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

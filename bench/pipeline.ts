@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- pipeline] [--users N] [--rounds R] [--dir DIR] [--fresh] [--stream-json]`
+ * `npm run bench [-- pipeline] [--users N] [--rounds R] [--threads T] [--dir DIR] [--fresh] [--stream-json]`
  *
  * Generates (or reuses, under DIR) a synthetic old-tenant export of N users (default 1,000,000;
  * see lib/synthetic-export.ts for its mix) and a new-tenant export of about a third of its
@@ -8,7 +8,12 @@
  *       of the file does);
  *   (b) the whole pipeline to batches: read ▶ transform ▶ skip migrated ▶ schema check and
  *       serialisation ▶ duplicates ▶ byte-bounded batches, the batches handed to a sink that
- *       only counts them.
+ *       only counts them; with the worker threads the product picks for this file (PIPELINE_THREADS
+ *       unset), or `--threads T`;
+ *   (b1) the same on the main thread alone, when (b) used threads.
+ * `npm run bench` compiles the bench and the sources (build/) and runs them with plain `node`, as
+ * `auth0-migrate` and the image run; under tsx (`npx tsx bench/index.ts`) its loader makes the
+ * worker threads about 20 % slower.
  * The migrated index is built once, before the rounds, and timed on its own. Each phase starts
  * after a full garbage collection, so its peak RSS is its own and not the garbage of the last one.
  * Prints users per second (wall clock, and per CPU-second, which a busy machine disturbs less),
@@ -23,7 +28,8 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import JsonlParser from 'stream-json/jsonl/Parser.js';
-import { buildMigratedIndex, isBatch, runPipeline, type MigratedIndex } from '../src/pipeline/index.js';
+import * as lib from '../src/pipeline/index.js';
+import type { MigratedIndex } from '../src/pipeline/index.js';
 import { mb, measure, perSecond, thousands, type Measured } from './lib/measure.js';
 import { BENCH_CONNECTION, syntheticExports } from './lib/synthetic-export.js';
 
@@ -85,18 +91,32 @@ async function streamJsonOnly(file: string): Promise<number> {
   return records;
 }
 
+type Pipeline = typeof lib;
+
 interface PipelineFigures {
   users: number;
   batches: number;
   maxPayload: number;
   payloadBytes: number;
-  counts: ReturnType<typeof runPipeline>['counts'];
+  counts: ReturnType<Pipeline['runPipeline']>['counts'];
   problems: string[];
   duplicateFilterBytes: number;
+  threads: number;
 }
 
-async function wholePipeline(file: string, migrated: MigratedIndex): Promise<PipelineFigures> {
-  const run = runPipeline({ input: file, connection: BENCH_CONNECTION, migrated });
+async function wholePipeline(
+  lib: Pipeline,
+  file: string,
+  migrated: MigratedIndex,
+  threads: number | undefined,
+): Promise<PipelineFigures> {
+  const { runPipeline, isBatch } = lib;
+  const run = runPipeline({
+    input: file,
+    connection: BENCH_CONNECTION,
+    migrated,
+    ...(threads !== undefined && { threads }),
+  });
   let batches = 0;
   let maxPayload = 0;
   let payloadBytes = 0;
@@ -115,6 +135,7 @@ async function wholePipeline(file: string, migrated: MigratedIndex): Promise<Pip
     counts: run.counts,
     problems: run.check(),
     duplicateFilterBytes: run.duplicateFilterBytes,
+    threads: run.threads,
   };
 }
 
@@ -131,12 +152,16 @@ export async function run(argv: string[]): Promise<void> {
       dir: { type: 'string', default: join(tmpdir(), 'auth0-migrate-bench') },
       fresh: { type: 'boolean', default: false },
       'stream-json': { type: 'boolean', default: false },
+      threads: { type: 'string' },
     },
   });
   const users = Number(values.users);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(users) || users < 1) throw new Error('--users must be a whole number ≥ 1');
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
+  const askedThreads = values.threads === undefined ? undefined : Number(values.threads);
+  if (askedThreads !== undefined && !(Number.isInteger(askedThreads) && askedThreads >= 0))
+    throw new Error('--threads must be a whole number ≥ 0');
   const out = (s = ''): void => {
     process.stdout.write(`${s}\n`);
   };
@@ -154,7 +179,7 @@ export async function run(argv: string[]): Promise<void> {
       `  old export ${thousands(files.users)} lines, ${mb(files.oldBytes)} of JSON; new export ${thousands(files.newUsers)} users, ${mb(files.newBytes)}`,
   );
 
-  const index = await measure(() => buildMigratedIndex(files.newFile, { connection: BENCH_CONNECTION }));
+  const index = await measure(() => lib.buildMigratedIndex(files.newFile, { connection: BENCH_CONNECTION }));
   const s = index.result.stats;
   out(
     `migrated index: ${thousands(s.users)} users, ${thousands(s.keys)} keys, ${mb(s.bytes)}, ${s.bytesPerKey.toFixed(2)} bytes/key; ` +
@@ -162,18 +187,28 @@ export async function run(argv: string[]): Promise<void> {
   );
   out();
 
+  out(
+    `pipeline code: ${import.meta.url.endsWith('.ts') ? 'TypeScript sources through tsx' : 'compiled (build/), plain node'}`,
+  );
   const a: Measured<number>[] = [];
   const b: Measured<PipelineFigures>[] = [];
+  const b1: Measured<PipelineFigures>[] = [];
   const j: Measured<number>[] = [];
   // (b) first: its first run follows only the index build, so its peak RSS owes nothing to
   // memory the C library kept from earlier phases (a full GC does not hand that back).
   for (let r = 1; r <= rounds; r++) {
-    const mb_ = await measure(() => wholePipeline(files.oldFile, index.result));
+    const mb_ = await measure(() => wholePipeline(lib, files.oldFile, index.result, askedThreads));
     b.push(mb_);
-    out(line(`round ${r} (b) pipeline to batches`, mb_, users));
+    const t = mb_.result.threads;
+    out(line(`round ${r} (b) pipeline, ${t === 0 ? 'one thread' : `${t} threads`}`, mb_, users));
     const ma = await measure(() => parseOnly(files.oldFile));
     a.push(ma);
     out(line(`round ${r} (a) gunzip + JSON.parse`, ma, users));
+    if (t > 0) {
+      const m1 = await measure(() => wholePipeline(lib, files.oldFile, index.result, 0));
+      b1.push(m1);
+      out(line(`round ${r} (b1) pipeline, one thread`, m1, users));
+    }
     if (values['stream-json']) {
       const mj = await measure(() => streamJsonOnly(files.oldFile));
       j.push(mj);
@@ -197,9 +232,17 @@ export async function run(argv: string[]): Promise<void> {
     `(a) baseline   ${perSecond(users, best(a, 'wallMs'))} (best wall), ${perSecond(users, best(a, 'cpuMs'))} per CPU-second`,
   );
   if (j.length > 0) out(`(a') stream-json ${perSecond(users, best(j, 'wallMs'))} (best wall)`);
+  const threads = b[0]!.result.threads;
   out(
-    `(b) pipeline   ${perSecond(users, best(b, 'wallMs'))} (best wall), ${perSecond(users, best(b, 'cpuMs'))} per CPU-second`,
+    `(b) pipeline   ${perSecond(users, best(b, 'wallMs'))} (best wall), ${perSecond(users, best(b, 'cpuMs'))} per CPU-second; ` +
+      `${threads === 0 ? 'one thread' : `${threads} worker threads`}`,
   );
+  if (b1.length > 0) {
+    out(
+      `(b1) one thread ${perSecond(users, best(b1, 'wallMs'))} (best wall), ${perSecond(users, best(b1, 'cpuMs'))} per CPU-second; ` +
+        `ratio b1/a ${(best(a, 'wallMs') / best(b1, 'wallMs')).toFixed(2)}, peak RSS ${mb(Math.max(...b1.map((m) => m.peakRss)))}`,
+    );
+  }
   out(
     `ratio b/a      ${ratioWall.toFixed(2)} wall clock, ${ratioCpu.toFixed(2)} CPU time   (target ≥ ${TARGET_RATIO}: ${ok(ratioWall >= TARGET_RATIO)})`,
   );

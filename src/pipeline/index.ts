@@ -115,6 +115,8 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
   check(): string[];
   /** Bytes held by the duplicate filter, the one part of a run that grows with the input. */
   readonly duplicateFilterBytes: number;
+  /** Worker threads the run uses (0: all on this thread); known once the input is opened. */
+  readonly threads: number;
 }
 
 /**
@@ -133,9 +135,13 @@ export function runPipeline(options: PipelineOptions): PipelineRun {
   const read = createReadState();
   const counter = new OutcomeCounter();
   const duplicates = new DuplicateFilter();
+  const used = { threads: 0 };
   let started = false;
   return {
     read,
+    get threads() {
+      return used.threads;
+    },
     counts: counter.counts,
     check: () => counter.check(),
     get duplicateFilterBytes() {
@@ -145,7 +151,7 @@ export function runPipeline(options: PipelineOptions): PipelineRun {
       if (started)
         throw new Error('A pipeline run can be iterated once; call runPipeline again to start over.');
       started = true;
-      return run(options, read, counter, duplicates);
+      return run(options, read, counter, duplicates, used);
     },
   };
 }
@@ -155,11 +161,13 @@ async function* run(
   read: ReadState,
   counter: OutcomeCounter,
   duplicates: DuplicateFilter,
+  used: { threads: number },
 ): AsyncGenerator<PipelineOutput> {
   const name = options.name ?? (typeof options.input === 'string' ? options.input : 'input');
   const batcher = new Batcher(options);
   const opened = await openExport(options.input, { name, state: read });
   const threads = await threadCount(options, opened.format);
+  used.threads = threads;
   if (threads > 0) {
     yield* runThreaded({ options, name, opened, threads, counter, duplicates, batcher });
     return;

@@ -51,7 +51,7 @@ export const IN_FLIGHT_PER_THREAD = 3;
 /** An input smaller than this (on disk) is read on the main thread alone: threads take time to start. */
 export const THREADS_FROM_BYTES = 8 * 1024 * 1024;
 const MAX_AUTO_THREADS = 4;
-const THREAD_YOUNG_GENERATION_MB = 8;
+const THREAD_YOUNG_GENERATION_MB = 4;
 
 export interface ThreadChoice {
   /** Worker threads: 0 reads on this thread; undefined picks by input size and cores. */

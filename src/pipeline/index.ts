@@ -100,7 +100,7 @@ export interface PipelineOptions extends BatchOptions {
   /**
    * Worker threads that parse and prepare records (threads.ts); 0 does everything on this
    * thread. The outputs are the same either way. Runs with password hashes, JSON-array inputs
-   * and streams use none. @defaultValue the cores (up to 4) for an NDJSON file of 8 MB or more, else 0
+   * and streams use none. @defaultValue one less than the cores (up to 4) for an NDJSON file of 8 MB or more, else 0
    */
   threads?: number;
 }

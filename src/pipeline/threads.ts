@@ -1,8 +1,9 @@
 /**
  * The pipeline on several threads. The main thread reads and gunzips the input and cuts it into
  * pieces of whole lines; worker threads (thread-worker.ts) parse and prepare the records of a
- * piece (prepare.ts); the main thread takes the results back in input order and does what
- * depends on the records before each one: the duplicate filter, batch boundaries, accounting.
+ * piece (piece.ts, prepare.ts), and so does the main thread for a share of the pieces; the main
+ * thread takes the results in input order and does what depends on the records before each
+ * one: the duplicate filter, batch boundaries, accounting.
  * The outputs are exactly those of the one-thread pipeline, batch for batch and byte for byte
  * (tests compare them), so a run may resume on a machine with another number of cores.
  *
@@ -19,6 +20,7 @@ import type { Batcher } from './batch.js';
 import type { DuplicateFilter } from './duplicates.js';
 import { PipelineInputError } from './errors.js';
 import type { MigratedIndex } from './migrated-index.js';
+import { createPieceProcessor, type PieceOutcomes } from './piece.js';
 import {
   DEFAULT_MAX_LINE,
   NotJsonGuard,
@@ -46,11 +48,16 @@ import type {
 
 /** Bytes of input per piece handed to a thread. */
 export const PIECE_BYTES = 256 * 1024;
-/** Pieces sent to a thread and not yet taken back, at most. */
-export const IN_FLIGHT_PER_THREAD = 3;
+/**
+ * Pieces waiting to be taken, per thread: enough that a thread always has the next one queued
+ * while the main thread prepares its own share.
+ */
+export const IN_FLIGHT_PER_THREAD = 6;
 /** An input smaller than this (on disk) is read on the main thread alone: threads take time to start. */
 export const THREADS_FROM_BYTES = 8 * 1024 * 1024;
 const MAX_AUTO_THREADS = 4;
+/** Pieces each worker thread takes for every one the main thread takes. */
+const MAIN_SHARE_EVERY = 2;
 const THREAD_YOUNG_GENERATION_MB = 4;
 
 export interface ThreadChoice {
@@ -71,7 +78,8 @@ export async function threadCount(choice: ThreadChoice, format: OpenedExport['fo
     (s) => s.size,
     () => 0,
   );
-  return size >= THREADS_FROM_BYTES ? Math.min(cores, MAX_AUTO_THREADS) : 0;
+  // One core stays with the main thread, which prepares a share of the pieces itself.
+  return size >= THREADS_FROM_BYTES ? Math.min(cores - 1, MAX_AUTO_THREADS) : 0;
 }
 
 /** An import candidate whose user and original record are parsed when first read. */
@@ -160,7 +168,12 @@ interface Pending {
   promise: Promise<PieceResult>;
 }
 
-type Unit = Pending | typeof OVERLONG;
+/** A piece the main thread prepares itself, when its turn comes. */
+interface Local {
+  local: Buffer;
+}
+
+type Unit = Pending | Local | typeof OVERLONG;
 
 /** The pipeline's outputs, as the one-thread run in index.ts gives them, with `threads` workers. */
 export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOutput> {
@@ -270,6 +283,7 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
   };
 
   const units: Unit[] = [];
+  let processLocal: ((input: Buffer) => PieceOutcomes) | undefined;
   const settle = async (): Promise<void> => {
     const unit = units.shift()!;
     if (unit === OVERLONG) {
@@ -277,6 +291,9 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
       state.lines = line;
       state.malformed++;
       emit(malformed(line, `line longer than ${DEFAULT_MAX_LINE} bytes`));
+    } else if ('local' in unit) {
+      processLocal ??= createPieceProcessor(setup, run.options.migrated);
+      take({ seq: -1, ...processLocal(unit.local) });
     } else {
       take(await unit.promise);
     }
@@ -285,8 +302,12 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
   try {
     let parts: Buffer[] = [];
     let partBytes = 0;
+    // The main thread takes one piece for every MAIN_SHARE_EVERY a thread takes: it has the
+    // reading, the duplicates and the batches to do as well.
+    const cycle = run.threads * MAIN_SHARE_EVERY + 1;
+    let sent = 0;
     const send = (): void => {
-      const buf = new Uint8Array(new ArrayBuffer(partBytes));
+      const buf = Buffer.from(new ArrayBuffer(partBytes));
       let at = 0;
       for (const p of parts) {
         buf.set(p, at);
@@ -294,7 +315,7 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
       }
       parts = [];
       partBytes = 0;
-      units.push({ promise: pool.run(buf) });
+      units.push(sent++ % cycle === cycle - 1 ? { local: buf } : { promise: pool.run(buf) });
     };
     const limit = run.threads * IN_FLIGHT_PER_THREAD;
     const ready = (): PipelineOutput[] => {
@@ -338,7 +359,7 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
     yield* out;
   } finally {
     // Results still on their way are of no use now; keep their rejections from going unhandled.
-    for (const u of units) if (u !== OVERLONG) u.promise.catch(() => {});
+    for (const u of units) if (u !== OVERLONG && 'promise' in u) u.promise.catch(() => {});
     await pool.close();
   }
 }

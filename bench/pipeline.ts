@@ -139,8 +139,13 @@ async function wholePipeline(
   };
 }
 
+/** "one thread", or "main + 1 worker thread". */
+function describeThreads(workers: number): string {
+  return workers === 0 ? 'one thread' : `main + ${workers} worker thread${workers === 1 ? '' : 's'}`;
+}
+
 function line(label: string, m: Measured<unknown>, users: number): string {
-  return `${label.padEnd(34)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s  ${perSecond(users, m.wallMs).padStart(11)}   CPU ${(m.cpuMs / 1000).toFixed(2).padStart(6)} s  ${perSecond(users, m.cpuMs).padStart(11)} per CPU-s   peak RSS ${mb(m.peakRss).padStart(7)}`;
+  return `${label.padEnd(42)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s  ${perSecond(users, m.wallMs).padStart(11)}   CPU ${(m.cpuMs / 1000).toFixed(2).padStart(6)} s  ${perSecond(users, m.cpuMs).padStart(11)} per CPU-s   peak RSS ${mb(m.peakRss).padStart(7)}`;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -200,7 +205,7 @@ export async function run(argv: string[]): Promise<void> {
     const mb_ = await measure(() => wholePipeline(lib, files.oldFile, index.result, askedThreads));
     b.push(mb_);
     const t = mb_.result.threads;
-    out(line(`round ${r} (b) pipeline, ${t === 0 ? 'one thread' : `${t} threads`}`, mb_, users));
+    out(line(`round ${r} (b) pipeline, ${describeThreads(t)}`, mb_, users));
     const ma = await measure(() => parseOnly(files.oldFile));
     a.push(ma);
     out(line(`round ${r} (a) gunzip + JSON.parse`, ma, users));
@@ -235,7 +240,7 @@ export async function run(argv: string[]): Promise<void> {
   const threads = b[0]!.result.threads;
   out(
     `(b) pipeline   ${perSecond(users, best(b, 'wallMs'))} (best wall), ${perSecond(users, best(b, 'cpuMs'))} per CPU-second; ` +
-      `${threads === 0 ? 'one thread' : `${threads} worker threads`}`,
+      describeThreads(threads),
   );
   if (b1.length > 0) {
     out(

@@ -56,8 +56,8 @@ export const IN_FLIGHT_PER_THREAD = 6;
 /** An input smaller than this (on disk) is read on the main thread alone: threads take time to start. */
 export const THREADS_FROM_BYTES = 8 * 1024 * 1024;
 const MAX_AUTO_THREADS = 4;
-/** Pieces each worker thread takes for every one the main thread takes. */
-const MAIN_SHARE_EVERY = 2;
+/** Pieces sent to a thread and not yet answered, at most, before the main thread takes one. */
+const QUEUED_PER_THREAD = 3;
 const THREAD_YOUNG_GENERATION_MB = 4;
 
 export interface ThreadChoice {
@@ -302,10 +302,8 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
   try {
     let parts: Buffer[] = [];
     let partBytes = 0;
-    // The main thread takes one piece for every MAIN_SHARE_EVERY a thread takes: it has the
-    // reading, the duplicates and the batches to do as well.
-    const cycle = run.threads * MAIN_SHARE_EVERY + 1;
-    let sent = 0;
+    // A piece goes to a thread while one has room; otherwise the main thread prepares it itself
+    // when its turn comes, which keeps every thread busy whatever the main thread's other work.
     const send = (): void => {
       const buf = Buffer.from(new ArrayBuffer(partBytes));
       let at = 0;
@@ -315,7 +313,7 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
       }
       parts = [];
       partBytes = 0;
-      units.push(sent++ % cycle === cycle - 1 ? { local: buf } : { promise: pool.run(buf) });
+      units.push(pool.hasRoom(QUEUED_PER_THREAD) ? { promise: pool.run(buf) } : { local: buf });
     };
     const limit = run.threads * IN_FLIGHT_PER_THREAD;
     const ready = (): PipelineOutput[] => {
@@ -408,10 +406,19 @@ class ThreadPool {
     }
   }
 
+  /** Whether some thread has fewer than `queued` pieces sent and not yet answered. */
+  hasRoom(queued: number): boolean {
+    return this.#waiting.some((w) => w.length < queued);
+  }
+
+  /** Sends the piece to the thread with the fewest pieces waiting. */
   run(buf: Uint8Array): Promise<PieceResult> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const seq = this.#seq++;
-    const w = seq % this.#workers.length;
+    let w = 0;
+    for (let i = 1; i < this.#waiting.length; i++) {
+      if (this.#waiting[i]!.length < this.#waiting[w]!.length) w = i;
+    }
     return new Promise<PieceResult>((resolve, reject) => {
       this.#waiting[w]!.push({ resolve, reject });
       this.#workers[w]!.postMessage({ seq, buf }, [buf.buffer as ArrayBuffer]);

@@ -79,7 +79,7 @@ export interface Config {
   batchBytes: number;
   /**
    * `PIPELINE_THREADS`: worker threads that parse and prepare an NDJSON export (0: none).
-   * @defaultValue undefined: the cores, up to 4, for a file of 8 MB or more
+   * @defaultValue undefined: one less than the cores, up to 4, for a file of 8 MB or more
    */
   pipelineThreads: number | undefined;
   /** `WORKER_CONCURRENCY`: import-batch jobs one worker process holds at once. @defaultValue 4 */

@@ -16,11 +16,13 @@
  * Password resets: users placed with `hasPassword: false` (no hash merged) need one. Memory: the
  * migrated index (15 bytes per key, two keys per user of the new tenant), the password hashes
  * (about 100 bytes per user) and the duplicate filter (two keys per imported user, 15 to 17.3 bytes
- * each) grow with the users; everything else is bounded by one input chunk and one open batch.
+ * each) grow with the users; everything else is bounded by one input chunk (a few pieces per
+ * thread on threads) and one open batch.
  *
  * Stages, in order: read (read.ts) ▶ transform (transform.ts) ▶ skip migrated (migrated-index.ts)
- * ▶ merge password hashes (password-hashes.ts) ▶ schema check and serialisation ▶ duplicates
- * (duplicates.ts) ▶ batch (batch.ts).
+ * ▶ merge password hashes (password-hashes.ts) ▶ schema check and serialisation (the four per
+ * record: prepare.ts) ▶ duplicates (duplicates.ts) ▶ batch (batch.ts). On worker threads
+ * (threads.ts), the per-record part runs on the threads and the rest on this one.
  */
 import { OutcomeCounter } from './accounting.js';
 import { Batcher, type BatchOptions } from './batch.js';
@@ -125,9 +127,9 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
  * batch that holds users read before it). Batches are numbered from 0 and deterministic for the
  * same input, index, hashes and options: a resumed run may skip the first N.
  *
- * Pull-based: nothing is read ahead of the consumer beyond one input chunk, and memory does not
- * grow with the input except for the duplicate filter (15 to 17.3 bytes per key, two keys per
- * imported user).
+ * Pull-based: nothing is read ahead of the consumer beyond one input chunk (on threads, up to
+ * six pieces of 256 KB per thread, threads.ts), and memory does not grow with the
+ * input except for the duplicate filter (15 to 17.3 bytes per key, two keys per imported user).
  * Errors: {@link PipelineInputError} (`name` `InputError`) when the input cannot be read through;
  * outputs already yielded stay valid.
  */

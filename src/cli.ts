@@ -164,9 +164,12 @@ program
 
 program
   .command('resets')
-  .description('password-change tickets for users imported without a password hash (dry run unless --send)')
+  .description(
+    'password-change tickets, or emails, for users imported without a password hash (dry run unless --send)',
+  )
   .argument('<runId>')
-  .option('--send', 'create the tickets')
+  .option('--send', 'create the tickets (or send the emails)')
+  .option('--email', 'have Auth0 send each user its change-password email instead of creating tickets')
   .option('--ttl <seconds>', 'ticket lifetime in seconds (Auth0 default: 5 days)', int('--ttl', 0))
   .option('--result-url <url>', 'where the user lands after the reset')
   .option('--client-id <id>', 'application whose login page follows the reset')

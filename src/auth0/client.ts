@@ -83,6 +83,8 @@ export class Auth0TenantClient implements TenantClient {
   readonly #timeoutMs: number;
   readonly #signal: AbortSignal | undefined;
   readonly #fetch: typeof fetch;
+  readonly #domain: string;
+  readonly #clientId: string;
 
   constructor(config: TenantConfig, options: TenantClientOptions = {}) {
     this.label = options.label ?? 'tenant';
@@ -104,6 +106,8 @@ export class Auth0TenantClient implements TenantClient {
       },
     };
     this.#fetch = rewritingFetch(config.domain, config.baseUrl);
+    this.#domain = config.domain;
+    this.#clientId = config.clientId;
     this.#tokens = new TokenSource({
       domain: config.domain,
       clientId: config.clientId,
@@ -343,6 +347,55 @@ export class Auth0TenantClient implements TenantClient {
       ),
     );
     return { ticket: String((answer as { ticket?: unknown }).ticket ?? '') };
+  }
+
+  async sendPasswordChangeEmail(request: {
+    email: string;
+    connection: string;
+    clientId?: string;
+  }): Promise<void> {
+    // The Authentication API, which the SDK (Management API only) does not cover: a plain
+    // request, with the same retry policy and error mapping as the SDK calls.
+    const spec = {
+      operation: 'POST /dbconnections/change_password',
+      subject: `the user with email ${request.email}`,
+    };
+    await withRetry(
+      {
+        operation: spec.operation,
+        options: this.#retry,
+        logger: this.#logger,
+        ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+      },
+      async () => {
+        const timeout = AbortSignal.timeout(this.#timeoutMs);
+        let answer: Response;
+        try {
+          answer = await this.#fetch(`https://${this.#domain}/dbconnections/change_password`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              client_id: request.clientId ?? this.#clientId,
+              email: request.email,
+              connection: request.connection,
+            }),
+            signal: this.#signal === undefined ? timeout : AbortSignal.any([this.#signal, timeout]),
+          });
+        } catch (err) {
+          this.#signal?.throwIfAborted();
+          throw networkError(this.#tenant, spec.operation, err);
+        }
+        const text = await answer.text();
+        if (answer.ok) return;
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Not JSON: Auth0's words as they are.
+        }
+        throw fromHttpFailure(this.#tenant, spec, { status: answer.status, body, headers: answer.headers });
+      },
+    );
   }
 
   /**

@@ -95,4 +95,9 @@ export interface TenantClient {
     clientId?: string;
     markEmailAsVerified?: boolean;
   }): Promise<{ ticket: string }>;
+  /**
+   * Asks Auth0 to send the user its change-password email (Authentication API
+   * `POST /dbconnections/change_password`; database connections only).
+   */
+  sendPasswordChangeEmail(request: { email: string; connection: string; clientId?: string }): Promise<void>;
 }

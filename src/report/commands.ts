@@ -202,14 +202,17 @@ export async function reportCommand(
 
 export interface ResetsCommandOptions {
   send?: boolean;
+  /** Auth0 emails each user its change-password link instead of a ticket being created. */
+  email?: boolean;
   ttl?: number;
   resultUrl?: string;
   clientId?: string;
 }
 
 /**
- * Lists what `--send` would do (the default), or creates the password-change tickets still to do.
- * Exit 0 when every user has a ticket, 3 when some could not get one (resets.ndjson says why); an
+ * Lists what `--send` would do (the default), or creates the password-change tickets still to do
+ * (with `email`, has Auth0 send its change-password emails instead).
+ * Exit 0 when every user has a ticket or an email, 3 when some could not (resets.ndjson says why); an
  * error that would hit every user (credentials, scope, outage) stops it with a message, and the next
  * run carries on from there.
  */
@@ -232,21 +235,35 @@ export async function resetsCommand(
   if (!existsSync(join(dir, REPORT_FILES.passwordReset))) {
     throw new InputError(`Run ${runId} has no ${REPORT_FILES.passwordReset} in ${dir}.`);
   }
+  const byEmail = options.email === true;
+  if (byEmail && (options.ttl !== undefined || options.resultUrl !== undefined)) {
+    throw new InputError(
+      '--ttl and --result-url are ticket settings; with --email Auth0 sends its own link.',
+      {
+        hint: 'Set the link lifetime and redirect of the change-password email in the Auth0 Dashboard (Branding > Email Templates).',
+      },
+    );
+  }
   const plan = await planResets(dir);
   const newTenant = config.tenants.new;
   const where = newTenant !== undefined ? `the new tenant (${newTenant.domain})` : 'the new tenant';
+  const what = byEmail ? 'change-password email' : 'password-change ticket';
   out.write(
     `${count(plan.users.length, 'user')} of run ${runId} ${plan.users.length === 1 ? 'was' : 'were'} imported without a password hash; ` +
-      `${n(plan.alreadyDone.size)} already have a ticket, ${n(plan.todo.length)} to do.\n`,
+      `${n(plan.alreadyDone.size)} already have a ticket or an email, ${n(plan.todo.length)} to do.\n`,
   );
   if (!options.send) {
     if (plan.todo.length > 0) {
       out.write(
-        `Dry run: would create ${count(plan.todo.length, 'password-change ticket')} on ${where}, for example:\n`,
+        byEmail
+          ? `Dry run: would have ${where} send ${count(plan.todo.length, what)}, for example to:\n`
+          : `Dry run: would create ${count(plan.todo.length, what)} on ${where}, for example:\n`,
       );
       for (const u of plan.todo.slice(0, 10)) out.write(`  ${u.user_id} ${u.email}\n`);
       if (plan.todo.length > 10) out.write(`  …and ${n(plan.todo.length - 10)} more\n`);
-      out.write(`Run \`auth0-migrate resets ${runId} --send\` to create them.\n`);
+      out.write(
+        `Run \`auth0-migrate resets ${runId} --send${byEmail ? ' --email' : ''}\` to ${byEmail ? 'send them' : 'create them'}.\n`,
+      );
     }
     return ExitCode.ok;
   }
@@ -254,10 +271,13 @@ export async function resetsCommand(
     out.write('Nothing to do.\n');
     return ExitCode.ok;
   }
-  const client = createTenantClient(requireTenant(config, 'new'), { label: 'new' });
+  const tenant = requireTenant(config, 'new');
+  const client = createTenantClient(tenant, { label: 'new' });
   const every = Math.max(1, Math.min(500, Math.ceil(plan.todo.length / 20)));
   const result = await sendResets(client, plan, {
     dir,
+    method: byEmail ? 'email' : 'ticket',
+    connection: tenant.connection,
     ...(options.ttl !== undefined && { ttlSec: options.ttl }),
     ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
     ...(options.clientId !== undefined && { clientId: options.clientId }),
@@ -268,19 +288,28 @@ export async function resetsCommand(
   const errors = Object.entries(result.errors);
   const failed = errors.reduce((t, [, c]) => t + c, 0);
   out.write(
-    `Created ${count(result.created, 'ticket')} on ${where}` +
+    (byEmail
+      ? `${TenantWhere(where)} is sending ${count(result.emailed, what)}`
+      : `Created ${count(result.created, 'ticket')} on ${where}`) +
       (failed > 0
         ? `; ${n(failed)} failed (${errors.map(([code, c]) => `${code} ${n(c)}`).join(', ')})`
         : '') +
-      `. Tickets and errors: ${result.file} (keep it private: each ticket sets a password).\n`,
+      (byEmail
+        ? `. Results: ${result.file}.\n`
+        : `. Tickets and errors: ${result.file} (keep it private: each ticket sets a password).\n`),
   );
   if (result.stoppedBy !== undefined) {
     throw new MigrateError(`Stopped before the end: ${result.stoppedBy.message}`, {
-      hint: `Fix the cause and run \`auth0-migrate resets ${runId} --send\` again: users that have a ticket are skipped.`,
+      hint: `Fix the cause and run \`auth0-migrate resets ${runId} --send${byEmail ? ' --email' : ''}\` again: users that have a ticket or an email are skipped.`,
       cause: result.stoppedBy,
     });
   }
   return failed > 0 ? ExitCode.usersFailed : ExitCode.ok;
+}
+
+/** "The new tenant (x.auth0.com)" at the start of a sentence. */
+function TenantWhere(where: string): string {
+  return where.charAt(0).toUpperCase() + where.slice(1);
 }
 
 /** The run's folder, checked to hold a report, with a message saying what to do when it does not. */

@@ -1,8 +1,9 @@
 /**
- * Password-change tickets for the users a run imported without a password hash
- * (password-reset.ndjson), created on the new tenant. The results go to resets.ndjson (0600: a
- * ticket is a link that sets the user's password), one line per attempt, appended as they come,
- * which is also what makes a second run skip the users already done.
+ * Password resets for the users a run imported without a password hash (password-reset.ndjson),
+ * on the new tenant: password-change tickets (links to hand to the users), or Auth0's own
+ * change-password email to each user. The results go to resets.ndjson (0600: a ticket is a link
+ * that sets the user's password), one line per attempt, appended as they come, which is also
+ * what makes a second run skip the users already done (by either method).
  */
 import { existsSync } from 'node:fs';
 import { chmod, open, stat, type FileHandle } from 'node:fs/promises';
@@ -16,6 +17,10 @@ import type { PasswordResetLine, ResetResultLine } from './types.js';
 export interface ResetsOptions {
   /** The run's report folder. */
   dir: string;
+  /** `ticket`: a password-change ticket per user; `email`: Auth0 emails each user. @defaultValue ticket */
+  method?: 'ticket' | 'email';
+  /** The new tenant's database connection (needed by `email`). */
+  connection?: string;
   /** Ticket lifetime in seconds (Auth0: 0 or unset means 5 days). */
   ttlSec?: number;
   resultUrl?: string;
@@ -23,20 +28,26 @@ export interface ResetsOptions {
   /** Tickets requested at once; the client waits out 429s. @defaultValue 4 */
   concurrency?: number;
   /** Called after each user (for progress output); never given the ticket. */
-  onResult?: (result: { user_id: string; status: 'created' | 'error'; code?: string }, done: number) => void;
+  onResult?: (
+    result: { user_id: string; status: 'created' | 'emailed' | 'error'; code?: string },
+    done: number,
+  ) => void;
 }
 
 export interface ResetsPlan {
   /** Users listed in password-reset.ndjson (deduplicated by user id). */
   users: PasswordResetLine[];
-  /** Of those, users that already have a ticket from an earlier run of this command. */
+  /** Of those, users that already have a ticket or an email from an earlier run of this command. */
   alreadyDone: Set<string>;
   /** Users still to do. */
   todo: PasswordResetLine[];
 }
 
 export interface ResetsResult {
+  /** Tickets created. */
   created: number;
+  /** Change-password emails Auth0 accepted to send. */
+  emailed: number;
   errors: Record<string, number>;
   skipped: number;
   /** Set when the run stopped early on an error that would hit every user (credentials, scope, outage). */
@@ -58,7 +69,7 @@ export async function planResets(dir: string): Promise<ResetsPlan> {
   const progress = join(dir, REPORT_FILES.resets);
   if (existsSync(progress)) {
     for await (const line of readNdjson<ResetResultLine>(progress)) {
-      if (line.status === 'created') alreadyDone.add(line.user_id);
+      if (line.status === 'created' || line.status === 'emailed') alreadyDone.add(line.user_id);
     }
   }
   const all = [...users.values()];
@@ -73,7 +84,11 @@ export async function sendResets(
 ): Promise<ResetsResult> {
   const file = join(options.dir, REPORT_FILES.resets);
   const out = await openAppend(file);
-  const result: ResetsResult = { created: 0, errors: {}, skipped: plan.alreadyDone.size, file };
+  const result: ResetsResult = { created: 0, emailed: 0, errors: {}, skipped: plan.alreadyDone.size, file };
+  const method = options.method ?? 'ticket';
+  if (method === 'email' && options.connection === undefined) {
+    throw new Error('sendResets: the email method needs the connection');
+  }
   let next = 0;
   let done = 0;
   let stop: Error | undefined;
@@ -83,20 +98,35 @@ export async function sendResets(
       const user = plan.todo[next++]!;
       let line: ResetResultLine;
       try {
-        const { ticket } = await client.createPasswordChangeTicket({
-          userId: user.user_id,
-          ...(options.ttlSec !== undefined && { ttlSec: options.ttlSec }),
-          ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
-          ...(options.clientId !== undefined && { clientId: options.clientId }),
-        });
-        line = {
-          user_id: user.user_id,
-          email: user.email,
-          status: 'created',
-          ticket,
-          at: new Date().toISOString(),
-        };
-        result.created++;
+        if (method === 'email') {
+          await client.sendPasswordChangeEmail({
+            email: user.email,
+            connection: options.connection!,
+            ...(options.clientId !== undefined && { clientId: options.clientId }),
+          });
+          line = {
+            user_id: user.user_id,
+            email: user.email,
+            status: 'emailed',
+            at: new Date().toISOString(),
+          };
+          result.emailed++;
+        } else {
+          const { ticket } = await client.createPasswordChangeTicket({
+            userId: user.user_id,
+            ...(options.ttlSec !== undefined && { ttlSec: options.ttlSec }),
+            ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
+            ...(options.clientId !== undefined && { clientId: options.clientId }),
+          });
+          line = {
+            user_id: user.user_id,
+            email: user.email,
+            status: 'created',
+            ticket,
+            at: new Date().toISOString(),
+          };
+          result.created++;
+        }
       } catch (thrown) {
         const err = coerceError(thrown);
         if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {

@@ -90,9 +90,13 @@ export interface PasswordResetLine {
   email: string;
 }
 
-/** One line of resets.ndjson (the `resets` command's own report; ticket links are sensitive). */
+/**
+ * One line of resets.ndjson (the `resets` command's own report; ticket links are sensitive):
+ * a ticket created, Auth0's change-password email sent, or an error.
+ */
 export type ResetResultLine =
   | { user_id: string; email: string; status: 'created'; ticket: string; at: string }
+  | { user_id: string; email: string; status: 'emailed'; at: string }
   | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
 
 /** What a running import, sweep or export reports to the progress display and the metrics. */

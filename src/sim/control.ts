@@ -23,6 +23,11 @@ export function registerControl(
     return { tenants: out };
   });
 
+  // The emails the tenants would have sent (change-password emails), newest last.
+  app.get('/outbox', async () => ({
+    outbox: Object.fromEntries(Object.entries(tenants).map(([n, t]) => [n, t.outbox])),
+  }));
+
   app.get('/tenants', async () => ({
     tenants: Object.fromEntries(Object.entries(tenants).map(([n, t]) => [n, t.info])),
   }));

@@ -26,6 +26,7 @@ import {
   registerTickets,
   registerUsers,
 } from './management.js';
+import { registerDbConnections } from './dbconnections.js';
 import { registerOAuth } from './oauth.js';
 import { resolveOptions, type ResolvedOptions, type SimOptions } from './options.js';
 import { readExportFile } from './seed-file.js';
@@ -117,6 +118,7 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
         scope.setErrorHandler((err: FastifyError, req, reply) => errorAnswer(err, req, reply));
         scope.setNotFoundHandler((req, reply) => sendManagementError(reply, 404, 'Not Found'));
         registerOAuth(scope, tenant);
+        registerDbConnections(scope, tenant);
         registerExportDownloads(scope, tenant, engine);
         await scope.register(
           async (api) => {

@@ -80,6 +80,18 @@ export interface TenantStats {
   failedLogins: number;
   customDbLogins: number;
   ticketsCreated: number;
+  /** Change-password emails the tenant would have sent (/dbconnections/change_password). */
+  passwordChangeEmails: number;
+}
+
+/** An email the simulated tenant would have sent (it sends none). */
+export interface SimEmail {
+  kind: 'change_password';
+  to: string;
+  user_id: string;
+  connection: string;
+  client_id: string | undefined;
+  sent_at: string;
 }
 
 export interface SimTicket {
@@ -102,6 +114,8 @@ export class SimTenant {
   readonly users = new UserStore();
   readonly jobs = new Map<string, SimJob>();
   readonly tickets: SimTicket[] = [];
+  /** Emails the tenant would have sent, oldest first. */
+  readonly outbox: SimEmail[] = [];
   readonly stats: TenantStats = {
     requests: 0,
     managementRequests: 0,
@@ -119,6 +133,7 @@ export class SimTenant {
     failedLogins: 0,
     customDbLogins: 0,
     ticketsCreated: 0,
+    passwordChangeEmails: 0,
   };
   /** Signs this tenant's access tokens. */
   readonly signingKey = randomBytes(32);

@@ -65,7 +65,7 @@ describe('auth0-migrate resets', () => {
     const out = new Out();
     expect(await resetsCommand(config, RUN, {}, out)).toBe(0);
     expect(out.text).toContain(
-      '8 users of run run-resets were imported without a password hash; 0 already have a ticket, 8 to do.',
+      '8 users of run run-resets were imported without a password hash; 0 already have a ticket or an email, 8 to do.',
     );
     expect(out.text).toContain(
       `Dry run: would create 8 password-change tickets on the new tenant (${sim.tenants.new.domain})`,
@@ -98,7 +98,7 @@ describe('auth0-migrate resets', () => {
     ).rejects.toMatchObject({
       name: 'MigrateError',
       message: expect.stringContaining('Stopped before the end'),
-      hint: `Fix the cause and run \`auth0-migrate resets ${RUN} --send\` again: users that have a ticket are skipped.`,
+      hint: `Fix the cause and run \`auth0-migrate resets ${RUN} --send\` again: users that have a ticket or an email are skipped.`,
     });
     expect(first.text).toContain('Created 4 tickets');
     expect(sim.tenant('new').tickets).toHaveLength(4);
@@ -110,7 +110,7 @@ describe('auth0-migrate resets', () => {
     const faultsBefore = sim.tenant('new').stats.faultsInjected;
     const second = new Out();
     expect(await resetsCommand(config, RUN, { send: true, ttl: 3600 }, second)).toBe(3);
-    expect(second.text).toContain('4 already have a ticket, 5 to do.');
+    expect(second.text).toContain('4 already have a ticket or an email, 5 to do.');
     expect(second.text).toContain('Created 4 tickets');
     expect(second.text).toContain('1 failed (not_found 1)');
     // The two 429s were waited out.
@@ -144,8 +144,73 @@ describe('auth0-migrate resets', () => {
     // A third run has only the missing user left.
     const third = new Out();
     expect(await resetsCommand(config, RUN, { send: true }, third)).toBe(3);
-    expect(third.text).toContain('8 already have a ticket, 1 to do.');
+    expect(third.text).toContain('8 already have a ticket or an email, 1 to do.');
     expect(sim.tenant('new').tickets).toHaveLength(8);
+  });
+
+  it('--email has Auth0 send its change-password emails instead, once per user, and skips users with a ticket', async () => {
+    const ghost = { user_id: 'auth0|0000000000000000ghost', email: 'ghost@example.com' };
+    const dir = await writeRun([...users, ghost]);
+    const tenant = sim.tenant('new');
+
+    const dry = new Out();
+    expect(await resetsCommand(config, RUN, { email: true }, dry)).toBe(0);
+    expect(dry.text).toContain(
+      `Dry run: would have the new tenant (${sim.tenants.new.domain}) send 9 change-password emails, for example to:`,
+    );
+    expect(dry.text).toContain(`Run \`auth0-migrate resets ${RUN} --send --email\` to send them.`);
+    expect(tenant.outbox).toHaveLength(0);
+
+    // Two users get a ticket first; then emails for the others, through a 503 and a 429.
+    const plan = await planResets(dir);
+    const client = createTenantClient(toTenantConfig(sim.tenants.new), { label: 'new' });
+    await sendResets(client, { ...plan, todo: plan.todo.slice(0, 2) }, { dir });
+    sim.faults.add({ kind: 'error', status: 503, tenant: 'new', path: '/dbconnections', times: 1 });
+    sim.faults.add({ kind: 'rate-limit', tenant: 'new', path: '/dbconnections', times: 1, resetSeconds: 1 });
+    const faultsBefore = tenant.stats.faultsInjected;
+    const out = new Out();
+    expect(await resetsCommand(config, RUN, { send: true, email: true }, out)).toBe(3);
+    expect(out.text).toContain('2 already have a ticket or an email, 7 to do.');
+    expect(out.text).toContain(
+      `The new tenant (${sim.tenants.new.domain}) is sending 6 change-password emails; 1 failed (not_found 1)`,
+    );
+    // The 503 and the 429 were answered, and waited out.
+    expect(tenant.stats.faultsInjected - faultsBefore).toBe(2);
+    const emailed = users.slice(2);
+    expect(tenant.outbox.map((m) => m.to).sort()).toEqual(emailed.map((u) => u.email).sort());
+    expect(tenant.outbox.every((m) => m.kind === 'change_password' && m.connection === DB_CONNECTION)).toBe(
+      true,
+    );
+    expect(tenant.outbox.every((m) => m.client_id === sim.tenants.new.clientId)).toBe(true);
+    const lines = await results(dir);
+    expect(
+      lines
+        .filter((l) => l.status === 'emailed')
+        .map((l) => l.user_id)
+        .sort(),
+    ).toEqual(emailed.map((u) => u.user_id).sort());
+    expect(lines.find((l) => l.status === 'error')).toMatchObject({
+      user_id: ghost.user_id,
+      code: 'not_found',
+    });
+
+    // Run again: only the unknown user is left, and nobody gets a second email.
+    const again = new Out();
+    expect(await resetsCommand(config, RUN, { send: true, email: true }, again)).toBe(3);
+    expect(again.text).toContain('8 already have a ticket or an email, 1 to do.');
+    expect(tenant.outbox).toHaveLength(6);
+    expect(tenant.tickets).toHaveLength(2);
+  });
+
+  it('refuses ticket settings with --email', async () => {
+    await writeRun(users);
+    await expect(
+      resetsCommand(config, RUN, { send: true, email: true, ttl: 60 }, new Out()),
+    ).rejects.toMatchObject({
+      name: 'InputError',
+      message: expect.stringContaining('--ttl and --result-url are ticket settings'),
+    });
+    expect(sim.tenant('new').outbox).toHaveLength(0);
   });
 
   it('refuses a dry run, and needs the new tenant for --send', async () => {
@@ -160,6 +225,40 @@ describe('auth0-migrate resets', () => {
       name: 'ConfigError',
     });
     expect(sim.tenant('new').tickets).toHaveLength(0);
+  });
+});
+
+describe('the simulated /dbconnections/change_password', () => {
+  it('answers as Auth0 documents it: 200 with its sentence, 400 without email or a database connection, 404 for nobody', async () => {
+    const url = `${sim.tenants.new.baseUrl}/dbconnections/change_password`;
+    const post = async (body: Record<string, unknown>) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as unknown };
+    };
+    const user = users[0]!;
+    expect(await post({ email: user.email.toUpperCase(), connection: DB_CONNECTION })).toEqual({
+      status: 200,
+      body: "We've just sent you an email to reset your password.",
+    });
+    expect(sim.tenant('new').outbox).toMatchObject([{ to: user.email, user_id: user.user_id }]);
+    expect((await post({ connection: DB_CONNECTION })).status).toBe(400);
+    expect((await post({ email: user.email })).status).toBe(400);
+    expect((await post({ email: user.email, connection: 'google-oauth2' })).status).toBe(400);
+    expect(await post({ email: 'nobody@example.com', connection: DB_CONNECTION })).toMatchObject({
+      status: 404,
+      body: { error: 'user_not_found' },
+    });
+    expect(sim.tenant('new').stats.passwordChangeEmails).toBe(1);
+    // What a rehearsal shows of the emails, over HTTP.
+    const seen = (await (await fetch(`${sim.url}/__sim/outbox`)).json()) as {
+      outbox: Record<string, Array<{ to: string }>>;
+    };
+    expect(seen.outbox.new).toMatchObject([{ to: user.email, kind: 'change_password' }]);
+    expect(seen.outbox.old).toEqual([]);
   });
 });
 

@@ -11,10 +11,12 @@ import { randomUUID } from 'node:crypto';
  * - `drop`: the connection is destroyed before the request is handled (nothing happens).
  * - `drop-after`: the request is handled in full (a job is created), then the connection is
  *   destroyed instead of sending the answer: the case of an answer lost on its way back.
+ * - `cut`: the answer starts (status, headers, the first `afterBytes` bytes of its body), then
+ *   the connection is destroyed: a download broken off half way.
  */
-export type FaultKind = 'error' | 'rate-limit' | 'delay' | 'drop' | 'drop-after';
+export type FaultKind = 'error' | 'rate-limit' | 'delay' | 'drop' | 'drop-after' | 'cut';
 
-const FAULT_KINDS: readonly FaultKind[] = ['error', 'rate-limit', 'delay', 'drop', 'drop-after'];
+const FAULT_KINDS: readonly FaultKind[] = ['error', 'rate-limit', 'delay', 'drop', 'drop-after', 'cut'];
 
 export interface FaultRule {
   kind: FaultKind;
@@ -30,6 +32,8 @@ export interface FaultRule {
   delayMs?: number;
   /** `rate-limit`: seconds until `x-ratelimit-reset`. @defaultValue 1 */
   resetSeconds?: number;
+  /** `cut`: bytes of the body sent before the connection is destroyed. @defaultValue 1024 */
+  afterBytes?: number;
   /** Matching requests it hits; 0 means until removed. @defaultValue 1 */
   times?: number;
   /** Matching requests let through before it starts. @defaultValue 0 */
@@ -140,5 +144,8 @@ function validateRule(rule: FaultRule): void {
     !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)
   ) {
     throw new TypeError(`fault status must be an HTTP error status (got ${rule.status})`);
+  }
+  if (rule.afterBytes !== undefined && !(Number.isInteger(rule.afterBytes) && rule.afterBytes >= 0)) {
+    throw new TypeError(`fault afterBytes must be a whole number of bytes (got ${rule.afterBytes})`);
   }
 }

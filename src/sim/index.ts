@@ -6,6 +6,7 @@
  * independent check of that client, built from Auth0's published behaviour.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -93,12 +94,19 @@ export async function startSimulator(options: SimOptions = {}): Promise<Simulato
   const closing = new AbortController();
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024 * 1024 });
-  // Requests a `drop-after` fault hit: handled in full, then their answer is never sent.
+  // Requests a `drop-after` fault hit: handled in full, then their answer is never sent; and
+  // those a `cut` fault hit, with the bytes of their answer sent before the connection goes.
   const dropAfter = new WeakSet<FastifyRequest>();
+  const cutAfter = new WeakMap<FastifyRequest, number>();
   app.addHook('onRequest', async (req, reply) =>
-    faultHook(req, reply, tenants, faults, closing.signal, dropAfter),
+    faultHook(req, reply, tenants, faults, closing.signal, { dropAfter, cutAfter }),
   );
   app.addHook('onSend', async (req, _reply, payload) => {
+    const cut = cutAfter.get(req);
+    if (cut !== undefined && payload !== null && payload !== undefined) {
+      const body = payload instanceof Readable ? payload : Readable.from([Buffer.from(payload as string)]);
+      return Readable.from(cutShort(body, cut, req.raw.socket));
+    }
     if (!dropAfter.has(req)) return payload;
     req.raw.socket.destroy();
     if (payload instanceof Readable) payload.destroy();
@@ -200,6 +208,30 @@ async function seed(tenants: Record<SimTenantName, SimTenant>, opts: ResolvedOpt
   }
 }
 
+/**
+ * The first `bytes` bytes of `body`, then the connection destroyed (the body ends only by that,
+ * so the client sees a transfer broken off, never a short but complete answer).
+ */
+async function* cutShort(body: Readable, bytes: number, socket: Socket): AsyncGenerator<Buffer> {
+  let left = bytes;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (chunk.length < left) {
+        left -= chunk.length;
+        yield chunk;
+        continue;
+      }
+      if (left > 0) yield chunk.subarray(0, left);
+      break;
+    }
+  } finally {
+    body.destroy();
+  }
+  // Let the bytes sent so far leave, then cut.
+  await sleep(50);
+  socket.destroy();
+}
+
 /** Faults apply to everything a tenant answers (not to the control endpoints). */
 async function faultHook(
   req: FastifyRequest,
@@ -207,7 +239,7 @@ async function faultHook(
   tenants: Record<string, SimTenant>,
   faults: Faults,
   signal: AbortSignal,
-  dropAfter: WeakSet<FastifyRequest>,
+  broken: { dropAfter: WeakSet<FastifyRequest>; cutAfter: WeakMap<FastifyRequest, number> },
 ): Promise<FastifyReply | undefined> {
   const m = /^\/([^/?]+)([^?]*)/.exec(req.url);
   const tenant = m ? tenants[m[1]!] : undefined;
@@ -217,7 +249,8 @@ async function faultHook(
   const rule: FaultRule | undefined = faults.match(tenant.name, req.method, path);
   if (rule === undefined) return undefined;
   tenant.stats.faultsInjected++;
-  const isAuth = path.startsWith('/oauth/');
+  // Authentication API endpoints answer errors in their own shape.
+  const isAuth = path.startsWith('/oauth/') || path.startsWith('/dbconnections/');
   switch (rule.kind) {
     case 'delay':
       await sleep(rule.delayMs ?? 1000, undefined, { signal }).catch(() => undefined);
@@ -227,7 +260,10 @@ async function faultHook(
       req.raw.socket.destroy();
       return reply;
     case 'drop-after':
-      dropAfter.add(req);
+      broken.dropAfter.add(req);
+      return undefined;
+    case 'cut':
+      broken.cutAfter.set(req, rule.afterBytes ?? 1024);
       return undefined;
     case 'error': {
       const status = rule.status ?? 500;

@@ -165,6 +165,25 @@ describe('export against the simulator', () => {
     expect(sim.faults.list()).toEqual([]);
   });
 
+  it('downloads again when the transfer of the file breaks off half way', async () => {
+    const downloadsBefore = sim.tenant('old').stats.exportDownloads;
+    // The first download gets the headers and 2,000 bytes of the gzip; the second, 0 bytes.
+    sim.faults.add({ kind: 'cut', tenant: 'old', path: '/__exports', afterBytes: 2000, times: 1 });
+    sim.faults.add({ kind: 'cut', tenant: 'old', path: '/__exports', afterBytes: 0, times: 1 });
+    // And a poll whose JSON answer breaks off: read again.
+    sim.faults.add({
+      kind: 'cut',
+      tenant: 'old',
+      method: 'GET',
+      path: '/api/v2/jobs/',
+      afterBytes: 10,
+      times: 1,
+    });
+    await expectWholeExport(await run());
+    expect(sim.tenant('old').stats.exportDownloads - downloadsBefore).toBe(3);
+    expect(sim.faults.list()).toEqual([]);
+  });
+
   it('fetches a fresh link when the first one has expired', async () => {
     const downloadsBefore = sim.tenant('old').stats.exportDownloads;
     let expired = 0;

@@ -104,5 +104,12 @@ describe('the drop-after fault', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain('drop-after');
+    const badCut = await fetch(`${sim.url}/__sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'cut', afterBytes: -1 }),
+    });
+    expect(badCut.status).toBe(400);
+    expect(((await badCut.json()) as { error: string }).error).toContain('afterBytes');
   });
 });

@@ -205,7 +205,9 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
   if (c.failed > 0 && dir !== undefined)
     lines.push(`Retry the failed users with \`auth0-migrate import ${dir}/retry.ndjson\`.`);
   if (s.passwordResets > 0 && !s.dryRun)
-    lines.push(`Send them password-change tickets with \`auth0-migrate resets ${s.runId}\`.`);
+    lines.push(
+      `Send them password-change tickets with \`auth0-migrate resets ${s.runId}\`, or have Auth0 email them with \`--email\`.`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

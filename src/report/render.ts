@@ -211,6 +211,8 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
       { code: `auth0-migrate resets ${s.runId}` },
       ', then create the password-change tickets with ',
       { code: `auth0-migrate resets ${s.runId} --send` },
+      ', or have Auth0 send its change-password email with ',
+      { code: `auth0-migrate resets ${s.runId} --send --email` },
       '.',
     ]);
   }

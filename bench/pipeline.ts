@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- pipeline] [--users N] [--rounds R] [--threads T] [--dir DIR] [--fresh] [--stream-json]`
+ * `npm run bench [-- pipeline] [--users N[,N…]] [--rounds R] [--threads T] [--dir DIR] [--fresh] [--stream-json]`
  *
  * Generates (or reuses, under DIR) a synthetic old-tenant export of N users (default 1,000,000;
  * see lib/synthetic-export.ts for its mix) and a new-tenant export of about a third of its
@@ -19,8 +19,11 @@
  * Prints users per second (wall clock, and per CPU-second, which a busy machine disturbs less),
  * the ratio b/a, peak RSS with what V8's heap and the index and duplicate filter hold at that
  * moment, and the index's bytes per key. `--stream-json` adds stream-json's own JSONL parser as a
- * second, slower baseline.
+ * second, slower baseline. Several sizes (`--users 1000000,3000000`) run one after the other, each
+ * in a process of its own (so no size inherits another's memory), and end with a table of them
+ * side by side.
  */
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,9 +163,15 @@ export async function run(argv: string[]): Promise<void> {
       threads: { type: 'string' },
     },
   });
-  const users = Number(values.users);
+  const sizes = values.users.split(',').map((v) => Number(v.trim()));
   const rounds = Number(values.rounds);
-  if (!Number.isInteger(users) || users < 1) throw new Error('--users must be a whole number ≥ 1');
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error('--users must be a whole number ≥ 1, or several separated by commas');
+  if (sizes.length > 1) {
+    await compareSizes(sizes, argv, values.dir, values.fresh);
+    return;
+  }
+  const users = sizes[0]!;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
   const askedThreads = values.threads === undefined ? undefined : Number(values.threads);
   if (askedThreads !== undefined && !(Number.isInteger(askedThreads) && askedThreads >= 0))
@@ -283,4 +292,115 @@ export async function run(argv: string[]): Promise<void> {
     `accounting     ${last.problems.length === 0 ? 'adds up' : `DOES NOT ADD UP: ${last.problems.join('; ')}`}`,
   );
   out(`load average   ${load()}`);
+  const result: SizeResult = {
+    users,
+    threads,
+    a: users / (best(a, 'wallMs') / 1000),
+    b: users / (best(b, 'wallMs') / 1000),
+    ratioWall,
+    ratioCpu,
+    ...(b1.length > 0 && {
+      b1: users / (best(b1, 'wallMs') / 1000),
+      peakRssB1: Math.max(...b1.map((m) => m.peakRss)),
+    }),
+    peakRss: peakB,
+    bytesPerKey: s.bytesPerKey,
+    indexBytes: s.bytes,
+    duplicateFilterBytes: last.duplicateFilterBytes,
+  };
+  out(`${RESULT_MARK}${JSON.stringify(result)}`);
+}
+
+/** The last line of a run, for {@link compareSizes}. */
+const RESULT_MARK = 'result: ';
+
+interface SizeResult {
+  users: number;
+  threads: number;
+  a: number;
+  b: number;
+  b1?: number;
+  ratioWall: number;
+  ratioCpu: number;
+  peakRss: number;
+  peakRssB1?: number;
+  bytesPerKey: number;
+  indexBytes: number;
+  duplicateFilterBytes: number;
+}
+
+/** Each size in a process of its own (files generated here first), then the sizes side by side. */
+async function compareSizes(sizes: number[], argv: string[], dir: string, fresh: boolean): Promise<void> {
+  const results: SizeResult[] = [];
+  for (const users of sizes) {
+    const files = await syntheticExports(dir, users, { fresh });
+    if (files.generated)
+      process.stdout.write(`generated ${files.oldFile} in ${(files.generateMs / 1000).toFixed(1)} s\n`);
+    const args = [...process.execArgv, process.argv[1]!, 'pipeline', ...withUsers(argv, users)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      process.stdout.write(d);
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    if (code !== 0) throw new Error(`the run of ${thousands(users)} users exited with ${code}`);
+    const last = text.trim().split('\n').at(-1) ?? '';
+    if (!last.startsWith(RESULT_MARK))
+      throw new Error(`the run of ${thousands(users)} users printed no result`);
+    results.push(JSON.parse(last.slice(RESULT_MARK.length)) as SizeResult);
+    process.stdout.write('\n');
+  }
+  const rows: Array<[string, (r: SizeResult) => string]> = [
+    ['(a) baseline', (r) => `${thousands(r.a)}/s`],
+    ['(b) pipeline', (r) => `${thousands(r.b)}/s (${describeThreads(r.threads)})`],
+    ['ratio b/a wall (CPU)', (r) => `${r.ratioWall.toFixed(2)} (${r.ratioCpu.toFixed(2)})`],
+    [
+      '(b1) one thread, b1/a',
+      (r) => (r.b1 === undefined ? '-' : `${thousands(r.b1)}/s, ${(r.b1 / r.a).toFixed(2)}`),
+    ],
+    ['peak RSS (b) / (b1)', (r) => `${mb(r.peakRss)} / ${r.peakRssB1 === undefined ? '-' : mb(r.peakRssB1)}`],
+    ['index + duplicate filter', (r) => `${mb(r.indexBytes)} + ${mb(r.duplicateFilterBytes)}`],
+    ['index bytes/key', (r) => r.bytesPerKey.toFixed(2)],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const cells = results.map((r) => rows.map(([, f]) => f(r)));
+  const colWidth = results.map((r, i) =>
+    Math.max(thousands(r.users).length + 6, ...cells[i]!.map((c) => c.length)),
+  );
+  process.stdout.write(
+    `${''.padEnd(width)}  ${results.map((r, i) => `${thousands(r.users)} users`.padStart(colWidth[i]!)).join('  ')}\n`,
+  );
+  rows.forEach(([label], k) => {
+    process.stdout.write(
+      `${label.padEnd(width)}  ${cells.map((c, i) => c[k]!.padStart(colWidth[i]!)).join('  ')}\n`,
+    );
+  });
+  const first = results[0]!;
+  const lastSize = results.at(-1)!;
+  const perMillion =
+    (lastSize.peakRss - first.peakRss) / ((lastSize.users - first.users) / 1e6) / (1024 * 1024);
+  const tables =
+    (lastSize.indexBytes + lastSize.duplicateFilterBytes - first.indexBytes - first.duplicateFilterBytes) /
+    ((lastSize.users - first.users) / 1e6) /
+    (1024 * 1024);
+  process.stdout.write(
+    `peak RSS grows by ${perMillion.toFixed(1)} MB per million users, of which the index and the duplicate filter ${tables.toFixed(1)} MB\n`,
+  );
+}
+
+/** `argv` with its `--users` value replaced by one size. */
+function withUsers(argv: string[], users: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === 'pipeline') continue;
+    if (arg === '--users') {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('--users=')) continue;
+    out.push(arg);
+  }
+  return [...out, '--users', String(users)];
 }

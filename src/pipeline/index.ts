@@ -105,6 +105,11 @@ export interface PipelineOptions extends BatchOptions {
    * and streams use none. @defaultValue one less than the cores (up to 4) for an NDJSON file of 8 MB or more, else 0
    */
   threads?: number;
+  /**
+   * How long worker threads wait while the consumer asks for nothing (the plan stage waiting for
+   * room in Redis) before they stop; they start again when needed. @defaultValue 60000
+   */
+  threadIdleMs?: number;
 }
 
 /** A pipeline run: iterate it once for its outputs; its figures are live while it runs. */
@@ -119,6 +124,8 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
   readonly duplicateFilterBytes: number;
   /** Worker threads the run uses (0: all on this thread); known once the input is opened. */
   readonly threads: number;
+  /** Worker threads started so far, restarts after an idle stop included. */
+  readonly threadStarts: number;
 }
 
 /**
@@ -137,12 +144,15 @@ export function runPipeline(options: PipelineOptions): PipelineRun {
   const read = createReadState();
   const counter = new OutcomeCounter();
   const duplicates = new DuplicateFilter();
-  const used = { threads: 0 };
+  const used: Used = { threads: 0, threadStarts: () => 0 };
   let started = false;
   return {
     read,
     get threads() {
       return used.threads;
+    },
+    get threadStarts() {
+      return used.threadStarts();
     },
     counts: counter.counts,
     check: () => counter.check(),
@@ -158,12 +168,18 @@ export function runPipeline(options: PipelineOptions): PipelineRun {
   };
 }
 
+/** What a run tells its {@link PipelineRun} about its threads. */
+interface Used {
+  threads: number;
+  threadStarts: () => number;
+}
+
 async function* run(
   options: PipelineOptions,
   read: ReadState,
   counter: OutcomeCounter,
   duplicates: DuplicateFilter,
-  used: { threads: number },
+  used: Used,
 ): AsyncGenerator<PipelineOutput> {
   const name = options.name ?? (typeof options.input === 'string' ? options.input : 'input');
   const batcher = new Batcher(options);
@@ -171,7 +187,19 @@ async function* run(
   const threads = await threadCount(options, opened.format);
   used.threads = threads;
   if (threads > 0) {
-    yield* runThreaded({ options, name, opened, threads, counter, duplicates, batcher });
+    yield* runThreaded({
+      options,
+      name,
+      opened,
+      threads,
+      idleMs: options.threadIdleMs,
+      counter,
+      duplicates,
+      batcher,
+      onPool: (started) => {
+        used.threadStarts = started;
+      },
+    });
     return;
   }
   const preparer = createPreparer({

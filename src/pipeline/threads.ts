@@ -56,6 +56,8 @@ export const IN_FLIGHT_PER_THREAD = 6;
 /** An input smaller than this (on disk) is read on the main thread alone: threads take time to start. */
 export const THREADS_FROM_BYTES = 8 * 1024 * 1024;
 const MAX_AUTO_THREADS = 4;
+/** Threads with nothing to do this long stop, and start again when pieces come. */
+export const THREAD_IDLE_MS = 60_000;
 /** Pieces sent to a thread and not yet answered, at most, before the main thread takes one. */
 const QUEUED_PER_THREAD = 3;
 const THREAD_YOUNG_GENERATION_MB = 4;
@@ -159,9 +161,13 @@ export interface ThreadedRun {
   name: string;
   opened: OpenedExport;
   threads: number;
+  /** How long threads wait with nothing to do before they stop. @defaultValue {@link THREAD_IDLE_MS} */
+  idleMs?: number | undefined;
   counter: OutcomeCounter;
   duplicates: DuplicateFilter;
   batcher: Batcher;
+  /** Told how many threads have been started so far, whenever asked. */
+  onPool?: (started: () => number) => void;
 }
 
 interface Pending {
@@ -187,7 +193,8 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
     maxLineBytes: DEFAULT_MAX_LINE,
     migrated: run.options.migrated?.shared(),
   };
-  const pool = new ThreadPool(run.threads, setup);
+  const pool = new ThreadPool(run.threads, setup, run.idleMs ?? THREAD_IDLE_MS);
+  run.onPool?.(() => pool.started);
   const guard = new NotJsonGuard(opened.fail);
   const fields = new FieldCheck(name);
   let line = opened.leadingLines;
@@ -362,23 +369,44 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
   }
 }
 
-/** Worker threads, each taking pieces in the order sent and answering in that order. */
+/** A piece sent to a thread, waiting for its answer. */
 interface Waiter {
   resolve: (r: PieceResult) => void;
   reject: (e: Error) => void;
 }
 
+/**
+ * Worker threads, each taking pieces in the order sent and answering in that order. Threads
+ * with nothing to do for `idleMs` stop (a consumer may pause the pipeline for hours, as the
+ * plan stage does while Auth0 imports) and start again when pieces come.
+ */
 class ThreadPool {
-  readonly #workers: Worker[];
-  readonly #waiting: Waiter[][];
+  readonly #count: number;
+  readonly #setup: ThreadSetup;
+  readonly #idleMs: number;
+  #workers: Worker[] = [];
+  #waiting: Waiter[][] = [];
   #seq = 0;
+  #started = 0;
   #failed: Error | undefined;
+  #idle: NodeJS.Timeout | undefined;
 
-  constructor(count: number, setup: ThreadSetup) {
-    this.#workers = [];
-    this.#waiting = [];
-    for (let w = 0; w < count; w++) {
-      const worker = startWorker(setup);
+  constructor(count: number, setup: ThreadSetup, idleMs: number) {
+    this.#count = count;
+    this.#setup = setup;
+    this.#idleMs = idleMs;
+    this.#start();
+  }
+
+  /** Threads started so far, restarts after an idle stop included. */
+  get started(): number {
+    return this.#started;
+  }
+
+  #start(): void {
+    for (let w = 0; w < this.#count; w++) {
+      const worker = startWorker(this.#setup);
+      this.#started++;
       const waiting: Waiter[] = [];
       worker.on('message', (m: PieceResult | PieceFailure) => {
         const next = waiting.shift();
@@ -392,6 +420,7 @@ class ThreadPool {
           m.json = Buffer.from(m.json.buffer, m.json.byteOffset, m.json.byteLength);
           next.resolve(m);
         }
+        if (this.#waiting.every((q) => q.length === 0)) this.#armIdle();
       });
       const fail = (err: Error): void => {
         this.#failed ??= err;
@@ -406,14 +435,31 @@ class ThreadPool {
     }
   }
 
+  #armIdle(): void {
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      this.#idle = undefined;
+      if (this.#waiting.some((q) => q.length > 0)) return;
+      const stopping = this.#workers;
+      this.#workers = [];
+      this.#waiting = [];
+      for (const w of stopping) void w.terminate();
+    }, this.#idleMs);
+    // An idle stop never keeps the process alive.
+    this.#idle.unref();
+  }
+
   /** Whether some thread has fewer than `queued` pieces sent and not yet answered. */
   hasRoom(queued: number): boolean {
-    return this.#waiting.some((w) => w.length < queued);
+    return this.#workers.length === 0 || this.#waiting.some((w) => w.length < queued);
   }
 
   /** Sends the piece to the thread with the fewest pieces waiting. */
   run(buf: Uint8Array): Promise<PieceResult> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+    if (this.#workers.length === 0) this.#start();
     const seq = this.#seq++;
     let w = 0;
     for (let i = 1; i < this.#waiting.length; i++) {
@@ -427,6 +473,7 @@ class ThreadPool {
 
   async close(): Promise<void> {
     this.#failed ??= new Error('pipeline threads closed');
+    clearTimeout(this.#idle);
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

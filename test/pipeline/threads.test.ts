@@ -228,6 +228,31 @@ describe('the pipeline on worker threads', () => {
     expect(again.filter(isBatch).length).toBeGreaterThan(0);
   });
 
+  it('stops its threads while the consumer pauses, and starts them again for the rest, with the same outputs', async () => {
+    // Large enough that most of it is read after the pause (the pipeline reads 6 pieces ahead).
+    const input = tmp.file('paused.ndjson', mixedExport(40_000));
+    const one = await outcome({ input, connection: CONNECTION, threads: 0, batchBytes: 20_000 });
+    const run = runPipeline({
+      input,
+      connection: CONNECTION,
+      threads: 1,
+      threadIdleMs: 30,
+      batchBytes: 20_000,
+    });
+    const out: PipelineOutput[] = [];
+    let paused = false;
+    for await (const o of run) {
+      out.push(o);
+      if (!paused && isBatch(o)) {
+        // Like the plan stage waiting for room in Redis: nothing is asked for a while.
+        paused = true;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
+    expect(run.threadStarts).toBeGreaterThanOrEqual(2);
+    expect({ out: plain(out), counts: structuredClone(run.counts), read: { ...run.read } }).toEqual(one);
+  });
+
   it('property: any mix of lines gives the one-thread outputs', async () => {
     const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null));
     const record = fc.record(

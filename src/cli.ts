@@ -138,6 +138,17 @@ program
   );
 
 program
+  .command('discard')
+  .description('give up a failed run: delete its user data in Redis and its work files (the report stays)')
+  .argument('<runId>')
+  .action(
+    run(async (config, runId: string) => {
+      const { discardCommand } = await import('./jobs/commands.js');
+      return discardCommand(config, runId);
+    }),
+  );
+
+program
   .command('runs')
   .description('list runs')
   .option('--json', 'print JSON')

@@ -3,6 +3,7 @@
  * once, does its work, closes every connection and returns the exit code (errors.ts).
  */
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, MigrateError, coerceError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -12,6 +13,7 @@ import { createProgress, type ProgressStream } from '../report/progress.js';
 import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from './flow.js';
+import { workDir } from './report.js';
 import { QUEUES, type QueueName } from './queues.js';
 import { createRuntime, type RunnerSettings, type Runtime } from './runtime.js';
 import { progressSnapshot } from './summary.js';
@@ -299,6 +301,53 @@ async function runningSnapshots(rt: Runtime) {
 }
 
 /** `auth0-migrate status [RUN_ID] [--json]` */
+/**
+ * `discard RUN_ID`: gives up a failed run. Its per-user data in Redis (staged payloads, results,
+ * skipped lines) and its work files (the export and snapshot it read) are deleted; its report
+ * stays, and so do its counts and batch records. The run can no longer be resumed.
+ */
+export async function discardCommand(
+  config: Config,
+  runId: string,
+  hooks: CommandHooks = {},
+): Promise<number> {
+  const out = hooks.out ?? process.stdout;
+  const rt = await createRuntime(config, { ...(hooks.logger && { logger: hooks.logger }) });
+  try {
+    const run = await rt.store.getRun(runId);
+    if (run === undefined) {
+      throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
+    }
+    if (run.discardedAt !== undefined) {
+      out.write(`Run ${runId} was discarded already (${new Date(run.discardedAt).toISOString()}).\n`);
+      return ExitCode.ok;
+    }
+    if (run.status === 'completed') {
+      out.write(
+        `Run ${runId} completed: it keeps no user data to discard (its report stays in ${run.reportDir ?? config.reportsDir}).\n`,
+      );
+      return ExitCode.ok;
+    }
+    if (run.status !== 'failed') {
+      throw new MigrateError(
+        `Run ${runId} is still running (phase ${run.phase}): only a failed run can be discarded.`,
+        {
+          hint: `Let it finish, or stop its workers; a run whose workers are gone fails when they come back, or resume it with --run-id ${runId}.`,
+        },
+      );
+    }
+    await rt.store.purgeUserData(runId);
+    await rm(workDir(rt, runId), { recursive: true, force: true });
+    await rt.store.setRun(runId, { discardedAt: Date.now() });
+    out.write(
+      `Discarded run ${runId}: its user data in Redis and its work files are deleted; the report stays${run.reportDir !== undefined ? ` in ${run.reportDir}` : ''}.\n`,
+    );
+    return ExitCode.ok;
+  } finally {
+    await rt.close();
+  }
+}
+
 export async function statusCommand(
   config: Config,
   runId: string | undefined,

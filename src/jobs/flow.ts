@@ -101,6 +101,14 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
   if (run === undefined)
     throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
   if (run.status === 'completed') return;
+  if (run.discardedAt !== undefined) {
+    throw new MigrateError(
+      `Run ${runId} was discarded on ${new Date(run.discardedAt).toISOString()}: its user data and work files are gone, so it cannot be resumed.`,
+      {
+        hint: 'Start a new run (without --run-id, or with a new id); users already imported are found in the new tenant and skipped.',
+      },
+    );
+  }
   if (run.status === 'failed' || run.reportError !== undefined) {
     const stale = [
       'error',

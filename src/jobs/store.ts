@@ -132,6 +132,7 @@ export class RunStore {
       phases,
       reportDir: h.reportDir,
       reportError: h.reportError,
+      discardedAt: num(h.discardedAt),
     };
   }
 

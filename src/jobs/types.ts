@@ -70,6 +70,8 @@ export interface RunMeta {
   reportDir?: string;
   /** Why the report could not be written. */
   reportError?: string;
+  /** When `discard` deleted the failed run's user data and work files (it cannot resume since). */
+  discardedAt?: number;
 }
 
 export type BatchState = 'queued' | 'submitting' | 'submitted' | 'done' | 'failed';

@@ -4,6 +4,7 @@
  * and --hashes is refused without PAYLOAD_KEY.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,7 +12,13 @@ import bcrypt from 'bcryptjs';
 import { startSmtpSink } from '../report/smtp-sink.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
-import { followRun, statusCommand, sweepCommand, workerCommand } from '../../src/jobs/commands.js';
+import {
+  discardCommand,
+  followRun,
+  statusCommand,
+  sweepCommand,
+  workerCommand,
+} from '../../src/jobs/commands.js';
 import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
@@ -172,6 +179,41 @@ describe('import command', () => {
     expect(new Set(stats.importedUserIds).size).toBe(stats.importedUserIds.length);
     expect(stats.importJobsCreated).toBe(done.batches.total);
     expect(newTenantIds(h.sim)).toEqual(new Set(withEmail.map((u) => String(u.user_id))));
+  });
+
+  it('discard gives up a failed run: its user data and work files go, its report stays, and it cannot be resumed', async () => {
+    h = await startHarness({ sim: { seedOld: 1_500 }, env: { BATCH_BYTES: '50000' } });
+    const full = await exportOld(h);
+    const file = join(h.reportsDir, 'input', 'cut.ndjson.gz');
+    const bytes = await readFile(full);
+    await writeFile(file, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    await expect(importCommand(h.config, file, { runId: 'given-up' }, io())).rejects.toThrow(
+      /could not finish/,
+    );
+    const userKeys = async () => [
+      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:payload:*`)),
+      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:result:*`)),
+      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:chunk:*`)),
+    ];
+    expect((await userKeys()).length).toBeGreaterThan(0);
+    const work = join(h.reportsDir, 'given-up', 'work');
+    expect(existsSync(work)).toBe(true);
+
+    const out = io();
+    expect(await discardCommand(h.config, 'given-up', { out: out.out })).toBe(0);
+    expect(out.text()).toContain('Discarded run given-up');
+    expect(await userKeys()).toEqual([]);
+    expect(existsSync(work)).toBe(false);
+    expect(existsSync(join(h.reportsDir, 'given-up', 'summary.json'))).toBe(true);
+    await expect(importCommand(h.config, file, { runId: 'given-up' }, io())).rejects.toThrow(
+      /Run given-up was discarded on .*cannot be resumed/,
+    );
+    const again = io();
+    expect(await discardCommand(h.config, 'given-up', { out: again.out })).toBe(0);
+    expect(again.text()).toContain('was discarded already');
+    await expect(discardCommand(h.config, 'no-such-run', { out: io().out })).rejects.toThrow(
+      /There is no run no-such-run/,
+    );
   });
 
   it('refuses --hashes without PAYLOAD_KEY unless told --allow-plaintext-hashes', async () => {

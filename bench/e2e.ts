@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig, withTenants, type Config } from '../src/config.js';
+import { loadConfig, tenantEnvironment, withTenants, type Config } from '../src/config.js';
 import { followRun } from '../src/jobs/commands.js';
 import { startRun } from '../src/jobs/flow.js';
 import {
@@ -22,6 +22,7 @@ import {
 } from '../src/jobs/redis-server.js';
 import { createRuntime } from '../src/jobs/runtime.js';
 import { startSimulator, toTenantConfig } from '../src/sim/index.js';
+import { deleteKeysUnder } from '../src/jobs/queues.js';
 
 interface SlotSample {
   /** Time with every slot busy, in the import phase (ms). */
@@ -53,17 +54,7 @@ async function spawnWorker(
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
   };
-  for (const name of ['old', 'new'] as const) {
-    const t = config.tenants[name]!;
-    const p = `${name.toUpperCase()}_AUTH0_`;
-    Object.assign(env, {
-      [`${p}DOMAIN`]: t.domain,
-      [`${p}CLIENT_ID`]: t.clientId,
-      [`${p}CLIENT_SECRET`]: t.clientSecret.reveal(),
-      [`${p}CONNECTION`]: t.connection,
-      [`${p}BASE_URL`]: t.baseUrl,
-    });
-  }
+  Object.assign(env, tenantEnvironment(config));
   // The built CLI beside the built bench (npm run bench), or the sources through tsx.
   const built = !import.meta.url.endsWith('.ts');
   const cli = new URL(built ? '../src/cli.js' : '../src/cli.ts', import.meta.url).pathname;
@@ -211,14 +202,7 @@ export async function run(argv: string[]): Promise<void> {
     await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
     await rt.close();
     await sim.close();
-    if (privateRedis === undefined) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await probe.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await probe.del(...keys);
-      } while (cursor !== '0');
-    }
+    if (privateRedis === undefined) await deleteKeysUnder(probe, prefix);
     await probe.quit();
     await privateRedis?.stop();
     await rm(reportsDir, { recursive: true, force: true });

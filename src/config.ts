@@ -272,6 +272,26 @@ export function withTenants(config: Config, tenants: Partial<Record<TenantName, 
   return { ...config, tenants: { ...config.tenants, ...tenants }, tenantProblems: { old: [], new: [] } };
 }
 
+/**
+ * The environment that configures `config`'s tenants (`OLD_AUTH0_DOMAIN`, …), for a process this
+ * one starts (the worker of a benchmark or a test). It holds the client secrets: pass it to the
+ * child's environment only, never to a log.
+ */
+export function tenantEnvironment(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const tenant of ['old', 'new'] as const) {
+    const t = config.tenants[tenant];
+    if (t === undefined) continue;
+    const p = `${tenant.toUpperCase()}_AUTH0_`;
+    env[`${p}DOMAIN`] = t.domain;
+    env[`${p}CLIENT_ID`] = t.clientId;
+    env[`${p}CLIENT_SECRET`] = t.clientSecret.reveal();
+    env[`${p}CONNECTION`] = t.connection;
+    env[`${p}BASE_URL`] = t.baseUrl;
+  }
+  return env;
+}
+
 function readDotenv(path: string | false | undefined): Env {
   if (path === false) return {};
   const file = path ?? '.env';

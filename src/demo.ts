@@ -19,6 +19,7 @@ import {
 } from './jobs/redis-server.js';
 import { n } from './report/format.js';
 import { startSimulator, toTenantConfig } from './sim/index.js';
+import { deleteKeysUnder } from './jobs/queues.js';
 
 export interface DemoOptions {
   /** Users in the old tenant. @defaultValue 20000 */
@@ -108,12 +109,7 @@ async function dropKeys(url: string, prefix: string): Promise<void> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     await redis.quit();
   }

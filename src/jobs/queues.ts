@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /** Names of the BullMQ queues (all under `QUEUE_PREFIX`). */
 export const QUEUES = {
   /** One job per run: export the old tenant, snapshot the new one, then plan. */
@@ -10,3 +12,16 @@ export const QUEUES = {
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/**
+ * Deletes every key under `prefix:` (a `QUEUE_PREFIX`: queues, run state), never anything else;
+ * SCAN, so a large database is not blocked.
+ */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}

@@ -90,24 +90,8 @@ export class Batcher {
 
   /** {@link place} for a user and the JSON text {@link serialise} gave for it. */
   placeJson(candidate: ImportCandidate, json: string): Batch | undefined {
-    const count = this.#users.length;
-    const start = this.#at;
-    const room = start + 1 + json.length * 3 + 1;
-    if (room > this.#work.length) this.#grow(room);
-    let at = start;
-    if (count > 0) this.#work[at++] = 0x2c;
-    const written = this.#work.write(json, at, 'utf8');
-    let closed: Batch | undefined;
-    if (count > 0 && at + written + 1 > this.batchBytes) {
-      // It does not fit: the batch ends before its comma, and the user opens the next one.
-      closed = this.#close(start);
-      this.#work.copyWithin(1, at, at + written);
-      this.#at = 1 + written;
-    } else {
-      this.#at = at + written;
-    }
-    this.#users.push(candidate);
-    return closed;
+    const at = this.#openSlot(json.length * 3);
+    return this.#placed(candidate, at, this.#work.write(json, at, 'utf8'));
   }
 
   /**
@@ -115,20 +99,30 @@ export class Batcher {
    * `bytes` (a worker thread serialised it).
    */
   placeBytes(candidate: ImportCandidate, bytes: Uint8Array, start: number, end: number): Batch | undefined {
-    const count = this.#users.length;
-    const from = this.#at;
-    const length = end - start;
-    if (from + 1 + length + 1 > this.#work.length) this.#grow(from + 1 + length + 1);
-    let at = from;
-    if (count > 0) this.#work[at++] = 0x2c;
+    const at = this.#openSlot(end - start);
     this.#work.set(bytes.subarray(start, end), at);
+    return this.#placed(candidate, at, end - start);
+  }
+
+  /** Room for a user of at most `maxBytes` after the open batch, and its comma: where it goes. */
+  #openSlot(maxBytes: number): number {
+    const room = this.#at + 1 + maxBytes + 1;
+    if (room > this.#work.length) this.#grow(room);
+    let at = this.#at;
+    if (this.#users.length > 0) this.#work[at++] = 0x2c;
+    return at;
+  }
+
+  /** The user now written at `at` (`written` bytes): kept, or the batch closed before it. */
+  #placed(candidate: ImportCandidate, at: number, written: number): Batch | undefined {
     let closed: Batch | undefined;
-    if (count > 0 && at + length + 1 > this.batchBytes) {
-      closed = this.#close(from);
-      this.#work.copyWithin(1, at, at + length);
-      this.#at = 1 + length;
+    if (this.#users.length > 0 && at + written + 1 > this.batchBytes) {
+      // It does not fit: the batch ends before its comma, and the user opens the next one.
+      closed = this.#close(this.#at);
+      this.#work.copyWithin(1, at, at + written);
+      this.#at = 1 + written;
     } else {
-      this.#at = at + length;
+      this.#at = at + written;
     }
     this.#users.push(candidate);
     return closed;

@@ -11,26 +11,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { JSON_UTF8, sendAuthError } from './http.js';
+import { limitAuthRequest } from './oauth.js';
 import type { SimTenant } from './tenant.js';
 
 export const CHANGE_PASSWORD_SENT = "We've just sent you an email to reset your password.";
 
 export function registerDbConnections(app: FastifyInstance, tenant: SimTenant): void {
   app.post('/dbconnections/change_password', async (req, reply) => {
-    const bucket = tenant.authBucket;
-    if (bucket !== undefined) {
-      const answer = bucket.take();
-      void reply.headers(bucket.headers(answer));
-      if (!answer.ok) {
-        tenant.stats.rateLimited++;
-        return sendAuthError(
-          reply,
-          429,
-          'too_many_requests',
-          'Rate limit exceeded. Please retry after some time.',
-        );
-      }
-    }
+    const limited = limitAuthRequest(tenant, reply);
+    if (limited !== undefined) return limited;
     const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
     const { email, connection } = body;
     if (typeof email !== 'string' || email === '') {

@@ -41,6 +41,9 @@ export function sendManagementError(
 }
 
 /** The Authentication API's `{error, error_description}`. */
+/** What the Authentication API says with a 429. */
+export const AUTH_RATE_LIMIT_MESSAGE = 'Rate limit exceeded. Please retry after some time.';
+
 export function sendAuthError(
   reply: FastifyReply,
   status: number,

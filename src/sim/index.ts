@@ -18,7 +18,7 @@ import { registerControl } from './control.js';
 import { Faults, type FaultRule } from './faults.js';
 import { DB_CONNECTION, isMigrated } from './generate.js';
 import { hash32 } from './prng.js';
-import { RATE_LIMIT_MESSAGE, sendAuthError, sendManagementError } from './http.js';
+import { AUTH_RATE_LIMIT_MESSAGE, RATE_LIMIT_MESSAGE, sendAuthError, sendManagementError } from './http.js';
 import { JobEngine } from './jobs.js';
 import { MAX_IMPORT_BYTES, registerExportDownloads, registerJobs } from './jobs-routes.js';
 import {
@@ -283,13 +283,7 @@ async function faultHook(
         'x-ratelimit-remaining': '0',
         'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + (rule.resetSeconds ?? 1)),
       });
-      if (isAuth)
-        return sendAuthError(
-          reply,
-          429,
-          'too_many_requests',
-          'Rate limit exceeded. Please retry after some time.',
-        );
+      if (isAuth) return sendAuthError(reply, 429, 'too_many_requests', AUTH_RATE_LIMIT_MESSAGE);
       return sendManagementError(reply, 429, RATE_LIMIT_MESSAGE, 'too_many_requests');
     }
   }

@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runLoginScript } from './custom-db.js';
-import { JSON_UTF8, sendAuthError } from './http.js';
+import { AUTH_RATE_LIMIT_MESSAGE, JSON_UTF8, sendAuthError } from './http.js';
 import { checkPassword, hashPassword } from './passwords.js';
 import { PASSWORD_REALM_GRANT, type SimClient, type SimConnection, type SimTenant } from './tenant.js';
 import { signJwt } from './tokens.js';
@@ -39,23 +39,25 @@ function clientCredentials(
   return { id: str(body.client_id), secret: str(body.client_secret) };
 }
 
+/**
+ * The tenant's Authentication API bucket (`/oauth/token`, `/dbconnections/*`): sets its rate-limit
+ * headers, and answers 429 when it is empty.
+ */
+export function limitAuthRequest(tenant: SimTenant, reply: FastifyReply): FastifyReply | undefined {
+  const bucket = tenant.authBucket;
+  if (bucket === undefined) return undefined;
+  const answer = bucket.take();
+  void reply.headers(bucket.headers(answer));
+  if (answer.ok) return undefined;
+  tenant.stats.rateLimited++;
+  return sendAuthError(reply, 429, 'too_many_requests', AUTH_RATE_LIMIT_MESSAGE);
+}
+
 export function registerOAuth(app: FastifyInstance, tenant: SimTenant): void {
   app.post('/oauth/token', async (req, reply) => {
     tenant.stats.tokenRequests++;
-    const bucket = tenant.authBucket;
-    if (bucket !== undefined) {
-      const answer = bucket.take();
-      void reply.headers(bucket.headers(answer));
-      if (!answer.ok) {
-        tenant.stats.rateLimited++;
-        return sendAuthError(
-          reply,
-          429,
-          'too_many_requests',
-          'Rate limit exceeded. Please retry after some time.',
-        );
-      }
-    }
+    const limited = limitAuthRequest(tenant, reply);
+    if (limited !== undefined) return limited;
     const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
     const grant = str(body.grant_type);
     if (grant === undefined)

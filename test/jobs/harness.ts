@@ -10,7 +10,8 @@ import { createRuntime, type RunnerSettings, type Runtime } from '../../src/jobs
 import type { PlanItem } from '../../src/jobs/plan.js';
 import type { Batch, ImportCandidate } from '../../src/pipeline/types.js';
 import { startSimulator, toTenantConfig, type SimOptions, type Simulator } from '../../src/sim/index.js';
-import { dropPrefix, newRedis, testConfig, uniquePrefix } from './helpers.js';
+import { newRedis, testConfig, uniquePrefix } from './helpers.js';
+import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 /** Timings that keep the suite in seconds: short locks and stalled checks, quick polls and backoffs. */
 export const FAST: Partial<RunnerSettings> = {
@@ -57,7 +58,7 @@ export async function startHarness(
       await rt.close();
       await sim.close();
       const redis = newRedis();
-      await dropPrefix(redis, prefix);
+      await deleteKeysUnder(redis, prefix);
       await redis.quit();
       await rm(reportsDir, { recursive: true, force: true });
     },

@@ -19,13 +19,3 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export function newRedis(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 }
-
-/** Deletes every key under `prefix:` (never anything else). */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}

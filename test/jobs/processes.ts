@@ -1,6 +1,7 @@
 /** Worker processes for the multi-process tests (test/jobs/worker-process.ts). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tenantEnvironment } from '../../src/config.js';
 import type { Harness } from './harness.js';
 import { FAST } from './harness.js';
 import { REDIS_URL } from './helpers.js';
@@ -28,17 +29,7 @@ export function workerEnv(h: Harness, extra: Record<string, string> = {}): Recor
     RUNNER_TEST_SETTINGS: JSON.stringify(FAST),
     ...extra,
   };
-  for (const name of ['old', 'new'] as const) {
-    const t = h.config.tenants[name]!;
-    const p = `${name.toUpperCase()}_AUTH0_`;
-    Object.assign(env, {
-      [`${p}DOMAIN`]: t.domain,
-      [`${p}CLIENT_ID`]: t.clientId,
-      [`${p}CLIENT_SECRET`]: t.clientSecret.reveal(),
-      [`${p}CONNECTION`]: t.connection,
-      [`${p}BASE_URL`]: t.baseUrl,
-    });
-  }
+  Object.assign(env, tenantEnvironment(h.config));
   return env;
 }
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { ImportSlots } from '../../src/jobs/slots.js';
-import { dropPrefix, newRedis, uniquePrefix } from './helpers.js';
+import { newRedis, uniquePrefix } from './helpers.js';
+import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 describe('ImportSlots (Redis lease semaphore)', () => {
   let redis: Redis;
@@ -11,7 +12,7 @@ describe('ImportSlots (Redis lease semaphore)', () => {
     prefix = uniquePrefix('slots');
   });
   afterEach(async () => {
-    await dropPrefix(redis, prefix);
+    await deleteKeysUnder(redis, prefix);
     await redis.quit();
   });
 

@@ -21,6 +21,7 @@ import {
   toTenantConfig,
   type Simulator,
 } from '../../src/sim/index.js';
+import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 let sim: Simulator;
@@ -50,12 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.close();
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeysUnder(redis, prefix);
   await redis.quit();
   await rm(reportsDir, { recursive: true, force: true });
 });

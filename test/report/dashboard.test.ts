@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
 import { isLoopback, startDashboard, type Dashboard } from '../../src/report/dashboard.js';
+import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 let dashboard: Dashboard | undefined;
@@ -24,14 +25,7 @@ afterEach(async () => {
   await queue?.close();
   queue = undefined;
   const redis = new Redis(REDIS_URL);
-  for (const p of prefixes.splice(0)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const p of prefixes.splice(0)) await deleteKeysUnder(redis, p);
   await redis.quit();
 });
 

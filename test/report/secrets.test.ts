@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { reportCommand, runsCommand } from '../../src/report/commands.js';
 import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 const SMTP_PASSWORD = `smtp-${randomBytes(9).toString('base64url')}`;
 const PAYLOAD_KEY = randomBytes(32).toString('hex');
@@ -113,12 +114,7 @@ afterAll(async () => {
   await sim?.close();
   await smtp?.close();
   const redis = new Redis('redis://127.0.0.1:6379');
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeysUnder(redis, prefix);
   await redis.quit();
   if (work) await rm(work, { recursive: true, force: true });
 });

@@ -7,9 +7,11 @@
 import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { coerceError } from '../errors.js';
+import { HandBack } from '../jobs/control.js';
 import { QUEUES, type QueueName } from '../jobs/queues.js';
 import { reconcileFailedJobs } from '../jobs/reconcile.js';
 import type { Runtime } from '../jobs/runtime.js';
+import { deferJob } from './control.js';
 import { importBatchProcessor } from './import-batch.js';
 import { planProcessor } from './plan.js';
 import { reportProcessor } from './report.js';
@@ -49,10 +51,20 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
     },
     [QUEUES.report]: { fn: reportProcessor(rt) as Processor, concurrency: 1 },
   };
+  // Set once close() begins. A worker that is closing can still take one job: a fetch already
+  // waiting on Redis when close() began returns the job just handed back (BullMQ checks `closing`
+  // only before it waits). Such a job is handed back again at once, before it starts.
+  let stopping = false;
+  const unlessStopping =
+    (fn: Processor): Processor =>
+    async (job, token, signal) => {
+      if (stopping) await deferJob(job, token, new HandBack());
+      return fn(job, token, signal);
+    };
   const workers = new Map<QueueName, Worker>();
   for (const name of options.queues ?? (Object.values(QUEUES) as QueueName[])) {
     const { fn, concurrency } = processors[name];
-    const worker = new Worker(name, fn, {
+    const worker = new Worker(name, unlessStopping(fn), {
       // Recorded on each job (processedBy): which process ran it.
       name: `${hostname()}:${process.pid}`,
       connection: rt.redis,
@@ -94,6 +106,7 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
     workers,
     close() {
       closing ??= (async () => {
+        stopping = true;
         clearInterval(reconciler);
         await reconciling;
         const all = [...workers.values()];

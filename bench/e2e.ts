@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadConfig, tenantEnvironment, withTenants, type Config } from '../src/config.js';
-import { followRun } from '../src/jobs/commands.js';
+import { followRun } from '../src/commands/run.js';
 import { startRun } from '../src/jobs/flow.js';
 import {
   redisAnswers,

@@ -110,7 +110,7 @@ program
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
     run(async (config, opts) => {
-      const { sweepCommand } = await import('./jobs/commands.js');
+      const { sweepCommand } = await import('./commands/run.js');
       return sweepCommand(config, opts);
     }),
   );
@@ -120,7 +120,7 @@ program
   .description('run the workers (the container command) and keep the sweep schedule (SWEEP_CRON)')
   .action(
     run(async (config) => {
-      const { workerCommand } = await import('./jobs/commands.js');
+      const { workerCommand } = await import('./commands/run.js');
       return workerCommand(config);
     }),
   );
@@ -132,7 +132,7 @@ program
   .option('--json', 'print JSON')
   .action(
     run(async (config, runId: string | undefined, opts: { json?: boolean }) => {
-      const { statusCommand } = await import('./jobs/commands.js');
+      const { statusCommand } = await import('./commands/run.js');
       return statusCommand(config, runId, opts);
     }),
   );
@@ -143,7 +143,7 @@ program
   .argument('<runId>')
   .action(
     run(async (config, runId: string) => {
-      const { discardCommand } = await import('./jobs/commands.js');
+      const { discardCommand } = await import('./commands/run.js');
       return discardCommand(config, runId);
     }),
   );
@@ -154,7 +154,7 @@ program
   .option('--json', 'print JSON')
   .action(
     run(async (config, opts: { json?: boolean }) => {
-      const { runsCommand } = await import('./report/commands.js');
+      const { runsCommand } = await import('./commands/report.js');
       return runsCommand(config, opts);
     }),
   );
@@ -168,7 +168,7 @@ program
   .option('--email', 'send the summary by email (SMTP_URL, REPORT_EMAIL_TO)')
   .action(
     run(async (config, runId: string, opts) => {
-      const { reportCommand } = await import('./report/commands.js');
+      const { reportCommand } = await import('./commands/report.js');
       return reportCommand(config, runId, opts);
     }),
   );
@@ -186,7 +186,7 @@ program
   .option('--client-id <id>', 'application whose login page follows the reset')
   .action(
     run(async (config, runId: string, opts) => {
-      const { resetsCommand } = await import('./report/commands.js');
+      const { resetsCommand } = await import('./commands/report.js');
       return resetsCommand(config, runId, opts);
     }),
   );
@@ -208,7 +208,7 @@ lazy
   .option('--out <dir>', 'output folder', './lazy-scripts')
   .action(
     run(async (config, opts: { out: string }) => {
-      const { lazyBuildCommand } = await import('./lazy/command.js');
+      const { lazyBuildCommand } = await import('./commands/lazy.js');
       return lazyBuildCommand(config, opts);
     }),
   );
@@ -219,7 +219,7 @@ lazy
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
     run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyDeployCommand } = await import('./lazy/command.js');
+      const { lazyDeployCommand } = await import('./commands/lazy.js');
       return lazyDeployCommand(config, opts);
     }),
   );
@@ -230,7 +230,7 @@ lazy
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
     run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyFinishCommand } = await import('./lazy/command.js');
+      const { lazyFinishCommand } = await import('./commands/lazy.js');
       return lazyFinishCommand(config, opts);
     }),
   );
@@ -255,7 +255,7 @@ program
   .option('--json', 'print the tenants and their credentials as one JSON line first')
   .action(
     run(async (config, opts) => {
-      const { simCommand } = await import('./sim/command.js');
+      const { simCommand } = await import('./commands/sim.js');
       return simCommand(config, opts);
     }),
   );
@@ -272,7 +272,7 @@ program
   )
   .action(
     run(async (config, opts) => {
-      const { demoCommand } = await import('./demo.js');
+      const { demoCommand } = await import('./commands/demo.js');
       return demoCommand(config, opts);
     }),
   );

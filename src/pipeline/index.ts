@@ -21,11 +21,11 @@
  *
  * Stages, in order: read (read.ts) ▶ transform (transform.ts) ▶ skip migrated (migrated-index.ts)
  * ▶ merge password hashes (password-hashes.ts) ▶ schema check and serialisation (the four per
- * record: prepare.ts) ▶ duplicates (duplicates.ts) ▶ batch (batch.ts). On worker threads
+ * record: prepare.ts) ▶ duplicates (duplicates.ts) ▶ batch (batcher.ts). On worker threads
  * (threads.ts), the per-record part runs on the threads and the rest on this one.
  */
 import { OutcomeCounter } from './accounting.js';
-import { Batcher, type BatchOptions } from './batch.js';
+import { Batcher, type BatchOptions } from './batcher.js';
 import { DuplicateFilter } from './duplicates.js';
 import type { MigratedIndex } from './migrated-index.js';
 import type { PasswordHashes } from './password-hashes.js';
@@ -80,7 +80,7 @@ export {
   batchUsers,
   type BatchOptions,
   type PreparedUser,
-} from './batch.js';
+} from './batcher.js';
 export { DuplicateFilter } from './duplicates.js';
 export { ThreadCandidate } from './threads.js';
 export { OutcomeCounter, checkOutcomeCounts, emptyOutcomeCounts, isBatch } from './accounting.js';

@@ -5,7 +5,7 @@
  * before it (duplicates, batch boundaries) is left to the caller, so this part can run on
  * several threads at once (threads.ts) and give exactly what it gives on one.
  */
-import { serialiseUser } from './batch.js';
+import { serialiseUser } from './batcher.js';
 import { emailKey, idKey } from './keys.js';
 import type { MigratedIndex } from './migrated-index.js';
 import { mergePasswordHash, type PasswordHashes } from './password-hashes.js';

@@ -16,7 +16,7 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { OutcomeCounter } from './accounting.js';
-import type { Batcher } from './batch.js';
+import type { Batcher } from './batcher.js';
 import type { DuplicateFilter } from './duplicates.js';
 import { PipelineInputError } from './errors.js';
 import type { MigratedIndex } from './migrated-index.js';

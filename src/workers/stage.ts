@@ -4,7 +4,7 @@ import { coerceError } from '../errors.js';
 import { failRun } from '../jobs/flow.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { StageJobData, StageName } from '../jobs/types.js';
-import { deferJob, isFinal, isLastAttempt } from './control.js';
+import { deferJob, isFinal, isLastAttempt } from './defer.js';
 
 export type StageFn = (runId: string, signal: AbortSignal | undefined) => Promise<unknown>;
 

@@ -18,7 +18,7 @@ import {
   statusCommand,
   sweepCommand,
   workerCommand,
-} from '../../src/jobs/commands.js';
+} from '../../src/commands/run.js';
 import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, withTenants, type Config } from '../../src/config.js';
 import { SCRIPT_SIZE_LIMIT, buildScripts, identifyScript, type BuiltScripts } from '../../src/lazy/build.js';
-import { lazyDeployCommand, lazyFinishCommand } from '../../src/lazy/command.js';
+import { lazyDeployCommand, lazyFinishCommand } from '../../src/commands/lazy.js';
 import { scriptConfiguration } from '../../src/lazy/deploy.js';
 import {
   createScriptRuntime,

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig, withTenants, type Config } from '../../src/config.js';
-import { sweepCommand } from '../../src/jobs/commands.js';
-import { lazyDeployCommand } from '../../src/lazy/command.js';
+import { sweepCommand } from '../../src/commands/run.js';
+import { lazyDeployCommand } from '../../src/commands/lazy.js';
 import type { RunSummary } from '../../src/report/types.js';
 import {
   DB_CONNECTION,

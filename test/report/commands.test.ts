@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { reportCommand, runsCommand } from '../../src/report/commands.js';
+import { reportCommand, runsCommand } from '../../src/commands/report.js';
 import { writeRunReport } from '../../src/report/write.js';
 import { sampleSummary } from './fixtures.js';
 import { startSmtpSink } from './smtp-sink.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AUTH0_MAX_IMPORT_BYTES, Batcher, batchUsers } from '../../src/pipeline/batch.js';
+import { AUTH0_MAX_IMPORT_BYTES, Batcher, batchUsers } from '../../src/pipeline/batcher.js';
 import { DuplicateFilter } from '../../src/pipeline/duplicates.js';
 import { PipelineInputError } from '../../src/pipeline/errors.js';
 import { checkImportUser } from '../../src/pipeline/schema.js';

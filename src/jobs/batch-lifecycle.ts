@@ -10,7 +10,7 @@
 import { isAuth0Error } from '../auth0/errors.js';
 import type { Auth0Job, JobErrors } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
-import { FinalError, HandBack, WaitAndRetry, pause } from './control.js';
+import { FinalError, HandBack, WaitAndRetry, pause } from './job-control.js';
 import { batchJobId, maybeFinishRun } from './flow.js';
 import { classifyJob, dryRunBatch, failBatch } from './outcomes.js';
 import { PollSchedule } from './poll-schedule.js';

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, InputError, MigrateError } from '../errors.js';
-import { sendRunReport } from './email.js';
-import { REPORT_FILES, runDir } from './files.js';
-import { count, n } from './format.js';
-import { renderHtml, renderMarkdown } from './render.js';
-import { planResets, sendResets } from './resets.js';
-import type { RunSummary } from './types.js';
-import { digestFailures, readSummary, rerenderRunReport } from './write.js';
+import { sendRunReport } from '../report/email.js';
+import { REPORT_FILES, runDir } from '../report/files.js';
+import { count, n } from '../report/format.js';
+import { renderHtml, renderMarkdown } from '../report/render.js';
+import { planResets, sendResets } from '../report/resets.js';
+import type { RunSummary } from '../report/types.js';
+import { digestFailures, readSummary, rerenderRunReport } from '../report/write.js';
 
 /** Where the commands write; process.stdout unless a test gives its own. */
 export interface CommandOutput {

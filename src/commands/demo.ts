@@ -7,19 +7,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { withTenants, type Config } from './config.js';
-import { MigrateError } from './errors.js';
-import { createLogger } from './log.js';
-import { sweepCommand, type CommandHooks } from './jobs/commands.js';
+import { withTenants, type Config } from '../config.js';
+import { MigrateError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { sweepCommand, type CommandHooks } from './run.js';
 import {
   redisAnswers,
   redisServerInstalled,
   startPrivateRedis,
   type PrivateRedis,
-} from './jobs/redis-server.js';
-import { n } from './report/format.js';
-import { startSimulator, toTenantConfig } from './sim/index.js';
-import { deleteKeysUnder } from './jobs/queues.js';
+} from '../jobs/redis-server.js';
+import { n } from '../report/format.js';
+import { startSimulator, toTenantConfig } from '../sim/index.js';
+import { deleteKeysUnder } from '../jobs/queues.js';
 
 export interface DemoOptions {
   /** Users in the old tenant. @defaultValue 20000 */

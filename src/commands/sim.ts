@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
 import { ExitCode } from '../errors.js';
-import { startSimulator, type Simulator, type TimingProfile } from './index.js';
+import { startSimulator, type Simulator, type TimingProfile } from '../sim/index.js';
 
 export interface SimCommandOptions {
   port?: number;

@@ -5,7 +5,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { isAuth0Error } from '../auth0/errors.js';
 import { coerceError } from '../errors.js';
-import { FinalError, HandBack, WaitAndRetry } from '../jobs/control.js';
+import { FinalError, HandBack, WaitAndRetry } from '../jobs/job-control.js';
 
 /** True when this is the job's last attempt (BullMQ counts failed attempts in `attemptsMade`). */
 export function isLastAttempt(job: Job): boolean {

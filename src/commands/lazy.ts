@@ -4,8 +4,8 @@ import { createTenantClient } from '../auth0/index.js';
 import type { TenantClient } from '../auth0/types.js';
 import { requireTenant, type Config } from '../config.js';
 import { ExitCode } from '../errors.js';
-import { buildFinishedScripts, buildScripts } from './build.js';
-import { applyLazyConnection, scriptConfiguration } from './deploy.js';
+import { buildFinishedScripts, buildScripts } from '../lazy/build.js';
+import { applyLazyConnection, scriptConfiguration } from '../lazy/deploy.js';
 
 /** What the commands print to and talk to; tests replace them. */
 export interface LazyCommandDeps {

@@ -12,12 +12,12 @@ import { startMetricsServer, type MetricsServer } from '../report/metrics.js';
 import { createProgress, type ProgressStream } from '../report/progress.js';
 import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
-import { acquireSweepLock, newRunId, startRun, type RunSpec } from './flow.js';
-import { workDir } from './report.js';
-import { QUEUES, type QueueName } from './queues.js';
-import { createRuntime, type RunnerSettings, type Runtime } from './runtime.js';
-import { progressSnapshot } from './summary.js';
-import { sum, type RunProgress } from './types.js';
+import { acquireSweepLock, newRunId, startRun, type RunSpec } from '../jobs/flow.js';
+import { workDir } from '../jobs/report.js';
+import { QUEUES, type QueueName } from '../jobs/queues.js';
+import { createRuntime, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
+import { progressSnapshot } from '../jobs/summary.js';
+import { sum, type RunProgress } from '../jobs/types.js';
 
 export interface RunCommandOptions {
   dryRun?: boolean;

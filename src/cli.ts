@@ -110,7 +110,7 @@ program
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
     run(async (config, opts) => {
-      const { sweepCommand } = await import('./commands/run.js');
+      const { sweepCommand } = await import('./commands/sweep.js');
       return sweepCommand(config, opts);
     }),
   );
@@ -120,7 +120,7 @@ program
   .description('run the workers (the container command) and keep the sweep schedule (SWEEP_CRON)')
   .action(
     run(async (config) => {
-      const { workerCommand } = await import('./commands/run.js');
+      const { workerCommand } = await import('./commands/worker.js');
       return workerCommand(config);
     }),
   );
@@ -132,7 +132,7 @@ program
   .option('--json', 'print JSON')
   .action(
     run(async (config, runId: string | undefined, opts: { json?: boolean }) => {
-      const { statusCommand } = await import('./commands/run.js');
+      const { statusCommand } = await import('./commands/status.js');
       return statusCommand(config, runId, opts);
     }),
   );
@@ -143,7 +143,7 @@ program
   .argument('<runId>')
   .action(
     run(async (config, runId: string) => {
-      const { discardCommand } = await import('./commands/run.js');
+      const { discardCommand } = await import('./commands/discard.js');
       return discardCommand(config, runId);
     }),
   );
@@ -154,7 +154,7 @@ program
   .option('--json', 'print JSON')
   .action(
     run(async (config, opts: { json?: boolean }) => {
-      const { runsCommand } = await import('./commands/report.js');
+      const { runsCommand } = await import('./commands/runs.js');
       return runsCommand(config, opts);
     }),
   );
@@ -186,7 +186,7 @@ program
   .option('--client-id <id>', 'application whose login page follows the reset')
   .action(
     run(async (config, runId: string, opts) => {
-      const { resetsCommand } = await import('./commands/report.js');
+      const { resetsCommand } = await import('./commands/resets.js');
       return resetsCommand(config, runId, opts);
     }),
   );
@@ -196,7 +196,7 @@ program
   .description('bull-board over the queues (DASHBOARD_HOST, DASHBOARD_PORT)')
   .action(
     run(async (config) => {
-      const { dashboardCommand } = await import('./report/dashboard.js');
+      const { dashboardCommand } = await import('./commands/dashboard.js');
       return dashboardCommand(config);
     }),
   );

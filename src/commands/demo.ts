@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import { withTenants, type Config } from '../config.js';
 import { MigrateError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { sweepCommand, type CommandHooks } from './run.js';
+import type { CommandHooks } from './run.js';
+import { sweepCommand } from './sweep.js';
 import {
   redisAnswers,
   redisServerInstalled,

@@ -12,13 +12,11 @@ import bcrypt from 'bcryptjs';
 import { startSmtpSink } from '../report/smtp-sink.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
-import {
-  discardCommand,
-  followRun,
-  statusCommand,
-  sweepCommand,
-  workerCommand,
-} from '../../src/commands/run.js';
+import { discardCommand } from '../../src/commands/discard.js';
+import { followRun } from '../../src/commands/run.js';
+import { statusCommand } from '../../src/commands/status.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
+import { workerCommand } from '../../src/commands/worker.js';
 import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';

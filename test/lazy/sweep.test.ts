@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig, withTenants, type Config } from '../../src/config.js';
-import { sweepCommand } from '../../src/commands/run.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
 import { lazyDeployCommand } from '../../src/commands/lazy.js';
 import type { RunSummary } from '../../src/report/types.js';
 import {

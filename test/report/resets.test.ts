@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { loadConfig, withTenants, type Config } from '../../src/config.js';
-import { resetsCommand } from '../../src/commands/report.js';
+import { resetsCommand } from '../../src/commands/resets.js';
 import { planResets, sendResets } from '../../src/report/resets.js';
 import type { PasswordResetLine, ResetResultLine } from '../../src/report/types.js';
 import { writeRunReport } from '../../src/report/write.js';

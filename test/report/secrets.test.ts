@@ -16,7 +16,8 @@ import { Redis } from 'ioredis';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { reportCommand, runsCommand } from '../../src/commands/report.js';
+import { reportCommand } from '../../src/commands/report.js';
+import { runsCommand } from '../../src/commands/runs.js';
 import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
 

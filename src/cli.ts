@@ -43,7 +43,9 @@ function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<nu
   return async (...args: A): Promise<void> => {
     let code: number;
     try {
-      code = await fn(loadConfig(), ...args);
+      const config = loadConfig();
+      for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+      code = await fn(config, ...args);
     } catch (err) {
       code = report(err);
     }

@@ -94,16 +94,6 @@ export class Batcher {
     return this.#placed(candidate, at, this.#work.write(json, at, 'utf8'));
   }
 
-  /**
-   * {@link placeJson} for a user whose JSON text is already UTF-8: bytes `start` to `end` of
-   * `bytes` (a worker thread serialised it).
-   */
-  placeBytes(candidate: ImportCandidate, bytes: Uint8Array, start: number, end: number): Batch | undefined {
-    const at = this.#openSlot(end - start);
-    this.#work.set(bytes.subarray(start, end), at);
-    return this.#placed(candidate, at, end - start);
-  }
-
   /** Room for a user of at most `maxBytes` after the open batch, and its comma: where it goes. */
   #openSlot(maxBytes: number): number {
     const room = this.#at + 1 + maxBytes + 1;

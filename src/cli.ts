@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from './config.js';
-import { ExitCode, MigrateError, coerceError } from './errors.js';
+import { ExitCode, coerceError, isToolError } from './errors.js';
 
 // `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
 // go, which is not a failure of the command.
@@ -55,14 +55,9 @@ function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<nu
 
 function report(thrown: unknown): number {
   const err = coerceError(thrown);
-  if (err instanceof MigrateError || err.name === 'ConfigError' || err.name === 'InputError') {
-    const e = err as MigrateError;
-    process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
-    return e.exitCode ?? ExitCode.failure;
-  }
-  if (err.name === 'Auth0Error') {
-    process.stderr.write(`error: ${err.message}\n`);
-    return ExitCode.failure;
+  if (isToolError(err)) {
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    return err.exitCode;
   }
   process.stderr.write(`error: ${err.stack ?? err.message}\n`);
   return ExitCode.failure;

@@ -2,34 +2,29 @@
  * How a stage tells its worker to put the job aside without using up an attempt. The processors
  * turn these into BullMQ's `moveToDelayed` + `DelayedError` or `moveToWait` + `WaitingError`.
  */
+import { ToolError } from '../errors.js';
 
 /** Try again after `delayMs`: the import slots are taken, or the tenant asked us to slow down. */
-export class WaitAndRetry extends Error {
+export class WaitAndRetry extends ToolError {
   readonly delayMs: number;
 
   constructor(delayMs: number, reason: string) {
-    super(reason);
-    this.name = this.constructor.name;
+    super('wait_and_retry', reason);
     this.delayMs = delayMs;
   }
 }
 
 /** The process is shutting down: give the job back at once; its state lets the next worker resume. */
-export class HandBack extends Error {
+export class HandBack extends ToolError {
   constructor(reason = 'the worker is shutting down') {
-    super(reason);
-    this.name = this.constructor.name;
+    super('handed_back', reason);
   }
 }
 
 /** Trying again cannot help (e.g. the file was refused): end the job now. */
-export class FinalError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-    this.code = code;
+export class FinalError extends ToolError {
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { cause: options.cause, final: true });
   }
 }
 

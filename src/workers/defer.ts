@@ -3,9 +3,8 @@
  * processor so each of them stays a few lines.
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { isAuth0Error } from '../auth0/errors.js';
-import { coerceError } from '../errors.js';
-import { FinalError, HandBack, WaitAndRetry } from '../jobs/job-control.js';
+import { coerceError, isToolError } from '../errors.js';
+import { HandBack, WaitAndRetry } from '../jobs/job-control.js';
 
 /** True when this is the job's last attempt (BullMQ counts failed attempts in `attemptsMade`). */
 export function isLastAttempt(job: Job): boolean {
@@ -14,18 +13,12 @@ export function isLastAttempt(job: Job): boolean {
 
 /** Errors that another attempt cannot cure: configuration, credentials, refused input. */
 export function isFinal(err: Error): boolean {
-  if (err instanceof FinalError || err instanceof UnrecoverableError) return true;
-  if (err.name === 'ConfigError' || err.name === 'InputError' || err.name === 'PayloadError') return true;
-  if (isAuth0Error(err))
-    return !err.retryable && err.code !== 'link_expired' && err.code !== 'outcome_unknown';
-  return false;
+  return err instanceof UnrecoverableError || (isToolError(err) && err.final);
 }
 
 /** The stable code of an error, for the report. */
 export function errorCode(err: Error): string {
-  if (err instanceof FinalError) return err.code;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : 'batch_failed';
+  return isToolError(err) ? err.code : 'batch_failed';
 }
 
 /**

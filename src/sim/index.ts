@@ -13,7 +13,6 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Secret, type TenantConfig } from '../config.js';
 import { registerControl } from './control.js';
 import { Faults, type FaultRule } from './faults.js';
 import { DB_CONNECTION, isMigrated } from './generate.js';
@@ -52,17 +51,6 @@ export interface Simulator {
   /** Direct access to a tenant's in-memory state: users, jobs, stats, tickets. */
   tenant(name: SimTenantName): SimTenant;
   close(): Promise<void>;
-}
-
-/** The `TenantConfig` (src/config.ts) that points the tool at a simulated tenant. */
-export function toTenantConfig(info: SimTenantInfo): TenantConfig {
-  return {
-    domain: info.domain,
-    clientId: info.clientId,
-    clientSecret: new Secret(info.clientSecret),
-    connection: info.connection,
-    baseUrl: info.baseUrl,
-  };
 }
 
 export async function startSimulator(options: SimOptions = {}): Promise<Simulator> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig, withTenants, type Config } from '../../src/config.js';
+import { loadConfig, toTenantConfig, withTenants, type Config } from '../../src/config.js';
 import { sweepCommand } from '../../src/jobs/commands.js';
 import { lazyDeployCommand } from '../../src/lazy/command.js';
 import type { RunSummary } from '../../src/report/types.js';
@@ -18,7 +18,6 @@ import {
   DB_CONNECTION,
   generatedPassword,
   startSimulator,
-  toTenantConfig,
   type Simulator,
 } from '../../src/sim/index.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';

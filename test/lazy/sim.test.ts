@@ -13,13 +13,8 @@ import {
   runLoginScript,
   type ScriptOutcome,
   type ScriptRuntime,
-} from '../../src/sim/custom-db.js';
-import {
-  DB_CONNECTION,
-  generatedPassword,
-  startSimulator,
-  type Simulator,
-} from '../../src/sim/index.js';
+} from '../../src/sim/auth/custom-db.js';
+import { DB_CONNECTION, generatedPassword, startSimulator, type Simulator } from '../../src/sim/index.js';
 
 interface OldUser {
   id: string;

@@ -14,12 +14,7 @@ import { loadConfig, toTenantConfig, withTenants, type Config } from '../../src/
 import { sweepCommand } from '../../src/jobs/commands.js';
 import { lazyDeployCommand } from '../../src/lazy/command.js';
 import type { RunSummary } from '../../src/report/types.js';
-import {
-  DB_CONNECTION,
-  generatedPassword,
-  startSimulator,
-  type Simulator,
-} from '../../src/sim/index.js';
+import { DB_CONNECTION, generatedPassword, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';

@@ -3,22 +3,11 @@
  * codes, duplicates within the file, matching existing users (email, user_id, username, phone),
  * insert or upsert. Invalid users fail alone; the job goes on.
  */
-import { newObjectIdHex } from './ids.js';
-import { importUserErrors, type SchemaError } from './schemas.js';
-import type { SimTenant } from './tenant.js';
-import type { SimUser } from './users.js';
-
-export interface ImportUserError {
-  /** The user as supplied, hash values replaced by `*****`. */
-  user: unknown;
-  errors: Array<{ code: string; message: string; path?: string }>;
-}
-
-export interface ImportCounts {
-  inserted: number;
-  updated: number;
-  failed: number;
-}
+import { newObjectIdHex } from '../ids.js';
+import { importUserErrors, type SchemaError } from '../schemas.js';
+import type { ImportCounts, ImportUserError } from '../tenant/jobs.js';
+import type { SimTenant } from '../tenant/tenant.js';
+import type { SimUser } from '../tenant/users.js';
 
 /** app_metadata keys Auth0 reserves (bulk-import schema page, metadata docs). */
 const RESERVED_APP_METADATA = [

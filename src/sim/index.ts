@@ -2,8 +2,13 @@
  * The local Auth0 tenant simulator: tenants `old` and `new` under path prefixes of one HTTP server
  * on 127.0.0.1, each with a database connection, a management client holding every scope the tool
  * needs, the Authentication API's /oauth/token and the Management API endpoints of a migration,
- * with Auth0's limits, timing and failure modes. It shares no code with src/auth0/: it is the
- * independent check of that client, built from Auth0's published behaviour.
+ * with Auth0's limits, timing and failure modes. It imports nothing of the tool (src/auth0/,
+ * src/pipeline/, src/jobs/, config, errors): it is the independent check of them, built from
+ * Auth0's published behaviour.
+ *
+ * Where things are: routes.ts mounts every route; management/ holds one plugin per Management API
+ * resource, auth/ the Authentication API, tenant/ a tenant's state (it imports no route code),
+ * engine/ the import and export jobs; faults, limits, ids, schemas and answer shapes sit here.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

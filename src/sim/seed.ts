@@ -45,6 +45,7 @@ export async function seedTenants(
   }
 }
 
+// A deliberate copy of src/pipeline/read.ts's reading: the simulator stays an independent check.
 /** Reads an export file's users; `.gz` files (or gzip magic bytes) are decompressed. */
 export async function* readExportFile(path: string): AsyncGenerator<SimUser> {
   const head = await new Promise<Buffer>((resolve, reject) => {

@@ -9,6 +9,7 @@ import type { ImportCounts, ImportUserError } from '../tenant/jobs.js';
 import type { SimTenant } from '../tenant/tenant.js';
 import type { SimUser } from '../tenant/users.js';
 
+// A deliberate copy of src/pipeline/transform.ts's list: the simulator stays an independent check.
 /** app_metadata keys Auth0 reserves (bulk-import schema page, metadata docs). */
 const RESERVED_APP_METADATA = [
   '__tenant',
@@ -49,6 +50,7 @@ export function redactUser(raw: unknown): unknown {
   return copy;
 }
 
+// A deliberate copy of the rule src/pipeline/duplicates.ts anticipates: the simulator stays independent.
 /** Per-file state: keys already provided earlier in the same file. */
 export class FileDuplicates {
   readonly #seen = new Map<string, Set<string>>([

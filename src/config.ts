@@ -280,6 +280,26 @@ export function withTenants(config: Config, tenants: Partial<Record<TenantName, 
 }
 
 /**
+ * The settings of a tenant given as plain values, e.g. a simulated tenant's `SimTenantInfo` (the
+ * simulator imports nothing of the tool, so the conversion lives here).
+ */
+export function toTenantConfig(t: {
+  domain: string;
+  clientId: string;
+  clientSecret: string;
+  connection: string;
+  baseUrl: string;
+}): TenantConfig {
+  return {
+    domain: t.domain,
+    clientId: t.clientId,
+    clientSecret: new Secret(t.clientSecret),
+    connection: t.connection,
+    baseUrl: t.baseUrl,
+  };
+}
+
+/**
  * The environment that configures `config`'s tenants (`OLD_AUTH0_DOMAIN`, …), for a process this
  * one starts (the worker of a benchmark or a test). It holds the client secrets: pass it to the
  * child's environment only, never to a log.

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { withTenants, type Config } from '../config.js';
+import { toTenantConfig, withTenants, type Config } from '../config.js';
 import { MigrateError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { CommandHooks } from './run.js';
@@ -19,7 +19,7 @@ import {
   type PrivateRedis,
 } from '../jobs/redis-server.js';
 import { n } from '../report/format.js';
-import { startSimulator, toTenantConfig } from '../sim/index.js';
+import { startSimulator } from '../sim/index.js';
 import { deleteKeysUnder } from '../jobs/queues.js';
 
 export interface DemoOptions {

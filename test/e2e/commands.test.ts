@@ -22,7 +22,7 @@ import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import type { RunSummary } from '../../src/report/types.js';
-import { generatedPassword, indexFromUserId } from '../../src/sim/generate.js';
+import { generatedPassword, indexFromUserId } from '../../src/sim/tenant/generate.js';
 import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
 
 let h: Harness | undefined;

@@ -8,12 +8,8 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
-import { toApiUser, type SimUser } from './users.js';
-
-export interface ExportField {
-  name: string;
-  export_as?: string;
-}
+import type { ExportField } from '../tenant/jobs.js';
+import { toApiUser, type SimUser } from '../tenant/users.js';
 
 /**
  * Auth0 documents only "a predefined set" when `fields` is omitted; this mirrors the User

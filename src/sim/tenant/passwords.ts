@@ -55,6 +55,7 @@ export async function verifyCustomHash(spec: Record<string, unknown>, password: 
         return same(mac, decode(value, hash.encoding ?? 'hex'));
       }
       case 'pbkdf2': {
+        // A deliberate copy of src/pipeline/password-hashes.ts's format: the simulator stays independent.
         const m = /^\$pbkdf2-([a-z0-9]+)\$i=(\d+),l=(\d+)\$([^$]+)\$([^$]+)$/.exec(value);
         if (!m) return false;
         const derived = pbkdf2Sync(pw, Buffer.from(m[4]!, 'base64'), Number(m[2]), Number(m[3]), m[1]!);

@@ -1,13 +1,13 @@
 /** One simulated tenant's in-memory state: connections, clients, users, jobs, counters. */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
+import { newConnectionId, randomAlnum } from '../ids.js';
+import type { ResolvedOptions } from '../options.js';
+import { TokenBucket } from '../rate-limit.js';
 import { DB_CONNECTION, SOCIAL_CONNECTION } from './generate.js';
-import { newConnectionId, randomAlnum } from './ids.js';
-import type { ResolvedOptions } from './options.js';
-import { TokenBucket } from './rate-limit.js';
+import type { SimJob } from './jobs.js';
 import { UserStore } from './user-store.js';
 import { toApiUser, type SimUser } from './users.js';
-import type { SimJob } from './jobs.js';
 
 export const PASSWORD_REALM_GRANT = 'http://auth0.com/oauth/grant-type/password-realm';
 

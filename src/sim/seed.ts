@@ -1,11 +1,51 @@
-/** Seeding a tenant from an Auth0 export file (NDJSON, optionally gzipped). */
+/**
+ * What the simulated tenants hold at start: the old tenant's users, generated or read from an
+ * Auth0 export file (NDJSON, optionally gzipped), and a share of them already in the new tenant
+ * (as a lazy migration leaves it).
+ */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import { DB_CONNECTION } from './generate.js';
 import { newObjectIdHex } from './ids.js';
-import type { SimUser } from './users.js';
+import type { ResolvedOptions } from './options.js';
+import { hash32 } from './prng.js';
+import { DB_CONNECTION, isMigrated } from './tenant/generate.js';
+import type { SimTenant } from './tenant/tenant.js';
+import type { SimUser } from './tenant/users.js';
 
+export async function seedTenants(
+  tenants: { old: SimTenant; new: SimTenant },
+  opts: ResolvedOptions,
+): Promise<void> {
+  if (opts.seedFile !== undefined) {
+    let i = 0;
+    for await (const user of readExportFile(opts.seedFile)) {
+      tenants.old.users.insert(user);
+      if (
+        opts.seedNewMigrated > 0 &&
+        user.connection === DB_CONNECTION &&
+        hash32(opts.seed ^ 0x5a5a5a5a, i) / 4294967296 < opts.seedNewMigrated
+      ) {
+        tenants.new.users.insert({ ...structuredClone(user), logins_count: 1 });
+      }
+      i++;
+    }
+    return;
+  }
+  if (opts.seedOld <= 0) return;
+  tenants.old.users.setGenerated({ seed: opts.seed, variant: 'old', indices: { count: opts.seedOld } });
+  if (opts.seedNewMigrated > 0) {
+    const picked: number[] = [];
+    for (let i = 0; i < opts.seedOld; i++) if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
+    tenants.new.users.setGenerated({
+      seed: opts.seed,
+      variant: 'migrated',
+      indices: Uint32Array.from(picked),
+    });
+  }
+}
+
+// A deliberate copy of src/pipeline/read.ts's reading: the simulator stays an independent check.
 /** Reads an export file's users; `.gz` files (or gzip magic bytes) are decompressed. */
 export async function* readExportFile(path: string): AsyncGenerator<SimUser> {
   const head = await new Promise<Buffer>((resolve, reject) => {

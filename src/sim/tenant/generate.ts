@@ -6,7 +6,7 @@
  * one is changed: ids, emails, usernames and phone numbers carry the index and are parsed back.
  * The password of generated user `i` is {@link generatedPassword}(i): `Sim-<i>-Passw0rd!`.
  */
-import { hash32, mulberry32 } from './prng.js';
+import { hash32, mulberry32 } from '../prng.js';
 import type { SimUser } from './users.js';
 
 export const DB_CONNECTION = 'Username-Password-Authentication';

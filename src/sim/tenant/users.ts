@@ -80,21 +80,3 @@ export function toApiUser(u: SimUser): Record<string, unknown> {
   }
   return out;
 }
-
-/** Auth0's `fields` / `include_fields` query parameters applied to an answer. */
-export function pickFields(
-  obj: Record<string, unknown>,
-  fields: string | undefined,
-  includeFields: boolean,
-): Record<string, unknown> {
-  if (fields === undefined || fields.trim() === '') return obj;
-  const names = new Set(
-    fields
-      .split(',')
-      .map((f) => f.trim())
-      .filter(Boolean),
-  );
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) if (names.has(k) === includeFields) out[k] = v;
-  return out;
-}

@@ -3,23 +3,13 @@
  * codes, duplicates within the file, matching existing users (email, user_id, username, phone),
  * insert or upsert. Invalid users fail alone; the job goes on.
  */
-import { newObjectIdHex } from './ids.js';
-import { importUserErrors, type SchemaError } from './schemas.js';
-import type { SimTenant } from './tenant.js';
-import type { SimUser } from './users.js';
+import { newObjectIdHex } from '../ids.js';
+import { importUserErrors, type SchemaError } from '../schemas.js';
+import type { ImportCounts, ImportUserError } from '../tenant/jobs.js';
+import type { SimTenant } from '../tenant/tenant.js';
+import type { SimUser } from '../tenant/users.js';
 
-export interface ImportUserError {
-  /** The user as supplied, hash values replaced by `*****`. */
-  user: unknown;
-  errors: Array<{ code: string; message: string; path?: string }>;
-}
-
-export interface ImportCounts {
-  inserted: number;
-  updated: number;
-  failed: number;
-}
-
+// A deliberate copy of src/pipeline/transform.ts's list: the simulator stays an independent check.
 /** app_metadata keys Auth0 reserves (bulk-import schema page, metadata docs). */
 const RESERVED_APP_METADATA = [
   '__tenant',
@@ -60,6 +50,7 @@ export function redactUser(raw: unknown): unknown {
   return copy;
 }
 
+// A deliberate copy of the rule src/pipeline/duplicates.ts anticipates: the simulator stays independent.
 /** Per-file state: keys already provided earlier in the same file. */
 export class FileDuplicates {
   readonly #seen = new Map<string, Set<string>>([

@@ -5,12 +5,18 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { JSON_UTF8, sendAuthError } from '../http.js';
+import { checkPassword, hashPassword } from '../tenant/passwords.js';
+import {
+  PASSWORD_REALM_GRANT,
+  type SimClient,
+  type SimConnection,
+  type SimTenant,
+} from '../tenant/tenant.js';
+import type { SimUser } from '../tenant/users.js';
+import { signJwt } from '../tokens.js';
 import { runLoginScript } from './custom-db.js';
-import { AUTH_RATE_LIMIT_MESSAGE, JSON_UTF8, sendAuthError } from './http.js';
-import { checkPassword, hashPassword } from './passwords.js';
-import { PASSWORD_REALM_GRANT, type SimClient, type SimConnection, type SimTenant } from './tenant.js';
-import { signJwt } from './tokens.js';
-import type { SimUser } from './users.js';
+import { limitAuthRequest } from './guard.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -39,21 +45,7 @@ function clientCredentials(
   return { id: str(body.client_id), secret: str(body.client_secret) };
 }
 
-/**
- * The tenant's Authentication API bucket (`/oauth/token`, `/dbconnections/*`): sets its rate-limit
- * headers, and answers 429 when it is empty.
- */
-export function limitAuthRequest(tenant: SimTenant, reply: FastifyReply): FastifyReply | undefined {
-  const bucket = tenant.authBucket;
-  if (bucket === undefined) return undefined;
-  const answer = bucket.take();
-  void reply.headers(bucket.headers(answer));
-  if (answer.ok) return undefined;
-  tenant.stats.rateLimited++;
-  return sendAuthError(reply, 429, 'too_many_requests', AUTH_RATE_LIMIT_MESSAGE);
-}
-
-export function registerOAuth(app: FastifyInstance, tenant: SimTenant): void {
+export async function oauthRoutes(app: FastifyInstance, { tenant }: { tenant: SimTenant }): Promise<void> {
   app.post('/oauth/token', async (req, reply) => {
     tenant.stats.tokenRequests++;
     const limited = limitAuthRequest(tenant, reply);

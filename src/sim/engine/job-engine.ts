@@ -6,54 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_EXPORT_FIELDS, writeExportFile, type ExportField } from './export-file.js';
-import type { Faults, JobFailure } from './faults.js';
-import { newJobId } from './ids.js';
-import { FileDuplicates, importOne, type ImportCounts, type ImportUserError } from './import-users.js';
-import type { SimConnection, SimTenant } from './tenant.js';
+import type { Faults, JobFailure } from '../faults.js';
+import { newJobId } from '../ids.js';
+import type { ExportField, ExportJob, ImportJob, SimJob } from '../tenant/jobs.js';
+import type { SimConnection, SimTenant } from '../tenant/tenant.js';
+import { DEFAULT_EXPORT_FIELDS, writeExportFile } from './export-file.js';
+import { FileDuplicates, importOne } from './import-users.js';
 
 const IMPORT_EXPIRY_MS = 2 * 3_600_000;
-
-export type SimJobStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'expired';
-
-interface JobCommon {
-  id: string;
-  status: SimJobStatus;
-  createdAtMs: number;
-  created_at: string;
-  startedAtMs?: number;
-  connection_id?: string;
-  connection?: string;
-  total: number;
-  processed: number;
-  status_details?: string;
-  summary?: { failed: number; updated: number; inserted: number; total: number };
-  /** Set when the job failed as a whole: what `/errors` then answers. */
-  wholeFailure?: 'none' | 'job';
-}
-
-export interface ImportJob extends JobCommon {
-  type: 'users_import';
-  external_id?: string;
-  upsert: boolean;
-  send_completion_email: boolean;
-  file: Buffer | undefined;
-  users: unknown[] | undefined;
-  errors: ImportUserError[];
-  counts: ImportCounts;
-  duplicates: FileDuplicates;
-}
-
-export interface ExportJob extends JobCommon {
-  type: 'users_export';
-  format: 'json' | 'csv';
-  limit?: number;
-  fields: ExportField[];
-  fileName: string;
-  filePath?: string;
-}
-
-export type SimJob = ImportJob | ExportJob;
 
 export class JobEngine {
   #timer: NodeJS.Timeout | undefined;
@@ -61,6 +21,8 @@ export class JobEngine {
   #closed = false;
   readonly #abort = new AbortController();
   readonly #writers = new Set<Promise<unknown>>();
+  /** Per import file: the keys its earlier users provided. */
+  readonly #duplicates = new WeakMap<ImportJob, FileDuplicates>();
 
   constructor(
     private readonly tenant: SimTenant,
@@ -104,11 +66,11 @@ export class JobEngine {
       users: undefined,
       errors: [],
       counts: { inserted: 0, updated: 0, failed: 0 },
-      duplicates: new FileDuplicates(),
       total: 0,
       processed: 0,
     };
     if (options.externalId !== undefined) job.external_id = options.externalId;
+    this.#duplicates.set(job, new FileDuplicates());
     this.tenant.jobs.set(job.id, job);
     this.tenant.stats.importJobsCreated++;
     this.tenant.noteImportActivity();
@@ -309,13 +271,14 @@ export class JobEngine {
         ? job.total
         : Math.min(job.total, Math.floor(((now - job.startedAtMs!) / 1000) * rate));
     const connection = job.connection!;
+    const duplicates = this.#duplicates.get(job)!;
     while (job.processed < due) {
       const error = importOne(
         this.tenant,
         connection,
         job.users![job.processed],
         job.upsert,
-        job.duplicates,
+        duplicates,
         job.counts,
       );
       if (error !== undefined) job.errors.push(error);
@@ -324,6 +287,7 @@ export class JobEngine {
     if (job.processed >= job.total) {
       job.status = 'completed';
       job.users = undefined;
+      this.#duplicates.delete(job);
       job.summary = {
         failed: job.counts.failed,
         updated: job.counts.updated,

@@ -10,13 +10,16 @@
  * missing or invalid parameters; 404 when the user is not found.
  */
 import type { FastifyInstance } from 'fastify';
-import { JSON_UTF8, sendAuthError } from './http.js';
-import { limitAuthRequest } from './oauth.js';
-import type { SimTenant } from './tenant.js';
+import { JSON_UTF8, sendAuthError } from '../http.js';
+import type { SimTenant } from '../tenant/tenant.js';
+import { limitAuthRequest } from './guard.js';
 
 export const CHANGE_PASSWORD_SENT = "We've just sent you an email to reset your password.";
 
-export function registerDbConnections(app: FastifyInstance, tenant: SimTenant): void {
+export async function dbConnectionsRoutes(
+  app: FastifyInstance,
+  { tenant }: { tenant: SimTenant },
+): Promise<void> {
   app.post('/dbconnections/change_password', async (req, reply) => {
     const limited = limitAuthRequest(tenant, reply);
     if (limited !== undefined) return limited;

@@ -1,13 +1,12 @@
 /** `${url}/__sim/...`: fault injection and stats over HTTP, for scripts and other processes. */
 import type { FastifyInstance } from 'fastify';
 import type { Faults, FaultRule, JobFailure } from './faults.js';
-import type { SimTenant } from './tenant.js';
+import type { SimTenant } from './tenant/tenant.js';
 
-export function registerControl(
+export async function controlRoutes(
   app: FastifyInstance,
-  tenants: Record<string, SimTenant>,
-  faults: Faults,
-): void {
+  { tenants, faults }: { tenants: Record<string, SimTenant>; faults: Faults },
+): Promise<void> {
   app.get<{ Querystring: { ids?: string } }>('/stats', async (req) => {
     const out: Record<string, unknown> = {};
     for (const [name, t] of Object.entries(tenants)) {

@@ -1,12 +1,14 @@
-/** HTTP side of the jobs endpoints and of the export download links. */
-import { createReadStream } from 'node:fs';
+/**
+ * Jobs of a simulated tenant (Management API v2): /jobs/users-imports, /jobs/users-exports,
+ * /jobs/{id} and /jobs/{id}/errors. The engine (engine/job-engine.ts) runs them.
+ */
 import type { FastifyInstance } from 'fastify';
-import type { ExportField } from './export-file.js';
-import { CONNECTION_ID_PATTERN, JOB_ID_PATTERN } from './ids.js';
-import { JSON_UTF8, sendManagementError } from './http.js';
-import type { JobEngine } from './jobs.js';
-import { payloadError } from './schemas.js';
-import type { SimTenant } from './tenant.js';
+import type { JobEngine } from '../engine/job-engine.js';
+import { JSON_UTF8, sendManagementError } from '../http.js';
+import { CONNECTION_ID_PATTERN, JOB_ID_PATTERN } from '../ids.js';
+import { payloadError } from '../schemas.js';
+import type { ExportField } from '../tenant/jobs.js';
+import type { SimTenant } from '../tenant/tenant.js';
 
 /** Auth0 refuses import requests above this many bytes (the whole multipart body). */
 export const MAX_IMPORT_BYTES = 512_000;
@@ -21,7 +23,10 @@ function formBool(v: ReturnType<FormData['get']>, fallback: boolean): boolean | 
   return 'invalid';
 }
 
-export function registerJobs(api: FastifyInstance, tenant: SimTenant, engine: JobEngine): void {
+export async function jobsRoutes(
+  api: FastifyInstance,
+  { tenant, engine }: { tenant: SimTenant; engine: JobEngine },
+): Promise<void> {
   const invalid = (message: string) => `Payload validation error: '${message}'.`;
 
   api.post('/jobs/users-imports', { config: { scopes: ['create:users'] } }, async (req, reply) => {
@@ -157,29 +162,6 @@ export function registerJobs(api: FastifyInstance, tenant: SimTenant, engine: Jo
         .code(200)
         .header('content-type', 'application/json')
         .send(Buffer.from(JSON.stringify(answer.body)));
-    },
-  );
-}
-
-const CDN_DENIED =
-  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>';
-const CDN_EXPIRED =
-  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>';
-
-/** The signed export links, answered as the CDN in front of Auth0's export bucket would. */
-export function registerExportDownloads(app: FastifyInstance, tenant: SimTenant, engine: JobEngine): void {
-  app.get<{ Params: { jobId: string; file: string }; Querystring: { Signature?: string } }>(
-    '/__exports/:jobId/:file',
-    async (req, reply) => {
-      const found = engine.resolveLink(req.params.jobId, req.query.Signature);
-      if (found === 'denied' || found === 'expired') {
-        return reply
-          .code(403)
-          .type('text/xml')
-          .send(found === 'expired' ? CDN_EXPIRED : CDN_DENIED);
-      }
-      tenant.stats.exportDownloads++;
-      return reply.type('application/gzip').send(createReadStream(found.path));
     },
   );
 }

@@ -1,10 +1,10 @@
 /**
  * The export (old tenant) and snapshot (new tenant) processors: a users-export job each
- * (src/export.ts), saved in the run's work folder; the plan starts when both are there.
+ * (src/jobs/users-export.ts), saved in the run's work folder; the plan starts when both are there.
  */
 import { join } from 'node:path';
 import { requireTenant, type TenantName } from '../config.js';
-import { exportUsers } from '../export.js';
+import { exportUsers } from '../jobs/users-export.js';
 import { maybeStartPlan } from '../jobs/flow.js';
 import { workDir } from '../jobs/report.js';
 import type { Runtime } from '../jobs/runtime.js';

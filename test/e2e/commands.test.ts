@@ -18,7 +18,7 @@ import { statusCommand } from '../../src/commands/status.js';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { workerCommand } from '../../src/commands/worker.js';
 import { writeReport } from '../../src/jobs/report.js';
-import { exportUsers } from '../../src/export.js';
+import { exportUsers } from '../../src/jobs/users-export.js';
 import { importCommand } from '../../src/import.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import type { RunSummary } from '../../src/report/types.js';

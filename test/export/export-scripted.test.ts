@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTenantClient } from '../../src/auth0/index.js';
-import { exportUsers, type ExportProgress } from '../../src/export.js';
+import { exportUsers, type ExportProgress } from '../../src/jobs/users-export.js';
 import { JOB, drop, startMockTenant, type Handler, type MockTenant } from '../auth0/mock-tenant.js';
 
 const retry = { baseDelayMs: 2, maxDelayMs: 20, rateLimitFallbackMs: 2 };

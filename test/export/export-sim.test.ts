@@ -9,7 +9,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenantClient, type RetryOptions } from '../../src/auth0/index.js';
 import { Secret, loadConfig, toTenantConfig, withTenants } from '../../src/config.js';
-import { exportCommand, exportUsers, type ExportProgress } from '../../src/export.js';
+import { exportCommand } from '../../src/export.js';
+import { exportUsers, type ExportProgress } from '../../src/jobs/users-export.js';
 import { EXPORT_FIELDS } from '../../src/pipeline/export-fields.js';
 import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
 

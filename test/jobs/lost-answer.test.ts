@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAuth0Error } from '../../src/auth0/errors.js';
 import { createTenantClient } from '../../src/auth0/index.js';
-import { exportUsers } from '../../src/export.js';
+import { exportUsers } from '../../src/jobs/users-export.js';
 import { importCommand } from '../../src/import.js';
 import type { PasswordResetLine, RunSummary } from '../../src/report/types.js';
 import type { ImportJob } from '../../src/sim/index.js';

@@ -10,7 +10,7 @@ import {
   coerceError,
   isToolError,
 } from '../../src/errors.js';
-import { ExportError } from '../../src/export.js';
+import { ExportError } from '../../src/jobs/users-export.js';
 import { FinalError, HandBack, WaitAndRetry } from '../../src/jobs/job-control.js';
 import { PayloadError } from '../../src/jobs/payload.js';
 import { PipelineInputError } from '../../src/pipeline/errors.js';

@@ -71,8 +71,8 @@ export class ImportSlots {
     await this.#redis.zrem(this.key, holder);
   }
 
-  /** Holders of a live lease. */
+  /** Holders of a live lease (one whose end is still ahead, as `acquire` counts them). */
   async holders(): Promise<string[]> {
-    return this.#redis.zrangebyscore(this.key, Date.now(), '+inf');
+    return this.#redis.zrangebyscore(this.key, `(${Date.now()}`, '+inf');
   }
 }

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { ImportSlots } from '../../src/jobs/slots.js';
 import { newRedis, uniquePrefix } from './helpers.js';
@@ -29,11 +29,18 @@ describe('ImportSlots (Redis lease semaphore)', () => {
     expect(await slots.renew('b2')).toBe(true);
   });
 
-  it('lets a lease nobody renews expire', async () => {
+  it('lets a lease nobody renews expire, at its end and not before', async () => {
+    // Leases are timed by the callers' clock (Date.now), so a fake one moves them.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
     const slots = new ImportSlots(redis, `${prefix}:slots`, { limit: 1, ttlMs: 1_000 });
     expect(await slots.acquire('dead-worker-batch')).toBe(true);
     expect(await slots.acquire('b1')).toBe(false);
-    await new Promise((r) => setTimeout(r, 1_100));
+    vi.advanceTimersByTime(999);
+    expect(await slots.acquire('b1')).toBe(false);
+    expect(await slots.holders()).toEqual(['dead-worker-batch']);
+    vi.advanceTimersByTime(1);
+    expect(await slots.holders()).toEqual([]);
     expect(await slots.acquire('b1')).toBe(true);
   });
 

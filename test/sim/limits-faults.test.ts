@@ -20,13 +20,15 @@ describe('rate limits', () => {
   it('answer 429 with Auth0 body and headers once the bucket is empty, per tenant', async () => {
     const { sim, api } = await start({ rateLimit: { capacity: 3, refillPerSecond: 0.5 } });
     const answers = [];
+    const before = Date.now();
     for (let i = 0; i < 4; i++) answers.push(await api.call('GET', '/connections'));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
     expect(answers.map((a) => a.headers.get('x-ratelimit-remaining'))).toEqual(['2', '1', '0', '0']);
     const limited = answers[3]!;
     expect(limited.headers.get('x-ratelimit-limit')).toBe('3');
+    // When a token is back (one per 2 s): after the first call, and within 2 s of the last.
     const reset = Number(limited.headers.get('x-ratelimit-reset'));
-    expect(reset).toBeGreaterThan(Date.now() / 1000);
+    expect(reset).toBeGreaterThan(before / 1000);
     expect(reset).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 2);
     expect(limited.body).toEqual({
       statusCode: 429,
@@ -69,10 +71,11 @@ describe('faults', () => {
 
     sim.faults.add({ kind: 'rate-limit', tenant: 'new', times: 3, resetSeconds: 7 });
     for (let i = 0; i < 3; i++) {
+      const before = Date.now();
       const a = await api.call('GET', '/connections');
       expect(a.status).toBe(429);
       expect(Number(a.headers.get('x-ratelimit-reset'))).toBeGreaterThanOrEqual(
-        Math.floor(Date.now() / 1000) + 6,
+        Math.floor(before / 1000) + 7,
       );
     }
     expect((await api.call('GET', '/connections')).status).toBe(200);
@@ -225,9 +228,9 @@ describe('jobs take time by the timing profile', () => {
     const started = Date.now() - t0;
     await sim.tenant('new').jobEnded(created.body.id);
     const total = Date.now() - t0;
+    // Never sooner than configured (a slow machine only makes it later).
     expect(started).toBeGreaterThanOrEqual(140);
-    // 30 users at 100 users/s: about 300 ms of processing after the pending time.
+    // 30 users at 100 users/s: at least about 300 ms of processing after the pending time.
     expect(total - started).toBeGreaterThanOrEqual(250);
-    expect(total).toBeLessThan(3000);
   });
 });

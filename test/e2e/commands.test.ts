@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import bcrypt from 'bcryptjs';
 import { startSmtpSink } from '../report/smtp-sink.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
 import { discardCommand } from '../../src/commands/discard.js';
 import { followRun } from '../../src/commands/run.js';
@@ -24,12 +24,6 @@ import { createTenantClient } from '../../src/auth0/index.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { generatedPassword, indexFromUserId } from '../../src/sim/tenant/generate.js';
 import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 
 function io() {
   let text = '';
@@ -56,7 +50,7 @@ const summaryOf = async (harness: Harness, runId: string): Promise<RunSummary> =
 
 describe('import command', () => {
   it('--dry-run snapshots the new tenant, goes through every batch, and submits nothing', async () => {
-    h = await startHarness({ sim: { seedOld: 1_500, seedNewMigrated: 0.5 } });
+    const h = await startHarness({ sim: { seedOld: 1_500, seedNewMigrated: 0.5 } });
     const file = await exportOld(h);
     const before = newTenantIds(h.sim);
     const cli = io();
@@ -84,7 +78,7 @@ describe('import command', () => {
   });
 
   it('exits 3 when users failed, and their retry file imports them', async () => {
-    h = await startHarness({ sim: { seedOld: 1_200 }, env: { BATCH_BYTES: '60000' } });
+    const h = await startHarness({ sim: { seedOld: 1_200 }, env: { BATCH_BYTES: '60000' } });
     const file = await exportOld(h);
     h.sim.faults.failJob({ tenant: 'new', statusDetails: 'Internal error' });
     let runId = '';
@@ -109,7 +103,10 @@ describe('import command', () => {
   });
 
   it('--hashes: users keep their passwords, only the others are listed for a reset, no hash is left in a file', async () => {
-    h = await startHarness({ sim: { seedOld: 300 }, env: { PAYLOAD_KEY: randomBytes(32).toString('hex') } });
+    const h = await startHarness({
+      sim: { seedOld: 300 },
+      env: { PAYLOAD_KEY: randomBytes(32).toString('hex') },
+    });
     const file = await exportOld(h);
     const withHash = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)]
       .filter((u) => typeof u.email === 'string')
@@ -146,7 +143,7 @@ describe('import command', () => {
   });
 
   it('a run that stopped mid-plan (a truncated file) resumes with --run-id and sends no batch twice', async () => {
-    h = await startHarness({ sim: { seedOld: 3_000 }, env: { BATCH_BYTES: '50000' } });
+    const h = await startHarness({ sim: { seedOld: 3_000 }, env: { BATCH_BYTES: '50000' } });
     const full = await exportOld(h);
     const file = join(h.reportsDir, 'input', 'users.ndjson.gz');
     const bytes = await readFile(full);
@@ -178,7 +175,7 @@ describe('import command', () => {
   });
 
   it('discard gives up a failed run: its user data and work files go, its report stays, and it cannot be resumed', async () => {
-    h = await startHarness({ sim: { seedOld: 1_500 }, env: { BATCH_BYTES: '50000' } });
+    const h = await startHarness({ sim: { seedOld: 1_500 }, env: { BATCH_BYTES: '50000' } });
     const full = await exportOld(h);
     const file = join(h.reportsDir, 'input', 'cut.ndjson.gz');
     const bytes = await readFile(full);
@@ -187,9 +184,9 @@ describe('import command', () => {
       /could not finish/,
     );
     const userKeys = async () => [
-      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:payload:*`)),
-      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:result:*`)),
-      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:chunk:*`)),
+      ...(await h.rt.redis.keys(`${h.rt.store.runKey('given-up')}:payload:*`)),
+      ...(await h.rt.redis.keys(`${h.rt.store.runKey('given-up')}:result:*`)),
+      ...(await h.rt.redis.keys(`${h.rt.store.runKey('given-up')}:chunk:*`)),
     ];
     expect((await userKeys()).length).toBeGreaterThan(0);
     const work = join(h.reportsDir, 'given-up', 'work');
@@ -213,7 +210,7 @@ describe('import command', () => {
   });
 
   it('refuses --hashes without PAYLOAD_KEY unless told --allow-plaintext-hashes', async () => {
-    h = await startHarness();
+    const h = await startHarness();
     const file = join(h.reportsDir, 'empty.ndjson');
     await writeFile(file, '');
     await expect(importCommand(h.config, file, { hashes: file }, io())).rejects.toThrow(
@@ -230,7 +227,7 @@ describe('import command', () => {
 
 describe('sweep and status commands', () => {
   it('sweep --no-workers only enqueues; a worker finishes it; a second sweep meanwhile is refused', async () => {
-    h = await startHarness({ sim: { seedOld: 300 } });
+    const h = await startHarness({ sim: { seedOld: 300 } });
     const empty = io();
     expect(await statusCommand(h.config, undefined, {}, empty)).toBe(0);
     expect(empty.text()).toContain('No runs yet');
@@ -257,7 +254,7 @@ describe('sweep and status commands', () => {
     const smtp = await startSmtpSink();
     try {
       const port = smtp.port;
-      h = await startHarness({
+      const h = await startHarness({
         sim: { seedOld: 200 },
         env: { SMTP_URL: `smtp://127.0.0.1:${port}`, REPORT_EMAIL_TO: 'ops@example.com' },
       });
@@ -275,7 +272,7 @@ describe('sweep and status commands', () => {
   });
 
   it('a sweep that cannot finish (bad credentials) exits 1 with what to do, and still reports', async () => {
-    h = await startHarness({ sim: { seedOld: 100 } });
+    const h = await startHarness({ sim: { seedOld: 100 } });
     const bad = withTenants(h.config, {
       old: { ...h.config.tenants.old!, clientSecret: new Secret('wrong-secret') },
     });

@@ -5,17 +5,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { checkSummary } from '../../src/report/write.js';
 import type { RunSummary } from '../../src/report/types.js';
-import { newTenantIds, startHarness, FAST, type Harness } from '../jobs/harness.js';
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { newTenantIds, startHarness, FAST } from '../jobs/harness.js';
 
 const quiet = () => {
   let text = '';
@@ -28,7 +22,7 @@ const quiet = () => {
 
 describe('sweep', () => {
   it('sweeps 20,000 users: the new tenant holds exactly the expected users and the summary adds up', async () => {
-    h = await startHarness({ sim: { seedOld: 20_000, seedNewMigrated: 0.3 } });
+    const h = await startHarness({ sim: { seedOld: 20_000, seedNewMigrated: 0.3 } });
     const oldUsers = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)];
     const before = newTenantIds(h.sim);
     const io = quiet();

@@ -5,26 +5,16 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { followRun } from '../../src/commands/run.js';
 import { batchJobId } from '../../src/jobs/flow.js';
 import { stagePlan, stagingLimit } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';
 import type { RunSpec } from '../../src/jobs/flow.js';
 import { sum } from '../../src/jobs/types.js';
-import { startWorkers, type Workers } from '../../src/workers/index.js';
 import { batchesOf, importableUsers, iterate, newTenantIds, startHarness, type Harness } from './harness.js';
 
 const BATCH_QUEUES = [QUEUES.importBatch, QUEUES.report] as const;
-
-let h: Harness | undefined;
-let workers: Workers | undefined;
-afterEach(async () => {
-  await workers?.close();
-  workers = undefined;
-  await h?.close();
-  h = undefined;
-});
 
 async function createRun(harness: Harness, runId: string, spec: Partial<RunSpec> = {}): Promise<void> {
   await harness.rt.store.createRun({
@@ -38,16 +28,18 @@ async function createRun(harness: Harness, runId: string, spec: Partial<RunSpec>
 
 describe('import batches', () => {
   it('stages batches no further ahead than the limit, imports every user once, and reports', async () => {
-    h = await startHarness({ sim: { seedOld: 700, timing: { importUsersPerSecond: 4000, tickMs: 5 } } });
+    const h = await startHarness({
+      sim: { seedOld: 700, timing: { importUsersPerSecond: 4000, tickMs: 5 } },
+    });
     const users = importableUsers(h.sim);
     const runId = 'staging-1';
     await createRun(h, runId);
-    workers = await startWorkers(h.rt, { queues: BATCH_QUEUES });
+    await h.startWorkers({ queues: BATCH_QUEUES });
 
     let peak = 0;
     const sampler = setInterval(() => {
-      void h!.rt.redis
-        .keys(`${h!.prefix}:run:${runId}:payload:*`)
+      void h.rt.redis
+        .keys(`${h.prefix}:run:${runId}:payload:*`)
         .then((k) => (peak = Math.max(peak, k.length)));
     }, 10);
     const planned = await stagePlan(h.rt, runId, iterate(batchesOf(users, 25)));
@@ -82,7 +74,9 @@ describe('import batches', () => {
   });
 
   it('resumes polling a batch whose Auth0 job id is stored, and never sends its users again', async () => {
-    h = await startHarness({ sim: { seedOld: 120, timing: { importUsersPerSecond: 400, tickMs: 10 } } });
+    const h = await startHarness({
+      sim: { seedOld: 120, timing: { importUsersPerSecond: 400, tickMs: 10 } },
+    });
     const users = importableUsers(h.sim, 100);
     const runId = 'resume-1';
     await createRun(h, runId);
@@ -97,7 +91,7 @@ describe('import batches', () => {
     await h.rt.store.setBatch(runId, 0, { state: 'submitted', jobId: job.id, submittedAt: Date.now() });
     expect(h.sim.tenant('new').stats.importJobsCreated).toBe(1);
 
-    workers = await startWorkers(h.rt, { queues: BATCH_QUEUES });
+    await h.startWorkers({ queues: BATCH_QUEUES });
     await followRun(h.rt, runId, { intervalMs: 50 });
 
     const stats = h.sim.tenant('new').stats;
@@ -109,11 +103,11 @@ describe('import batches', () => {
   });
 
   it('--dry-run goes through every batch and submits nothing', async () => {
-    h = await startHarness({ sim: { seedOld: 300 } });
+    const h = await startHarness({ sim: { seedOld: 300 } });
     const users = importableUsers(h.sim);
     const runId = 'dry-1';
     await createRun(h, runId, { dryRun: true });
-    workers = await startWorkers(h.rt, { queues: BATCH_QUEUES });
+    await h.startWorkers({ queues: BATCH_QUEUES });
     await stagePlan(h.rt, runId, iterate(batchesOf(users, 40)));
     await followRun(h.rt, runId, { intervalMs: 50 });
 
@@ -126,7 +120,7 @@ describe('import batches', () => {
   });
 
   it('puts the users of batches that fail on every attempt in failed, with the reason: nothing disappears', async () => {
-    h = await startHarness({ sim: { seedOld: 200 }, settings: { batchAttempts: 3 } });
+    const h = await startHarness({ sim: { seedOld: 200 }, settings: { batchAttempts: 3 } });
     const users = importableUsers(h.sim, 120);
     const runId = 'gives-up';
     await createRun(h, runId);
@@ -139,13 +133,13 @@ describe('import batches', () => {
       status: 503,
       times: 0,
     });
-    workers = await startWorkers(h.rt, { queues: BATCH_QUEUES });
+    await h.startWorkers({ queues: BATCH_QUEUES });
     await stagePlan(h.rt, runId, iterate(batchesOf(users, 40)));
     await followRun(h.rt, runId, { intervalMs: 50 });
 
     const summary = (await h.rt.store.getSummary(runId))!;
     const lines = (name: string) =>
-      readFile(join(h!.reportsDir, runId, name), 'utf8').then((t) =>
+      readFile(join(h.reportsDir, runId, name), 'utf8').then((t) =>
         t
           .trim()
           .split('\n')
@@ -165,7 +159,9 @@ describe('import batches', () => {
   });
 
   it('ends in a correct accounting through 429 storms, 5xx, dropped connections and a failed Auth0 job', async () => {
-    h = await startHarness({ sim: { seedOld: 500, timing: { importUsersPerSecond: 5000, tickMs: 5 } } });
+    const h = await startHarness({
+      sim: { seedOld: 500, timing: { importUsersPerSecond: 5000, tickMs: 5 } },
+    });
     const users = importableUsers(h.sim);
     const runId = 'faults-1';
     await createRun(h, runId);
@@ -197,7 +193,7 @@ describe('import batches', () => {
     h.sim.faults.add({ kind: 'drop', tenant, method: 'GET', path: '/api/v2/jobs/', times: 2, skip: 8 });
     h.sim.faults.failJob({ tenant, statusDetails: 'Internal error while processing the import' });
 
-    workers = await startWorkers(h.rt, { queues: BATCH_QUEUES });
+    await h.startWorkers({ queues: BATCH_QUEUES });
     await stagePlan(h.rt, runId, iterate(batchesOf(users, 30)));
     await followRun(h.rt, runId, { intervalMs: 50 });
 

@@ -1,17 +1,22 @@
 /**
  * A simulator, a private queue prefix and reports folder, and a runtime with short timings, for
- * the runner's integration tests; `close()` undoes all of it.
+ * the runner's integration tests. A harness belongs to the test that starts it: when that test
+ * ends, passed or failed, the harness closes, with the worker processes and workers started
+ * through it, so test files need no clean-up of their own.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toTenantConfig, withTenants, type Config } from '../../src/config.js';
+import { onTestFinished } from 'vitest';
+import { tenantEnvironment, toTenantConfig, withTenants, type Config } from '../../src/config.js';
 import { createRuntime, type RunnerSettings, type Runtime } from '../../src/jobs/runtime.js';
 import type { PlanItem } from '../../src/jobs/plan.js';
 import type { Batch, ImportCandidate } from '../../src/pipeline/types.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
-import { newRedis, testConfig, uniquePrefix } from './helpers.js';
+import { startWorkers, type StartWorkersOptions, type Workers } from '../../src/workers/index.js';
+import { newRedis, REDIS_URL, testConfig, uniquePrefix } from './helpers.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
+import { spawnWorker, type WorkerProcess } from './processes.js';
 
 /** Timings that keep the suite in seconds: short locks and stalled checks, quick polls and backoffs. */
 export const FAST: Partial<RunnerSettings> = {
@@ -34,9 +39,20 @@ export interface Harness {
   rt: Runtime;
   prefix: string;
   reportsDir: string;
+  /** The environment a worker container would get, pointing at this simulator, prefix and folder. */
+  workerEnv(extra?: Record<string, string>): Record<string, string>;
+  /** A worker process (test/jobs/worker-process.ts) with {@link workerEnv}; killed when the harness closes. */
+  spawnWorker(extraEnv?: Record<string, string>): WorkerProcess;
+  /** Workers in this process on the harness's runtime; closed when the harness closes. */
+  startWorkers(options?: StartWorkersOptions): Promise<Workers>;
+  /**
+   * Kills its worker processes, closes its workers, runtime and simulator, deletes its Redis keys
+   * and reports folder. Called when the test that started the harness ends; calling it earlier is fine.
+   */
   close(): Promise<void>;
 }
 
+/** Starts a harness for the running test (call it inside a test: it closes when the test ends). */
 export async function startHarness(
   options: { sim?: SimOptions; env?: Record<string, string>; settings?: Partial<RunnerSettings> } = {},
 ): Promise<Harness> {
@@ -48,21 +64,58 @@ export async function startHarness(
     new: toTenantConfig(sim.tenants.new),
   });
   const rt = await createRuntime(config, { settings: { ...FAST, ...options.settings } });
-  return {
+  const processes: WorkerProcess[] = [];
+  const workers: Workers[] = [];
+  let closing: Promise<void> | undefined;
+  const harness: Harness = {
     sim,
     config,
     rt,
     prefix,
     reportsDir,
-    async close() {
-      await rt.close();
-      await sim.close();
-      const redis = newRedis();
-      await deleteKeysUnder(redis, prefix);
-      await redis.quit();
-      await rm(reportsDir, { recursive: true, force: true });
+    workerEnv(extra = {}) {
+      return {
+        PATH: process.env.PATH ?? '',
+        REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        REPORTS_DIR: reportsDir,
+        IMPORT_CONCURRENCY: String(config.importConcurrency),
+        LOG_LEVEL: 'silent',
+        LOG_FORMAT: 'json',
+        RUNNER_TEST_SETTINGS: JSON.stringify(FAST),
+        ...extra,
+        ...tenantEnvironment(config),
+      };
+    },
+    spawnWorker(extraEnv) {
+      const worker = spawnWorker(harness.workerEnv(extraEnv));
+      processes.push(worker);
+      return worker;
+    },
+    async startWorkers(workerOptions) {
+      const started = await startWorkers(rt, workerOptions);
+      workers.push(started);
+      return started;
+    },
+    close() {
+      closing ??= (async () => {
+        for (const p of processes) {
+          if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+          await p.exited;
+        }
+        for (const w of workers) await w.close();
+        await rt.close();
+        await sim.close();
+        const redis = newRedis();
+        await deleteKeysUnder(redis, prefix);
+        await redis.quit();
+        await rm(reportsDir, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
+  onTestFinished(() => harness.close());
+  return harness;
 }
 
 /**

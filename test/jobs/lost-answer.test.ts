@@ -5,20 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isAuth0Error } from '../../src/auth0/errors.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { exportUsers } from '../../src/jobs/users-export.js';
 import { importCommand } from '../../src/import.js';
 import type { PasswordResetLine, RunSummary } from '../../src/report/types.js';
 import type { ImportJob } from '../../src/sim/index.js';
-import { FAST, importableUsers, startHarness, type Harness } from './harness.js';
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { FAST, importableUsers, startHarness } from './harness.js';
 
 const lines = async <T>(file: string): Promise<T[]> =>
   (await readFile(file, 'utf8'))
@@ -28,7 +22,7 @@ const lines = async <T>(file: string): Promise<T[]> =>
 
 describe('a lost answer to POST /jobs/users-imports', () => {
   it('is outcome_unknown for the client, which does not send the POST again', async () => {
-    h = await startHarness({ sim: { seedOld: 0 } });
+    const h = await startHarness({ sim: { seedOld: 0 } });
     h.sim.faults.add({
       kind: 'drop-after',
       tenant: 'new',
@@ -54,7 +48,7 @@ describe('a lost answer to POST /jobs/users-imports', () => {
   });
 
   it('sends the batch again; its users are imported once, counted once as imported, and listed for a reset', async () => {
-    h = await startHarness({
+    const h = await startHarness({
       sim: { seedOld: 400, seedNewMigrated: 0.25 },
       env: { BATCH_BYTES: '20000' },
     });

@@ -1,10 +1,7 @@
-/** Worker processes for the multi-process tests (test/jobs/worker-process.ts). */
+/** Worker processes for the multi-process tests (test/jobs/worker-process.ts); Harness.spawnWorker starts them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tenantEnvironment } from '../../src/config.js';
-import type { Harness } from './harness.js';
-import { FAST } from './harness.js';
-import { REDIS_URL } from './helpers.js';
+import type { Simulator } from '../../src/sim/index.js';
 
 const SCRIPT = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 
@@ -14,23 +11,6 @@ export interface WorkerProcess {
   ready: Promise<void>;
   exited: Promise<number | null>;
   stderr(): string;
-}
-
-/** The environment a worker container would get, pointing at the harness's simulator and prefix. */
-export function workerEnv(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    REDIS_URL,
-    QUEUE_PREFIX: h.prefix,
-    REPORTS_DIR: h.reportsDir,
-    IMPORT_CONCURRENCY: String(h.config.importConcurrency),
-    LOG_LEVEL: 'silent',
-    LOG_FORMAT: 'json',
-    RUNNER_TEST_SETTINGS: JSON.stringify(FAST),
-    ...extra,
-  };
-  Object.assign(env, tenantEnvironment(h.config));
-  return env;
 }
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
@@ -52,23 +32,33 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   return { child, ready, exited, stderr: () => err };
 }
 
-/** Kills (SIGKILL) every worker still running and waits for each to exit; empties the list. */
-export async function killAll(procs: WorkerProcess[]): Promise<void> {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await p.exited;
-  }
+/**
+ * SIGKILLs `worker` the moment the simulator's new tenant starts the `n`th import job from now,
+ * so the kill lands while that batch is in flight (its Auth0 job cannot end before this process
+ * runs the simulator again); resolves once the process is gone.
+ */
+export async function killAtImportJob(sim: Simulator, n: number, worker: WorkerProcess): Promise<void> {
+  const tenant = sim.tenant('new');
+  let started = 0;
+  let onStarted!: (id: string) => void;
+  await new Promise<void>((resolve, reject) => {
+    onStarted = (id) => {
+      if (tenant.jobs.get(id)?.type !== 'users_import' || ++started < n) return;
+      worker.child.kill('SIGKILL');
+      resolve();
+    };
+    tenant.events.on('job-started', onStarted);
+    void worker.exited.then(() =>
+      reject(new Error(`the worker exited after ${started} of ${n} import jobs`)),
+    );
+  }).finally(() => tenant.events.off('job-started', onStarted));
+  await worker.exited;
 }
 
-/** Resolves once `check` is true, checking every `everyMs`; rejects after `timeoutMs`. */
-export async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 30_000,
-  everyMs = 25,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/**
+ * Resolves once `check` is true, asking every `everyMs`: for state in Redis, which has no event to
+ * wait on. It sets no deadline of its own; a condition never met fails at the test's timeout.
+ */
+export async function until(check: () => Promise<boolean> | boolean, everyMs = 25): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, everyMs));
 }

@@ -4,33 +4,18 @@
  * still loses nobody.
  */
 import { UnrecoverableError, Worker } from 'bullmq';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { followRun } from '../../src/commands/run.js';
 import { stagePlan } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';
 import { MAX_REVIVALS, reconcileFailedJobs } from '../../src/jobs/reconcile.js';
-import {
-  FAST,
-  batchesOf,
-  importableUsers,
-  iterate,
-  newTenantIds,
-  startHarness,
-  type Harness,
-} from './harness.js';
-import { killAll, spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';
+import { FAST, batchesOf, importableUsers, iterate, newTenantIds, startHarness } from './harness.js';
+import { killAtImportJob, until } from './processes.js';
 
-let h: Harness | undefined;
-const procs: WorkerProcess[] = [];
-afterEach(async () => {
-  await killAll(procs);
-  await h?.close();
-  h = undefined;
-});
-
-describe('jobs BullMQ failed on its own', () => {
+// Worker processes start through tsx (seconds each on a busy machine): a longer time limit.
+describe('jobs BullMQ failed on its own', { timeout: 120_000 }, () => {
   it('are tried again, then their users are failed with the reason', async () => {
-    h = await startHarness({ sim: { seedOld: 50 } });
+    const h = await startHarness({ sim: { seedOld: 50 } });
     const users = importableUsers(h.sim, 20);
     await h.rt.store.createRun({
       runId: 'lost',
@@ -53,11 +38,11 @@ describe('jobs BullMQ failed on its own', () => {
       await stagePlan(h.rt, 'lost', iterate(batchesOf(users, 20)));
       for (let i = 1; i <= MAX_REVIVALS + 1; i++) {
         await until(
-          async () => (await h!.rt.queue(QUEUES.importBatch).getFailedCount()) === 1 && failures === i,
+          async () => (await h.rt.queue(QUEUES.importBatch).getFailedCount()) === 1 && failures === i,
         );
         expect(await reconcileFailedJobs(h.rt)).toBe(1);
       }
-      await until(async () => (await h!.rt.store.getBatch('lost', 0))!.state === 'failed');
+      await until(async () => (await h.rt.store.getBatch('lost', 0))!.state === 'failed');
     } finally {
       await rogue.close();
     }
@@ -68,7 +53,7 @@ describe('jobs BullMQ failed on its own', () => {
   });
 
   it('a SIGKILLed worker whose jobs may not stall even once still loses nobody', async () => {
-    h = await startHarness({
+    const h = await startHarness({
       sim: { seedOld: 500, timing: { importUsersPerSecond: 600, tickMs: 5 } },
       settings: { maxStagedBatches: 100 },
     });
@@ -81,22 +66,19 @@ describe('jobs BullMQ failed on its own', () => {
       createdAt: Date.now(),
     });
     await stagePlan(h.rt, 'strict', iterate(batchesOf(users, 40)));
-    const env = workerEnv(h, { RUNNER_TEST_SETTINGS: JSON.stringify({ ...FAST, maxStalledCount: 0 }) });
-    const first = spawnWorker(env);
-    procs.push(first);
+    const env = { RUNNER_TEST_SETTINGS: JSON.stringify({ ...FAST, maxStalledCount: 0 }) };
+    const first = h.spawnWorker(env);
     await first.ready;
-    await until(async () => (await h!.rt.store.endedCount('strict')) >= 2);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    const second = spawnWorker(env);
-    procs.push(second);
+    // With two slots, the fourth import job starts once at least two batches have ended.
+    await killAtImportJob(h.sim, 4, first);
+    const second = h.spawnWorker(env);
     await second.ready;
     await followRun(h.rt, 'strict', { intervalMs: 50 });
 
     const summary = (await h.rt.store.getSummary('strict'))!;
     const revived = await Promise.all(
       Array.from({ length: summary.batches.total }, (_, n) =>
-        h!.rt.redis.hget(h!.rt.store.runKey('strict', 'batch', n), 'revived'),
+        h.rt.redis.hget(h.rt.store.runKey('strict', 'batch', n), 'revived'),
       ),
     );
     // The killed worker's batches were failed by BullMQ's stalled check, then revived.

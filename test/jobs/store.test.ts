@@ -3,21 +3,15 @@
  * batch payloads sit encrypted in Redis.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runBatch } from '../../src/jobs/batch-lifecycle.js';
 import { dryRunBatch } from '../../src/jobs/outcomes.js';
 import { stagePlan } from '../../src/jobs/plan.js';
-import { batchesOf, importableUsers, iterate, startHarness, type Harness } from './harness.js';
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { batchesOf, importableUsers, iterate, startHarness } from './harness.js';
 
 describe('run store', () => {
   it('counts a batch once however often its outcome is written or the batch is run again', async () => {
-    h = await startHarness({ sim: { seedOld: 60 } });
+    const h = await startHarness({ sim: { seedOld: 60 } });
     const users = importableUsers(h.sim, 40);
     await h.rt.store.createRun({
       runId: 'twice',
@@ -42,7 +36,10 @@ describe('run store', () => {
   });
 
   it('keeps batch payloads encrypted in Redis when PAYLOAD_KEY is set', async () => {
-    h = await startHarness({ sim: { seedOld: 30 }, env: { PAYLOAD_KEY: randomBytes(32).toString('hex') } });
+    const h = await startHarness({
+      sim: { seedOld: 30 },
+      env: { PAYLOAD_KEY: randomBytes(32).toString('hex') },
+    });
     const users = importableUsers(h.sim, 10);
     await h.rt.store.createRun({
       runId: 'sealed',

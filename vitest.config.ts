@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Fails a file that leaves a Redis connection, BullMQ worker, server or child process open.
+    setupFiles: ['test/setup/close-everything.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -16,6 +16,8 @@ import { sendAuthError, sendManagementError } from './http.js';
 import { connectionsRoutes } from './management/connections.js';
 import { managementGuard } from './management/guard.js';
 import { MAX_IMPORT_BYTES, jobsRoutes } from './management/jobs.js';
+import { organizationMembersRoutes } from './management/organization-members.js';
+import { organizationsRoutes } from './management/organizations.js';
 import { ticketsRoutes } from './management/tickets.js';
 import { usersRoutes } from './management/users.js';
 import type { SimTenant } from './tenant/tenant.js';
@@ -62,6 +64,8 @@ async function tenantRoutes(
       await api.register(usersRoutes, { tenant });
       await api.register(ticketsRoutes, { tenant });
       await api.register(jobsRoutes, { tenant, engine });
+      await api.register(organizationsRoutes, { tenant });
+      await api.register(organizationMembersRoutes, { tenant });
     },
     { prefix: '/api/v2' },
   );

@@ -1,9 +1,11 @@
 /**
- * What every Management API v2 request of a simulated tenant meets first: the rate limit (with
- * its headers) and the bearer token, whose scopes must include one of the route's `scopes`.
+ * What every Management API v2 request of a simulated tenant meets first: the rate limits (the
+ * tenant-wide bucket, then the endpoint's own where Auth0 publishes one, with their headers) and
+ * the bearer token, whose scopes must include one of the route's `scopes`.
  */
 import type { FastifyInstance } from 'fastify';
 import { RATE_LIMIT_MESSAGE, sendManagementError } from '../http.js';
+import type { EndpointRateLimitName } from '../options.js';
 import type { SimTenant } from '../tenant/tenant.js';
 import { verifyJwt } from '../tokens.js';
 
@@ -11,6 +13,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Any one of these scopes lets a token call the route. */
     scopes?: string[];
+    /** The scopes the 403 names, when Auth0's text names fewer than it accepts. @defaultValue `scopes` */
+    scopesNamed?: string[];
+    /** The endpoint's own bucket, besides the tenant-wide one. */
+    rateLimit?: EndpointRateLimitName;
   }
   interface FastifyRequest {
     simScopes?: Set<string>;
@@ -21,13 +27,16 @@ declare module 'fastify' {
 export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
   api.addHook('onRequest', async (req, reply) => {
     tenant.stats.managementRequests++;
-    const bucket = tenant.managementBucket;
-    if (bucket === undefined) return;
-    const answer = bucket.take();
-    void reply.headers(bucket.headers(answer));
-    if (!answer.ok) {
-      tenant.stats.rateLimited++;
-      return sendManagementError(reply, 429, RATE_LIMIT_MESSAGE, 'too_many_requests');
+    const name = req.routeOptions.config.rateLimit;
+    // The endpoint's bucket goes last, so its headers are the ones the answer carries.
+    for (const bucket of [tenant.managementBucket, name && tenant.endpointBuckets.get(name)]) {
+      if (!bucket) continue;
+      const answer = bucket.take();
+      void reply.headers(bucket.headers(answer));
+      if (!answer.ok) {
+        tenant.stats.rateLimited++;
+        return sendManagementError(reply, 429, RATE_LIMIT_MESSAGE, 'too_many_requests');
+      }
     }
   });
   api.addHook('preHandler', async (req, reply) => {
@@ -56,7 +65,7 @@ export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
       return sendManagementError(
         reply,
         403,
-        `Insufficient scope, expected any of: ${needed.join(',')}`,
+        `Insufficient scope, expected any of: ${(req.routeOptions.config.scopesNamed ?? needed).join(',')}`,
         'insufficient_scope',
       );
     }

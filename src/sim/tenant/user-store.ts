@@ -33,6 +33,12 @@ export class UserStore {
   /** 1 where the generated user at that position was materialised or deleted. */
   #removed = new Uint8Array(0);
   #genCounts = new Map<string, number>();
+  readonly #deleteListeners: Array<(userId: string) => void> = [];
+
+  /** Calls `listener` with the id of every user deleted from now on: a user's relations go with them. */
+  onDelete(listener: (userId: string) => void): void {
+    this.#deleteListeners.push(listener);
+  }
 
   /** Adds generated users (replaces any earlier generated population). */
   setGenerated(population: GeneratedPopulation): void {
@@ -160,11 +166,12 @@ export class UserStore {
     if (r !== undefined) {
       this.#unindex(r);
       this.#records.delete(userId);
-      return true;
+    } else {
+      const g = this.get(userId);
+      if (g === undefined || g.generatedIndex === undefined) return false;
+      this.#markRemoved(g);
     }
-    const g = this.get(userId);
-    if (g === undefined || g.generatedIndex === undefined) return false;
-    this.#markRemoved(g);
+    for (const listener of this.#deleteListeners) listener(userId);
     return true;
   }
 

@@ -74,7 +74,7 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
   const seeded =
     opts.seedFile !== undefined
       ? `old seeded from ${opts.seedFile}`
-      : `old: ${opts.seedOld ?? 1000} generated users`;
+      : `old: ${opts.seedOld ?? 1000} generated users in ${sim.tenant('old').organizations.size} organizations`;
   const lines = [
     `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${
       Math.round((opts.seedNewMigrated ?? 0) * 1000) / 10

@@ -1,7 +1,7 @@
 /**
  * What the simulated tenants hold at start: the old tenant's users, generated or read from an
  * Auth0 export file (NDJSON, optionally gzipped), and a share of them already in the new tenant
- * (as a lazy migration leaves it).
+ * (as a lazy migration leaves it); with generated users, their organizations (seed-organizations.ts).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { newObjectIdHex } from './ids.js';
 import type { ResolvedOptions } from './options.js';
 import { hash32 } from './prng.js';
+import { seedOrganizations } from './seed-organizations.js';
 import { DB_CONNECTION, isMigrated } from './tenant/generate.js';
 import type { SimTenant } from './tenant/tenant.js';
 import type { SimUser } from './tenant/users.js';
@@ -34,15 +35,14 @@ export async function seedTenants(
   }
   if (opts.seedOld <= 0) return;
   tenants.old.users.setGenerated({ seed: opts.seed, variant: 'old', indices: { count: opts.seedOld } });
+  let migrated: Uint32Array | undefined;
   if (opts.seedNewMigrated > 0) {
     const picked: number[] = [];
     for (let i = 0; i < opts.seedOld; i++) if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
-    tenants.new.users.setGenerated({
-      seed: opts.seed,
-      variant: 'migrated',
-      indices: Uint32Array.from(picked),
-    });
+    migrated = Uint32Array.from(picked);
+    tenants.new.users.setGenerated({ seed: opts.seed, variant: 'migrated', indices: migrated });
   }
+  seedOrganizations(tenants, opts.seed, opts.seedOld, migrated);
 }
 
 // A deliberate copy of src/pipeline/read.ts's reading: the simulator stays an independent check.

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
+import { ManagementClient } from 'auth0';
 import { expect } from 'vitest';
 import type { SimTenant, SimTenantInfo, Simulator } from '../../src/sim/index.js';
 
@@ -269,4 +270,22 @@ export class Mgmt {
     expect(created.status).toBe(202);
     return this.waitForJob(created.body.id);
   }
+}
+
+/**
+ * The official auth0 v7 SDK pointed at a simulated tenant through a custom fetch (its
+ * ManagementClient always calls https://<domain>), without retries.
+ */
+export function sdkFor(info: SimTenantInfo): ManagementClient {
+  const rewrite: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    return fetch(url.replace(`https://${info.domain}`, info.baseUrl), init);
+  };
+  return new ManagementClient({
+    domain: info.domain,
+    clientId: info.clientId,
+    clientSecret: info.clientSecret,
+    fetch: rewrite,
+    maxRetries: 0,
+  });
 }

@@ -3,27 +3,14 @@
  * fetch (its ManagementClient always calls https://<domain>): it must be satisfied.
  */
 import { gunzipSync } from 'node:zlib';
-import { ManagementClient, ManagementError } from 'auth0';
+import { ManagementError, type ManagementClient } from 'auth0';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_CONNECTION, startSimulator, type SimTenantInfo, type Simulator } from '../../src/sim/index.js';
+import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { sdkFor } from './helpers.js';
 
 let sim: Simulator;
 let oldApi: ManagementClient;
 let newApi: ManagementClient;
-
-function sdkFor(info: SimTenantInfo): ManagementClient {
-  const rewrite: typeof fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return fetch(url.replace(`https://${info.domain}`, info.baseUrl), init);
-  };
-  return new ManagementClient({
-    domain: info.domain,
-    clientId: info.clientId,
-    clientSecret: info.clientSecret,
-    fetch: rewrite,
-    maxRetries: 0,
-  });
-}
 
 beforeAll(async () => {
   sim = await startSimulator({ seedOld: 120, seedNewMigrated: 0.2 });

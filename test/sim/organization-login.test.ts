@@ -81,7 +81,13 @@ describe('organization logins', () => {
       error: 'access_denied',
       error_description: `user ${outsider.user_id} is not part of the ${org} organization`,
     });
-    expect(sim.tenant('old').stats.organizationLoginsRefused).toBe(1);
+    const stats = (await (await fetch(`${sim.url}/__sim/stats`)).json()) as {
+      tenants: Record<string, Record<string, unknown>>;
+    };
+    expect(stats.tenants.old).toMatchObject({
+      organizationLoginsRefused: 1,
+      organizations: sim.tenant('old').organizations.size,
+    });
 
     // Without the organization the same user logs in; with a wrong password, the password fails first.
     expect(

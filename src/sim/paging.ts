@@ -4,13 +4,17 @@
  * where Auth0 caps it, and checkpoint (`from`, `take` 1..100 → `{<key>, next?}`, no totals even
  * with `include_totals`). Query parameters are checked against the OAS bounds first.
  */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_UTF8, one, q, sendManagementError } from './http.js';
-import type { FastifyRequest } from 'fastify';
 
-export type Paging =
-  | { kind: 'offset'; page: number; perPage: number; includeTotals: boolean }
-  | { kind: 'checkpoint'; after: number; take: number };
+export interface OffsetPaging {
+  kind: 'offset';
+  page: number;
+  perPage: number;
+  includeTotals: boolean;
+}
+
+export type Paging = OffsetPaging | { kind: 'checkpoint'; after: number; take: number };
 
 export interface PagingRules {
   /** The endpoint takes `from`/`take`. */
@@ -102,10 +106,19 @@ export function readPaging(
   return p;
 }
 
+/** The offset paging of an endpoint without checkpoint paging, or the 400 answer already sent. */
+export function readOffsetPaging(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  rules: Omit<PagingRules, 'checkpoint'>,
+): OffsetPaging | FastifyReply {
+  return readPaging(req, reply, { ...rules, checkpoint: false }) as OffsetPaging | FastifyReply;
+}
+
 /** An offset page of `items` in Auth0's shape: a bare array, or the envelope with totals. */
 export function sendOffsetPage<T>(
   reply: FastifyReply,
-  paging: Extract<Paging, { kind: 'offset' }>,
+  paging: OffsetPaging,
   key: string,
   items: readonly T[],
   render: (item: T) => unknown,

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { JSON_UTF8, one, parseBool, q, sendManagementError, sendNoContent } from '../http.js';
-import { readPaging, sendCheckpointPage, sendOffsetPage } from '../paging.js';
+import { readOffsetPaging, readPaging, sendCheckpointPage, sendOffsetPage } from '../paging.js';
 import { payloadError } from '../schemas.js';
 import type { Member, SimOrganization } from '../tenant/organizations.js';
 import type { SimTenant } from '../tenant/tenant.js';
@@ -195,10 +195,10 @@ export async function organizationMembersRoutes(
     '/organizations/:id/members/:user_id/roles',
     { config: { scopes: ['read:organization_member_roles'], rateLimit: 'read-organization-member-roles' } },
     async (req, reply) => {
-      const paging = readPaging(req, reply, { checkpoint: false, maxPage: 1000, capped: true });
+      const paging = readOffsetPaging(req, reply, { maxPage: 1000, capped: true });
       if (!('kind' in paging)) return paging;
       const org = memberOrAnswer(reply, req.params, true);
-      if (org === undefined || paging.kind !== 'offset') return reply;
+      if (org === undefined) return reply;
       const roles = store.memberRoles(org, req.params.user_id) ?? [];
       return sendOffsetPage(reply, paging, 'roles', roles, (r) => ({
         id: r.id,
@@ -279,12 +279,11 @@ export async function organizationMembersRoutes(
     '/users/:id/organizations',
     { config: { scopes: ['read:users', 'read:organizations'], rateLimit: 'read-user-organizations' } },
     async (req, reply) => {
-      const paging = readPaging(req, reply, { checkpoint: false, maxPage: 1000, capped: true });
+      const paging = readOffsetPaging(req, reply, { maxPage: 1000, capped: true });
       if (!('kind' in paging)) return paging;
       if (tenant.users.get(req.params.id) === undefined) {
         return sendManagementError(reply, 404, 'The user does not exist.', 'inexistent_user');
       }
-      if (paging.kind !== 'offset') return reply;
       return sendOffsetPage(reply, paging, 'organizations', store.organizationsOf(req.params.id), (o) =>
         organizationJson(o),
       );

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_UTF8, one, q, sendManagementError, sendNoContent } from '../http.js';
-import { readPaging, sendCheckpointPage, sendOffsetPage } from '../paging.js';
+import { readOffsetPaging, readPaging, sendCheckpointPage, sendOffsetPage } from '../paging.js';
 import { payloadError } from '../schemas.js';
 import type { OrganizationConnectionSettings, SimOrganization } from '../tenant/organizations.js';
 import type { SimConnection, SimTenant } from '../tenant/tenant.js';
@@ -334,9 +334,8 @@ export async function organizationsRoutes(
     async (req, reply) => {
       const org = organizationOrAnswer(tenant, reply, req.params.id);
       if (org === undefined) return reply;
-      const paging = readPaging(req, reply, { checkpoint: false, capped: false });
+      const paging = readOffsetPaging(req, reply, { capped: false });
       if (!('kind' in paging)) return paging;
-      if (paging.kind !== 'offset') return reply;
       return sendOffsetPage(reply, paging, 'enabled_connections', [...org.connections], ([id, s]) =>
         connectionJson(tenant, id, s),
       );

@@ -11,6 +11,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Any one of these scopes lets a token call the route. */
     scopes?: string[];
+    /**
+     * The 403 message when the token has none of them, for routes where Auth0 words it otherwise.
+     * @defaultValue `Insufficient scope, expected any of: <scopes>`
+     */
+    scopeMessage?: string;
   }
   interface FastifyRequest {
     simScopes?: Set<string>;
@@ -56,7 +61,7 @@ export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
       return sendManagementError(
         reply,
         403,
-        `Insufficient scope, expected any of: ${needed.join(',')}`,
+        req.routeOptions.config.scopeMessage ?? `Insufficient scope, expected any of: ${needed.join(',')}`,
         'insufficient_scope',
       );
     }

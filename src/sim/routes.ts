@@ -13,8 +13,10 @@ import type { JobEngine } from './engine/job-engine.js';
 import { exportDownloadRoutes } from './export-downloads.js';
 import type { Faults } from './faults.js';
 import { sendAuthError, sendManagementError } from './http.js';
+import { authenticationMethodsRoutes } from './management/authentication-methods.js';
 import { connectionsRoutes } from './management/connections.js';
 import { managementGuard } from './management/guard.js';
+import { identitiesRoutes } from './management/identities.js';
 import { MAX_IMPORT_BYTES, jobsRoutes } from './management/jobs.js';
 import { ticketsRoutes } from './management/tickets.js';
 import { usersRoutes } from './management/users.js';
@@ -60,6 +62,8 @@ async function tenantRoutes(
       managementGuard(api, tenant);
       await api.register(connectionsRoutes, { tenant });
       await api.register(usersRoutes, { tenant });
+      await api.register(identitiesRoutes, { tenant });
+      await api.register(authenticationMethodsRoutes, { tenant });
       await api.register(ticketsRoutes, { tenant });
       await api.register(jobsRoutes, { tenant, engine });
     },

@@ -29,7 +29,7 @@ export const AUTH_OAS = load('authentication-api-oas.token.json') as typeof MGMT
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats(ajv);
-for (const f of ['user-id', 'client-id', 'organization-id', 'connection-realm', 'url'])
+for (const f of ['user-id', 'client-id', 'organization-id', 'connection-realm', 'url', 'authenticator-id'])
   ajv.addFormat(f, true);
 ajv.addSchema(MGMT_OAS, 'mgmt');
 ajv.addSchema(AUTH_OAS, 'auth');

@@ -23,6 +23,9 @@ export const MANAGEMENT_SCOPES = [
   'update:connections_options',
   'create:user_tickets',
   'read:clients',
+  'read:authentication_methods',
+  'create:authentication_methods',
+  'delete:authentication_methods',
 ] as const;
 
 export interface SimTenantInfo {

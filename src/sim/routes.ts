@@ -18,7 +18,11 @@ import { connectionsRoutes } from './management/connections.js';
 import { managementGuard } from './management/guard.js';
 import { identitiesRoutes } from './management/identities.js';
 import { MAX_IMPORT_BYTES, jobsRoutes } from './management/jobs.js';
+import { resourceServersRoutes } from './management/resource-servers.js';
+import { rolesRoutes } from './management/roles.js';
 import { ticketsRoutes } from './management/tickets.js';
+import { userPermissionsRoutes } from './management/user-permissions.js';
+import { userRolesRoutes } from './management/user-roles.js';
 import { usersRoutes } from './management/users.js';
 import type { SimTenant } from './tenant/tenant.js';
 
@@ -66,6 +70,10 @@ async function tenantRoutes(
       await api.register(authenticationMethodsRoutes, { tenant });
       await api.register(ticketsRoutes, { tenant });
       await api.register(jobsRoutes, { tenant, engine });
+      await api.register(rolesRoutes, { tenant });
+      await api.register(userRolesRoutes, { tenant });
+      await api.register(userPermissionsRoutes, { tenant });
+      await api.register(resourceServersRoutes, { tenant });
     },
     { prefix: '/api/v2' },
   );

@@ -39,7 +39,7 @@ describe('DELETE /users/{id}', () => {
       { email: 'stays@example.com', user_id: 'stays' },
     ]);
     const removed: Array<[string, UserRemovalReason]> = [];
-    sim.tenant('new').users.onRemove((u, reason) => removed.push([u.user_id, reason]));
+    sim.tenant('new').users.onDelete((u, reason) => removed.push([u.user_id, reason]));
 
     const first = await api.call('DELETE', '/users/auth0%7Cgone');
     expect(first.status).toBe(204);
@@ -86,7 +86,7 @@ describe('DELETE /users/{id}', () => {
       expect(linked.status).toBe(201);
     }
     const removed: Array<[string, UserRemovalReason]> = [];
-    sim.tenant('new').users.onRemove((u, reason) => removed.push([u.user_id, reason]));
+    sim.tenant('new').users.onDelete((u, reason) => removed.push([u.user_id, reason]));
     expect((await api.call('DELETE', '/users/auth0%7Cp')).status).toBe(204);
     expect(removed).toEqual([['auth0|p', 'deleted']]);
     for (const id of ['auth0|p', 'auth0|s', 'google-oauth2|42']) {

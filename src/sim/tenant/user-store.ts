@@ -72,8 +72,11 @@ export class UserStore {
     }
   }
 
-  /** Calls `listener` whenever a user leaves the store; returns what stops it. */
-  onRemove(listener: UserRemovalListener): () => void {
+  /**
+   * Calls `listener` with each user deleted from now on (or linked into another user), so a
+   * tenant's other state forgets them; returns what stops it.
+   */
+  onDelete(listener: UserRemovalListener): () => void {
     this.#removalListeners.add(listener);
     return () => this.#removalListeners.delete(listener);
   }

@@ -65,7 +65,7 @@ export function seedOrganizations(
 ): void {
   const plan = organizationPlan(seed, users);
   if (plan === undefined) return;
-  const oldRoles = tenants.old.roles.list();
+  const oldRoles = tenants.old.organizations.roles.list();
   const oldIds = placeOrganizations(
     tenants.old,
     plan,
@@ -80,7 +80,7 @@ export function seedOrganizations(
   tenants.old.organizations.setSeededCandidates(candidates(plan, oldIds));
   if (migrated === undefined || migrated.length === 0) return;
 
-  const newRoleIds = new Map(tenants.new.roles.list().map((r) => [r.name, r.id]));
+  const newRoleIds = new Map(tenants.new.organizations.roles.list().map((r) => [r.name, r.id]));
   const keep = (pos: number, index: number) =>
     carriedOrganization(seed, pos) && carriedMembership(seed, pos, index);
   const newIds = placeOrganizations(tenants.new, plan, membersByOrganization(plan, migrated, keep), {

@@ -30,7 +30,15 @@ export const AUTH_OAS = load('authentication-api-oas.token.json') as typeof MGMT
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 addFormats(ajv);
-for (const f of ['user-id', 'client-id', 'organization-id', 'connection-realm', 'url'])
+for (const f of [
+  'user-id',
+  'client-id',
+  'organization-id',
+  'connection-realm',
+  'url',
+  'user-id-with-max-length',
+  'authenticator-id',
+])
   ajv.addFormat(f, true);
 ajv.addSchema(MGMT_OAS, 'mgmt');
 ajv.addSchema(AUTH_OAS, 'auth');
@@ -84,12 +92,15 @@ export interface Answer<T = unknown> {
 }
 
 /**
- * Statuses real tenants answer where the OAS lists none for the operation: an organization that
- * does not exist is a 404 on every organization path (RELATIONS-API.md: "No organization found by
- * that id or name"), a name taken by another organization a 409, and offset paging past 1,000
- * records a 400 `invalid_paging`.
+ * Statuses an operation answers beyond those its OAS entry lists: real tenants answer 204 to a
+ * role-permission removal (RELATIONS-API.md); a role or an organization that does not exist is a
+ * 404 on every path of theirs ("The role does not exist.", "No organization found by that id or
+ * name"), a name taken a 409, as on the paths the OAS lists them for; offset paging past 1,000
+ * records is a 400 `invalid_paging` wherever the cap applies.
  */
-const UNDOCUMENTED_STATUSES: Record<string, string[]> = {
+const UNLISTED_STATUSES: Record<string, string[]> = {
+  'DELETE /roles/{id}/permissions': ['204', '404'],
+  'PATCH /roles/{id}': ['404', '409'],
   'PATCH /organizations/{id}': ['404', '409'],
   'POST /organizations/{id}/members': ['404'],
   'DELETE /organizations/{id}/members': ['404'],
@@ -100,11 +111,14 @@ const UNDOCUMENTED_STATUSES: Record<string, string[]> = {
 
 /**
  * List answers are oneOf(array, offset page, checkpoint page), and some page shapes fit two
- * branches (a last checkpoint page `{connections}` without `next`; a members offset page, whose
- * checkpoint schema allows extra keys): the request says which one it asked for.
+ * branches: a last checkpoint page is `{<key>}` without `next` (Auth0: "when next is no longer
+ * included, no pages are remaining"); a members offset page fits the members checkpoint schema,
+ * which allows extra keys. The request says which one it asked for: take/from the checkpoint page,
+ * include_totals the offset one.
  */
 const PAGE_SHAPES: Record<string, { offset?: string; checkpoint: string }> = {
   '/connections': { checkpoint: 'ListConnectionsCheckpointPaginatedResponseContent' },
+  '/roles/{id}/users': { checkpoint: 'ListRoleUsersPaginatedResponseContent' },
   '/organizations': {
     offset: 'ListOrganizationsOffsetPaginatedResponseContent',
     checkpoint: 'ListOrganizationsPaginatedResponseContent',
@@ -134,11 +148,8 @@ export function checkAgainstOas(doc: 'mgmt' | 'auth', method: string, path: stri
     if (doc === 'mgmt') expect(validateManagementError(answer.body), answer.text).toBe(true);
     return;
   }
-  const documented = [
-    ...Object.keys(op!.responses),
-    ...(UNDOCUMENTED_STATUSES[`${method} ${template}`] ?? []),
-  ];
-  expect(documented, `${method} ${template} documents status ${status}`).toContain(status);
+  const listed = [...Object.keys(op!.responses), ...(UNLISTED_STATUSES[`${method} ${template}`] ?? [])];
+  expect(listed, `${method} ${template} documents status ${status}`).toContain(status);
   if (answer.status === 204) {
     expect(answer.text).toBe('');
     return;
@@ -178,6 +189,28 @@ async function read(res: Response): Promise<Answer> {
   const type = res.headers.get('content-type') ?? '';
   const body: unknown = type.includes('json') && text !== '' ? JSON.parse(text) : text;
   return { status: res.status, headers: res.headers, body, text };
+}
+
+/**
+ * A fetch for an SDK pointed at a simulated tenant: its calls to https://<domain> go to the
+ * simulator, and every answer is checked against the OAS like the test client's.
+ */
+export function simulatorFetch(tenant: SimTenantInfo): typeof fetch {
+  return async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const target = new URL(url.replace(`https://${tenant.domain}`, tenant.baseUrl));
+    const res = await fetch(target, init);
+    const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+    const path = target.pathname.slice(new URL(tenant.baseUrl).pathname.length) + target.search;
+    const api = path.startsWith('/api/v2/') ? 'mgmt' : 'auth';
+    checkAgainstOas(
+      api,
+      method,
+      api === 'mgmt' ? path.slice('/api/v2'.length) : path,
+      await read(res.clone()),
+    );
+    return res;
+  };
 }
 
 export async function tokenRequest(
@@ -273,19 +306,15 @@ export class Mgmt {
 }
 
 /**
- * The official auth0 v7 SDK pointed at a simulated tenant through a custom fetch (its
+ * The official auth0 v7 SDK pointed at a simulated tenant through {@link simulatorFetch} (its
  * ManagementClient always calls https://<domain>), without retries.
  */
 export function sdkFor(info: SimTenantInfo): ManagementClient {
-  const rewrite: typeof fetch = (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    return fetch(url.replace(`https://${info.domain}`, info.baseUrl), init);
-  };
   return new ManagementClient({
     domain: info.domain,
     clientId: info.clientId,
     clientSecret: info.clientSecret,
-    fetch: rewrite,
+    fetch: simulatorFetch(info),
     maxRetries: 0,
   });
 }

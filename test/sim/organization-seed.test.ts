@@ -137,8 +137,8 @@ describe('the new tenant after a lazy migration', () => {
     const opts = resolveOptions({});
     const tenants = { old: new SimTenant('old', opts), new: new SimTenant('new', opts) };
     for (const [i, name] of ['admin', 'billing', 'viewer'].entries()) {
-      tenants.old.roles.add({ id: `rol_old${i}`, name });
-      if (name !== 'billing') tenants.new.roles.add({ id: `rol_new${i}`, name });
+      tenants.old.rbac.addRole({ id: `rol_old${i}`, name, permissions: new Map() });
+      if (name !== 'billing') tenants.new.rbac.addRole({ id: `rol_new${i}`, name, permissions: new Map() });
     }
     const users = 4000;
     tenants.old.users.setGenerated({ seed: 3, variant: 'old', indices: { count: users } });
@@ -162,7 +162,7 @@ describe('the new tenant after a lazy migration', () => {
       .flatMap((o) => [...o.members.after()].map((m) => ({ o, m })))
       .find(({ m }) => m.roles.length > 0)!;
     const before = tenants.old.organizations.byName(someone.o.name)!.members.roles(someone.m.userId)!;
-    const names = (ids: readonly string[], t: SimTenant) => ids.map((id) => t.roles.role(id)!.name);
+    const names = (ids: readonly string[], t: SimTenant) => ids.map((id) => t.rbac.role(id)!.name);
     for (const n of names(someone.m.roles, tenants.new)) expect(names(before, tenants.old)).toContain(n);
     expect(tenants.old.users.count(DB_CONNECTION)).toBeGreaterThan(0);
   });

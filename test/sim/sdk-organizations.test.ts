@@ -73,7 +73,7 @@ describe('auth0 v7 organizations against the simulator', () => {
   });
 
   it('adds, lists (checkpoint, with roles), and removes members; assigns, lists and removes member roles', async () => {
-    const role = sim.tenant('old').roles.add({ id: 'rol_sdk0000000000001', name: 'sdk-role' });
+    const role = (await api.roles.create({ name: 'sdk-role' })) as { id: string };
     const org = await api.organizations.create({ name: 'sdk-members' });
     const people = [...sim.tenant('old').users.iterate()].slice(0, 12).map((u) => u.user_id);
     await api.organizations.members.create(org.id!, { members: people.slice(0, 10) });

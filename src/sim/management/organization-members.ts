@@ -4,12 +4,20 @@
  * (/users/{id}/organizations).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { JSON_UTF8, one, parseBool, q, sendManagementError, sendNoContent } from '../http.js';
-import { readOffsetPaging, readPaging, sendCheckpointPage, sendOffsetPage } from '../paging.js';
+import { one, parseBool, q, sendManagementError, sendNoContent } from '../http.js';
 import { payloadError } from '../schemas.js';
 import type { Member, SimOrganization } from '../tenant/organizations.js';
 import type { SimTenant } from '../tenant/tenant.js';
 import { organizationJson, organizationOrAnswer } from './organizations.js';
+import {
+  ORGANIZATION_PAGING_CAP,
+  readOffsetPaging,
+  readPaging,
+  sendCheckpointPage,
+  sendOffsetPage,
+  sendPage,
+  seqAfter,
+} from './paging.js';
 
 /** Auth0's docs: "Maximum of 10 members" per request to add (or remove) organization members. */
 export const MEMBERS_PER_REQUEST = 10;
@@ -65,8 +73,12 @@ export async function organizationMembersRoutes(
     async (req, reply) => {
       const org = organizationOrAnswer(tenant, reply, req.params.id);
       if (org === undefined) return reply;
-      const paging = readPaging(req, reply, { checkpoint: true, maxPage: 1000, capped: true });
-      if (!('kind' in paging)) return paging;
+      const paging = readPaging(req, reply, {
+        checkpoint: true,
+        maxPage: 1000,
+        capMessage: ORGANIZATION_PAGING_CAP,
+      });
+      if (paging === undefined) return reply;
       const query = q(req);
       const shown = memberFields(one(query.fields), parseBool(one(query.include_fields)) ?? true);
       if (shown.roles && !(req.simScopes?.has('read:organization_member_roles') ?? false)) {
@@ -89,11 +101,13 @@ export async function organizationMembersRoutes(
         return out;
       };
       if (paging.kind === 'checkpoint') {
+        const after = seqAfter(reply, paging);
+        if (after === undefined) return reply;
         return sendCheckpointPage(
           reply,
-          paging.take,
           'members',
-          org.members.after(paging.after),
+          org.members.after(after),
+          paging,
           (m) => m.seq,
           render,
           false,
@@ -105,14 +119,8 @@ export async function organizationMembersRoutes(
         if (first.length >= wanted) break;
         first.push(m);
       }
-      if (!paging.includeTotals) return sendOffsetPage(reply, paging, 'members', first, render);
-      const start = paging.page * paging.perPage;
-      return reply.type(JSON_UTF8).send({
-        start,
-        limit: paging.perPage,
-        total: org.members.size,
-        members: first.slice(start).map(render),
-      });
+      const page = first.slice(paging.page * paging.perPage).map(render);
+      return sendPage(reply, 'members', page, paging, org.members.size);
     },
   );
 
@@ -195,12 +203,12 @@ export async function organizationMembersRoutes(
     '/organizations/:id/members/:user_id/roles',
     { config: { scopes: ['read:organization_member_roles'], rateLimit: 'read-organization-member-roles' } },
     async (req, reply) => {
-      const paging = readOffsetPaging(req, reply, { maxPage: 1000, capped: true });
-      if (!('kind' in paging)) return paging;
+      const paging = readOffsetPaging(req, reply, { maxPage: 1000, capMessage: ORGANIZATION_PAGING_CAP });
+      if (paging === undefined) return reply;
       const org = memberOrAnswer(reply, req.params, true);
       if (org === undefined) return reply;
       const roles = store.memberRoles(org, req.params.user_id) ?? [];
-      return sendOffsetPage(reply, paging, 'roles', roles, (r) => ({
+      return sendOffsetPage(reply, 'roles', roles, paging, (r) => ({
         id: r.id,
         name: r.name,
         ...(r.description !== undefined ? { description: r.description } : {}),
@@ -279,12 +287,12 @@ export async function organizationMembersRoutes(
     '/users/:id/organizations',
     { config: { scopes: ['read:users', 'read:organizations'], rateLimit: 'read-user-organizations' } },
     async (req, reply) => {
-      const paging = readOffsetPaging(req, reply, { maxPage: 1000, capped: true });
-      if (!('kind' in paging)) return paging;
+      const paging = readOffsetPaging(req, reply, { maxPage: 1000, capMessage: ORGANIZATION_PAGING_CAP });
+      if (paging === undefined) return reply;
       if (tenant.users.get(req.params.id) === undefined) {
         return sendManagementError(reply, 404, 'The user does not exist.', 'inexistent_user');
       }
-      return sendOffsetPage(reply, paging, 'organizations', store.organizationsOf(req.params.id), (o) =>
+      return sendOffsetPage(reply, 'organizations', store.organizationsOf(req.params.id), paging, (o) =>
         organizationJson(o),
       );
     },

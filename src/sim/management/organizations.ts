@@ -5,10 +5,18 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_UTF8, one, q, sendManagementError, sendNoContent } from '../http.js';
-import { readOffsetPaging, readPaging, sendCheckpointPage, sendOffsetPage } from '../paging.js';
+
 import { payloadError } from '../schemas.js';
 import type { OrganizationConnectionSettings, SimOrganization } from '../tenant/organizations.js';
 import type { SimConnection, SimTenant } from '../tenant/tenant.js';
+import {
+  ORGANIZATION_PAGING_CAP,
+  readOffsetPaging,
+  readPaging,
+  sendCheckpointPage,
+  sendOffsetPage,
+  seqAfter,
+} from './paging.js';
 
 /** Real tenants' 404 (RELATIONS-API.md; the OAS says "The organization does not exist."). */
 export const NO_ORGANIZATION = 'No organization found by that id or name';
@@ -174,21 +182,27 @@ export async function organizationsRoutes(
     {
       config: {
         scopes: ['read:organizations', 'read:organizations_summary'],
-        scopesNamed: ['read:organizations'],
+        scopeMessage: 'Insufficient scope, expected any of: read:organizations',
         rateLimit: 'read-organizations',
       },
     },
     async (req, reply) => {
-      const paging = readPaging(req, reply, { checkpoint: true, maxPage: 1000, capped: true });
-      if (!('kind' in paging)) return paging;
+      const paging = readPaging(req, reply, {
+        checkpoint: true,
+        maxPage: 1000,
+        capMessage: ORGANIZATION_PAGING_CAP,
+      });
+      if (paging === undefined) return reply;
       const summary = !(req.simScopes?.has('read:organizations') ?? false);
       const render = (o: SimOrganization) => organizationJson(o, summary);
       if (paging.kind === 'checkpoint') {
+        const after = seqAfter(reply, paging);
+        if (after === undefined) return reply;
         return sendCheckpointPage(
           reply,
-          paging.take,
           'organizations',
-          store.after(paging.after),
+          store.after(after),
+          paging,
           (o) => o.seq,
           render,
           true,
@@ -198,7 +212,7 @@ export async function organizationsRoutes(
       if (compare === undefined) return reply;
       const list = store.list();
       if (compare !== null) list.sort(compare);
-      return sendOffsetPage(reply, paging, 'organizations', list, render);
+      return sendOffsetPage(reply, 'organizations', list, paging, render);
     },
   );
 
@@ -263,7 +277,7 @@ export async function organizationsRoutes(
     {
       config: {
         scopes: ['read:organizations', 'read:organizations_summary'],
-        scopesNamed: ['read:organizations'],
+        scopeMessage: 'Insufficient scope, expected any of: read:organizations',
         rateLimit: 'read-organization',
       },
     },
@@ -334,9 +348,9 @@ export async function organizationsRoutes(
     async (req, reply) => {
       const org = organizationOrAnswer(tenant, reply, req.params.id);
       if (org === undefined) return reply;
-      const paging = readOffsetPaging(req, reply, { capped: false });
-      if (!('kind' in paging)) return paging;
-      return sendOffsetPage(reply, paging, 'enabled_connections', [...org.connections], ([id, s]) =>
+      const paging = readOffsetPaging(req, reply);
+      if (paging === undefined) return reply;
+      return sendOffsetPage(reply, 'enabled_connections', [...org.connections], paging, ([id, s]) =>
         connectionJson(tenant, id, s),
       );
     },

@@ -313,25 +313,3 @@ export class OrganizationStore {
     for (const org of this.#byId.values()) org.connections.delete(connectionId);
   }
 }
-
-/** A role directory held in memory: the tenant's roles until the simulator has an RBAC store. */
-export class RoleList implements RoleDirectory {
-  readonly #roles = new Map<string, RoleRef>();
-
-  add(role: RoleRef): RoleRef {
-    this.#roles.set(role.id, role);
-    return role;
-  }
-
-  delete(id: string): boolean {
-    return this.#roles.delete(id);
-  }
-
-  role(id: string): RoleRef | undefined {
-    return this.#roles.get(id);
-  }
-
-  list(): RoleRef[] {
-    return [...this.#roles.values()];
-  }
-}

@@ -6,7 +6,8 @@ import type { EndpointRateLimitName, ResolvedOptions } from '../options.js';
 import { TokenBucket } from '../rate-limit.js';
 import { DB_CONNECTION, SOCIAL_CONNECTION } from './generate.js';
 import type { SimJob } from './jobs.js';
-import { OrganizationStore, RoleList } from './organizations.js';
+import { OrganizationStore } from './organizations.js';
+import { RbacStore } from './rbac.js';
 import { UserStore } from './user-store.js';
 import { toApiUser, type SimUser } from './users.js';
 
@@ -26,6 +27,18 @@ export const MANAGEMENT_SCOPES = [
   'update:connections_options',
   'create:user_tickets',
   'read:clients',
+  'read:roles',
+  'create:roles',
+  'update:roles',
+  'delete:roles',
+  'read:role_members',
+  'create:role_members',
+  'delete:role_members',
+  'read:resource_servers',
+  'create:resource_servers',
+  'read:authentication_methods',
+  'create:authentication_methods',
+  'delete:authentication_methods',
   'read:organizations',
   'read:organizations_summary',
   'create:organizations',
@@ -132,8 +145,8 @@ export class SimTenant {
   readonly clients = new Map<string, SimClient>();
   readonly mainClient: SimClient;
   readonly users = new UserStore();
-  /** The tenant's roles, as organization member roles see them. */
-  readonly roles = new RoleList();
+  /** APIs, roles, permissions and who holds them. */
+  readonly rbac: RbacStore;
   readonly organizations: OrganizationStore;
   readonly jobs = new Map<string, SimJob>();
   readonly tickets: SimTicket[] = [];
@@ -179,6 +192,8 @@ export class SimTenant {
     readonly options: ResolvedOptions,
   ) {
     this.domain = `${name}.sim.auth0-migrate.local`;
+    this.rbac = new RbacStore(this.users, this.domain);
+    this.users.onDelete((user) => this.rbac.forgetUser(user));
     this.mainClient = this.addClient({
       name: 'auth0-migrate',
       grantTypes: ['client_credentials', 'password', PASSWORD_REALM_GRANT],
@@ -222,8 +237,12 @@ export class SimTenant {
       this.endpointBuckets.set(name as EndpointRateLimitName, new TokenBucket(limit));
     }
     this.#dbConnectionId = this.connections[0]!.id;
-    this.organizations = new OrganizationStore(options.organizationLimits, this.roles);
-    this.users.onDelete((userId) => this.organizations.removeUser(userId));
+    this.organizations = new OrganizationStore(options.organizationLimits, {
+      role: (id) => this.rbac.role(id),
+      list: () => this.rbac.roles(),
+    });
+    // Deleted or linked into another user: either way the user's memberships go.
+    this.users.onDelete((user) => this.organizations.removeUser(user.user_id));
   }
 
   /** The database connection the tenant started with (it stays in `info` if deleted). */
@@ -249,7 +268,9 @@ export class SimTenant {
     const at = this.connections.findIndex((c) => c.id === id);
     if (at < 0) return false;
     const [connection] = this.connections.splice(at, 1);
-    const ids = [...this.users.iterate(connection!.name)].map((u) => u.user_id);
+    const ids = [...this.users.iterate(connection!.name)]
+      .filter((u) => u.connection === connection!.name)
+      .map((u) => u.user_id);
     for (const userId of ids) this.users.delete(userId);
     this.organizations.removeConnection(id);
     return true;

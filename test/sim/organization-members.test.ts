@@ -242,6 +242,23 @@ describe("a user's organizations and what deletions take with them", () => {
     expect(ids((await api.call('GET', `/organizations/${org}/members`)).body)).toEqual([users[25]]);
   });
 
+  it('linking a user into another removes the memberships the linked one had', async () => {
+    const made: string[] = [];
+    for (const email of ['primary-org@example.com', 'secondary-org@example.com']) {
+      const u = await api.call('POST', '/users', {
+        json: { connection: DB_CONNECTION, email, password: 'Secret-123!' },
+      });
+      made.push(u.body.user_id);
+    }
+    const org = await newOrganization('user-linked');
+    await addMembers(org, made);
+    const linked = await api.call('POST', `/users/${encodeURIComponent(made[0]!)}/identities`, {
+      json: { provider: 'auth0', user_id: made[1], connection_id: sim.tenants.new.connectionId },
+    });
+    expect(linked.status).toBe(201);
+    expect(ids((await api.call('GET', `/organizations/${org}/members`)).body)).toEqual([made[0]]);
+  });
+
   it('enforces the members-per-organization entity limit', async () => {
     const org = await newOrganization('members-full');
     await addMembers(org, users.slice(0, 30));

@@ -209,6 +209,7 @@ async function* run(
     migrated: options.migrated,
     hashes: options.hashes,
     maxBatchBytes: batcher.maxBatchBytes,
+    maxProfileBytes: batcher.maxProfileBytes,
   });
   // Keys computed once per user, shared by the migrated index and the duplicate filter.
   const keys = new Uint32Array(6);

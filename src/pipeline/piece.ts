@@ -21,6 +21,7 @@ export function createPieceProcessor(
     skipBlocked: setup.skipBlocked,
     migrated,
     maxBatchBytes: setup.maxBatchBytes,
+    maxProfileBytes: setup.maxProfileBytes,
     checkFields: false,
   });
   const { transformer } = preparer;

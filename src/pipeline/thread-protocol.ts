@@ -12,6 +12,7 @@ export interface ThreadSetup {
   name: string;
   skipBlocked: boolean;
   maxBatchBytes: number;
+  maxProfileBytes: number;
   maxLineBytes: number;
   migrated: SharedMigratedIndex | undefined;
 }
@@ -34,6 +35,9 @@ export const KIND_CODES = {
   blocked_excluded: 7,
   malformed_line: 8,
   duplicate_in_export: 9,
+  too_deep: 10,
+  invalid_metadata_key: 11,
+  profile_too_large: 12,
 } as const satisfies Record<SkipReason | 'import' | 'migrated_user_id' | 'migrated_email', number>;
 
 /** The skip reason of each code at or above {@link KIND_CODES.not_database_user}. */

@@ -121,17 +121,22 @@ class ThreadSkipped implements Skipped {
   readonly source: RecordSource;
   readonly reason: Skipped['reason'];
   readonly detail: string;
-  readonly #original: LazyOriginal;
+  readonly #original: LazyOriginal | undefined;
 
-  constructor(source: RecordSource, reason: Skipped['reason'], detail: string, original: LazyOriginal) {
+  constructor(
+    source: RecordSource,
+    reason: Skipped['reason'],
+    detail: string,
+    original: LazyOriginal | undefined,
+  ) {
     this.source = source;
     this.reason = reason;
     this.detail = detail;
     this.#original = original;
   }
 
-  get original(): ExportRecord {
-    return this.#original.value();
+  get original(): ExportRecord | undefined {
+    return this.#original?.value();
   }
 }
 
@@ -190,6 +195,7 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
     name,
     skipBlocked: run.options.skipBlocked === true,
     maxBatchBytes: batcher.maxBatchBytes,
+    maxProfileBytes: batcher.maxProfileBytes,
     maxLineBytes: DEFAULT_MAX_LINE,
     migrated: run.options.migrated?.shared(),
   };
@@ -263,7 +269,8 @@ export async function* runThreaded(run: ThreadedRun): AsyncGenerator<PipelineOut
             source,
             SKIP_REASONS[k - KIND_CODES.not_database_user]!,
             details[skip++]!,
-            original,
+            // As on one thread, a record nested too deep carries no original.
+            k === KIND_CODES.too_deep ? undefined : original,
           ),
         );
         continue;

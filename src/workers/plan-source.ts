@@ -48,6 +48,7 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     migrated,
     ...(hashes !== undefined && { hashes }),
     batchBytes: rt.config.batchBytes,
+    maxProfileBytes: rt.config.maxProfileBytes,
     ...(rt.config.pipelineThreads !== undefined && { threads: rt.config.pipelineThreads }),
   });
 }

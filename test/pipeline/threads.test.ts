@@ -139,6 +139,31 @@ describe('the pipeline on worker threads', () => {
     }
   });
 
+  it('skips the same hostile users as the one-thread run: nested too deep (with a password field), bad metadata keys, oversized profiles', async () => {
+    const deep = `${'{"a":'.repeat(4_999)}{}${'}'.repeat(4_999)}`;
+    const head = JSON.stringify(
+      dbUser('deep00000000000000000001', 'deep@example.com', { password_hash: 'x' }),
+    );
+    const lines = [
+      JSON.stringify(dbUser('ok0000000000000000000001', 'ok1@example.com')),
+      `${head.slice(0, -1)},"user_metadata":${deep}}`,
+      JSON.stringify(dbUser('key00000000000000000001', 'key@example.com', { user_metadata: { 'a.b': 1 } })),
+      JSON.stringify(
+        dbUser('big00000000000000000001', 'big@example.com', { user_metadata: { b: 'x'.repeat(200_000) } }),
+      ),
+      JSON.stringify(dbUser('ok0000000000000000000002', 'ok2@example.com')),
+    ];
+    const got = await expectSameOnThreads({
+      input: tmp.file('hostile.ndjson', `${lines.join('\n')}\n`),
+      connection: CONNECTION,
+    });
+    expect(got.counts).toMatchObject({
+      total: 5,
+      imported: 2,
+      skippedBy: { too_deep: 1, invalid_metadata_key: 1, profile_too_large: 1 },
+    });
+  });
+
   it('gives the same batches, byte for byte, over many pieces of a large gzip export, with any number of threads', async () => {
     const users = 9000;
     const text = mixedExport(users);

@@ -4,7 +4,7 @@
  * and handed to the command; each command returns its exit code (errors.ts, ExitCode).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, type Config, type TenantName } from './config.js';
 import { ExitCode, MigrateError, coerceError } from './errors.js';
 
 // `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
@@ -38,12 +38,20 @@ function fraction(value: string): number {
   return n;
 }
 
-/** Runs a command with the config read once, and turns its outcome into the process exit code. */
-function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<number>) {
+/**
+ * Runs a command with the config read once, and turns its outcome into the process exit code.
+ * `needs` names the tenants the command uses, so their problems come in the same message as the
+ * others.
+ */
+function run<A extends unknown[]>(
+  fn: (config: Config, ...args: A) => Promise<number>,
+  needs?: NoInfer<(config: Config, ...args: A) => readonly TenantName[]>,
+) {
   return async (...args: A): Promise<void> => {
     let code: number;
     try {
-      code = await fn(loadConfig(), ...args);
+      const config = loadConfig(needs === undefined ? {} : { needs: (c) => needs(c, ...args) });
+      code = await fn(config, ...args);
     } catch (err) {
       code = report(err);
     }
@@ -72,10 +80,13 @@ program
   .addOption(new Option('--tenant <tenant>', 'which tenant').choices(['old', 'new']).default('old'))
   .option('--out <file>', 'where to write the .ndjson.gz (default: ./exports/<tenant>-<time>.ndjson.gz)')
   .action(
-    run(async (config, opts: { tenant: 'old' | 'new'; out?: string }) => {
-      const { exportCommand } = await import('./export.js');
-      return exportCommand(config, opts);
-    }),
+    run(
+      async (config, opts: { tenant: 'old' | 'new'; out?: string }) => {
+        const { exportCommand } = await import('./export.js');
+        return exportCommand(config, opts);
+      },
+      (_c, opts) => [opts.tenant],
+    ),
   );
 
 program
@@ -95,10 +106,13 @@ program
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
-    run(async (config, file: string, opts) => {
-      const { importCommand } = await import('./import.js');
-      return importCommand(config, file, opts);
-    }),
+    run(
+      async (config, file: string, opts) => {
+        const { importCommand } = await import('./import.js');
+        return importCommand(config, file, opts);
+      },
+      () => ['new'],
+    ),
   );
 
 program
@@ -109,20 +123,26 @@ program
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
-    run(async (config, opts) => {
-      const { sweepCommand } = await import('./jobs/commands.js');
-      return sweepCommand(config, opts);
-    }),
+    run(
+      async (config, opts) => {
+        const { sweepCommand } = await import('./jobs/commands.js');
+        return sweepCommand(config, opts);
+      },
+      () => ['old', 'new'],
+    ),
   );
 
 program
   .command('worker')
   .description('run the workers (the container command) and keep the sweep schedule (SWEEP_CRON)')
   .action(
-    run(async (config) => {
-      const { workerCommand } = await import('./jobs/commands.js');
-      return workerCommand(config);
-    }),
+    run(
+      async (config) => {
+        const { workerCommand } = await import('./jobs/commands.js');
+        return workerCommand(config);
+      },
+      (c) => (c.sweepCron === undefined ? ['new'] : ['old', 'new']),
+    ),
   );
 
 program
@@ -185,10 +205,13 @@ program
   .option('--result-url <url>', 'where the user lands after the reset')
   .option('--client-id <id>', 'application whose login page follows the reset')
   .action(
-    run(async (config, runId: string, opts) => {
-      const { resetsCommand } = await import('./report/commands.js');
-      return resetsCommand(config, runId, opts);
-    }),
+    run(
+      async (config, runId: string, opts) => {
+        const { resetsCommand } = await import('./report/commands.js');
+        return resetsCommand(config, runId, opts);
+      },
+      () => ['new'],
+    ),
   );
 
 program
@@ -218,10 +241,13 @@ lazy
   .option('--dry-run', 'show what would change, change nothing')
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
-    run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyDeployCommand } = await import('./lazy/command.js');
-      return lazyDeployCommand(config, opts);
-    }),
+    run(
+      async (config, opts: { dryRun?: boolean; force?: boolean }) => {
+        const { lazyDeployCommand } = await import('./lazy/command.js');
+        return lazyDeployCommand(config, opts);
+      },
+      () => ['old', 'new'],
+    ),
   );
 lazy
   .command('finish')
@@ -229,10 +255,13 @@ lazy
   .option('--dry-run', 'show what would change, change nothing')
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
-    run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyFinishCommand } = await import('./lazy/command.js');
-      return lazyFinishCommand(config, opts);
-    }),
+    run(
+      async (config, opts: { dryRun?: boolean; force?: boolean }) => {
+        const { lazyFinishCommand } = await import('./lazy/command.js');
+        return lazyFinishCommand(config, opts);
+      },
+      () => ['new'],
+    ),
   );
 
 program

@@ -1,0 +1,85 @@
+/**
+ * The import command against input an attacker shapes: users whose own metadata nests thousands of
+ * levels deep, holds field names Auth0 refuses or outgrows its profile limit. Each such user is
+ * skipped with a reason and named in skipped.ndjson; the run finishes and adds up.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { importCommand } from '../../src/import.js';
+import type { RunSummary, SkippedLine } from '../../src/report/types.js';
+import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+function io() {
+  let text = '';
+  return {
+    settings: FAST,
+    out: { write: (t: string) => (text += t) },
+    progressStream: new Writable({ write: (_c, _e, cb) => cb() }),
+    text: () => text,
+  };
+}
+
+const CONNECTION = 'Username-Password-Authentication';
+
+function user(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const id = `hostile${String(n).padStart(17, '0')}`;
+  return {
+    user_id: `auth0|${id}`,
+    email: `user${n}@example.com`,
+    email_verified: true,
+    identities: [{ connection: CONNECTION, provider: 'auth0', user_id: id, isSocial: false }],
+    ...extra,
+  };
+}
+
+describe('hostile lines in an import file', () => {
+  it('skips users nested 5,000 deep, with "." or "$" in metadata names, or over the profile limit; imports the rest', async () => {
+    h = await startHarness();
+    const deep = `${'{"a":'.repeat(4_999)}{}${'}'.repeat(4_999)}`;
+    const lines = [
+      JSON.stringify(user(1)),
+      `${JSON.stringify(user(2)).slice(0, -1)},"user_metadata":${deep}}`,
+      JSON.stringify(user(3, { user_metadata: { 'theme.color': 'dark' } })),
+      JSON.stringify(user(4, { app_metadata: { billing: { $ref: 'x' } } })),
+      JSON.stringify(user(5, { user_metadata: { notes: 'n'.repeat(120_000) } })),
+      JSON.stringify(user(6, { user_metadata: { notes: 'n'.repeat(20_000) } })),
+    ];
+    const file = join(h.reportsDir, 'hostile.ndjson');
+    await writeFile(file, `${lines.join('\n')}\n`);
+
+    let runId = '';
+    const code = await importCommand(h.config, file, {}, { ...io(), onRun: (id) => (runId = id) });
+    const dir = join(h.reportsDir, runId);
+    const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+
+    expect(code).toBe(0);
+    expect(summary.status).toBe('completed');
+    expect(summary.problems).toBeUndefined();
+    expect(summary.counts).toEqual({ total: 6, imported: 2, already_migrated: 0, skipped: 4, failed: 0 });
+    expect(summary.skipped).toEqual({ too_deep: 1, invalid_metadata_key: 2, profile_too_large: 1 });
+    const skipped = (await readFile(join(dir, 'skipped.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as SkippedLine)
+      .sort((a, b) => a.line - b.line);
+    expect(skipped.map((s) => [s.line, s.user_id, s.email, s.reason])).toEqual([
+      [2, 'auth0|hostile00000000000000002', 'user2@example.com', 'too_deep'],
+      [3, 'auth0|hostile00000000000000003', 'user3@example.com', 'invalid_metadata_key'],
+      [4, 'auth0|hostile00000000000000004', 'user4@example.com', 'invalid_metadata_key'],
+      [5, 'auth0|hostile00000000000000005', 'user5@example.com', 'profile_too_large'],
+    ]);
+    // Only the two sound users reached the new tenant, and nothing was refused there.
+    expect(newTenantIds(h.sim)).toEqual(
+      new Set(['auth0|hostile00000000000000001', 'auth0|hostile00000000000000006']),
+    );
+    expect(summary.failed).toEqual({});
+  });
+});

@@ -69,7 +69,7 @@ describe('hostile lines in an import file', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as SkippedLine)
-      .sort((a, b) => a.line - b.line);
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
     expect(skipped.map((s) => [s.line, s.user_id, s.email, s.reason])).toEqual([
       [2, 'auth0|hostile00000000000000002', 'user2@example.com', 'too_deep'],
       [3, 'auth0|hostile00000000000000003', 'user3@example.com', 'invalid_metadata_key'],

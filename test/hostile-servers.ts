@@ -75,11 +75,11 @@ export function redirectTo(target: () => string, status = 307): Answer {
   };
 }
 
-/** Answers 200 with a JSON body that never ends (until the client hangs up). */
-export function endlessJson(): Answer {
+/** Answers `status` with a JSON body that never ends (until the client hangs up). */
+export function endlessJson(status = 200): Answer {
   const chunk = Buffer.alloc(64 * 1024, 0x78);
   return (_req, res, count) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
+    res.writeHead(status, { 'content-type': 'application/json' });
     res.write('{"access_token":"');
     const pump = (): void => {
       while (!res.destroyed && res.write(chunk)) count(chunk.length);

@@ -3,7 +3,6 @@
  * once, does its work, closes every connection and returns the exit code (errors.ts).
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, MigrateError, coerceError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -13,7 +12,7 @@ import { createProgress, type ProgressStream } from '../report/progress.js';
 import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from './flow.js';
-import { workDir } from './report.js';
+import { removeWorkDir } from './report.js';
 import { QUEUES, type QueueName } from './queues.js';
 import { createRuntime, type RunnerSettings, type Runtime } from './runtime.js';
 import { progressSnapshot } from './summary.js';
@@ -337,7 +336,7 @@ export async function discardCommand(
       );
     }
     await rt.store.purgeUserData(runId);
-    await rm(workDir(rt, runId), { recursive: true, force: true });
+    await removeWorkDir(rt, runId);
     await rt.store.setRun(runId, { discardedAt: Date.now() });
     out.write(
       `Discarded run ${runId}: its user data in Redis and its work files are deleted; the report stays${run.reportDir !== undefined ? ` in ${run.reportDir}` : ''}.\n`,

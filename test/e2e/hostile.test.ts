@@ -3,7 +3,8 @@
  * levels deep, holds field names Auth0 refuses or outgrows its profile limit. Each such user is
  * skipped with a reason and named in skipped.ndjson; the run finishes and adds up.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,5 +82,26 @@ describe('hostile lines in an import file', () => {
       new Set(['auth0|hostile00000000000000001', 'auth0|hostile00000000000000006']),
     );
     expect(summary.failed).toEqual({});
+  });
+});
+
+describe('a run folder that is a symbolic link', () => {
+  it('is refused: no user data and no mode change reach its target, and the error says why', async () => {
+    h = await startHarness({ sim: { seedOld: 50 } });
+    const target = await mkdtemp(join(tmpdir(), 'hostile-target-'));
+    try {
+      await chmod(target, 0o755);
+      await symlink(target, join(h.reportsDir, 'linked'));
+      const file = join(h.reportsDir, 'users.ndjson');
+      await writeFile(file, `${JSON.stringify(user(1))}\n`);
+      await expect(importCommand(h.config, file, { runId: 'linked' }, io())).rejects.toThrow(
+        /linked is a symbolic link/,
+      );
+      expect(await readdir(target)).toEqual([]);
+      expect((await stat(target)).mode & 0o777).toBe(0o755);
+      expect(newTenantIds(h.sim).has('auth0|hostile00000000000000001')).toBe(false);
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
   });
 });

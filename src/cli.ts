@@ -101,6 +101,7 @@ program
     '--allow-plaintext-hashes',
     'allow --hashes without PAYLOAD_KEY (hashes then sit unencrypted in Redis)',
   )
+  .option('--allow-empty', 'run even when FILE (or the --hashes file) holds no users')
   .option('--dry-run', 'go through everything but the import submissions, and report what would happen')
   .option('--upsert', "update users that already exist (Auth0's upsert; metadata is replaced, not merged)")
   .option('--run-id <id>', 'name the run (resumes it when it exists)')

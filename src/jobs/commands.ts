@@ -2,7 +2,6 @@
  * `sweep`, `import` (through {@link runCommand}), `worker` and `status`: each builds the runtime
  * once, does its work, closes every connection and returns the exit code (errors.ts).
  */
-import { existsSync } from 'node:fs';
 import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, MigrateError, coerceError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -395,8 +394,4 @@ export async function statusCommand(
   } finally {
     await rt.close();
   }
-}
-
-export function checkInputFile(path: string, flag: string): void {
-  if (!existsSync(path)) throw new ConfigError(`${flag} ${path}: no such file.`);
 }

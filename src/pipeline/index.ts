@@ -38,9 +38,11 @@ export * from './types.js';
 export { PipelineInputError, type PipelineErrorCode, type ReadProgress } from './errors.js';
 export {
   createReadState,
+  inspectExport,
   readExport,
   readExportChunks,
   type ExportInput,
+  type ExportKind,
   type ReadItem,
   type ReadOptions,
   type ReadRecord,

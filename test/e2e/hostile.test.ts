@@ -5,6 +5,7 @@
  */
 import { chmod, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,5 +104,60 @@ describe('a run folder that is a symbolic link', () => {
     } finally {
       await rm(target, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the input file of import', () => {
+  it('is checked before any tenant work: a CSV, a binary file, a gzip of a CSV, a folder, a missing or empty file', async () => {
+    h = await startHarness();
+    const dir = h.reportsDir;
+    const files: Array<[string, string | Buffer, RegExp]> = [
+      ['users.csv', 'email,name\nuser1@example.com,One\n', /users\.csv is not JSON: it starts with 'e'/],
+      [
+        'users.bin',
+        Buffer.from([0x00, 0x01, 0x02, 0xff]),
+        /users\.bin is not JSON: it starts with byte 0x00/,
+      ],
+      ['users.csv.gz', gzipSync('email,name\n'), /users\.csv\.gz is not JSON: it starts with 'e'/],
+      ['empty.ndjson', '', /empty\.ndjson holds no users.*--allow-empty/],
+      ['blank.ndjson', '\n\n  \n', /blank\.ndjson holds no users/],
+      ['empty-array.json', ' [ \n ] ', /empty-array\.json holds no users/],
+    ];
+    for (const [name, content, message] of files) {
+      const file = join(dir, name);
+      await writeFile(file, content);
+      await expect(importCommand(h.config, file, {}, io())).rejects.toThrow(message);
+    }
+    await expect(importCommand(h.config, dir, {}, io())).rejects.toThrow(/is a folder, not a file/);
+    await expect(importCommand(h.config, join(dir, 'nope.ndjson'), {}, io())).rejects.toThrow(/no such file/);
+    // Nothing reached either tenant, and no run was started.
+    expect(h.sim.tenant('new').stats.exportJobsCreated).toBe(0);
+    expect(await h.rt.store.listRunIds(10)).toEqual([]);
+  });
+
+  it('names every problem at once, --hashes included', async () => {
+    h = await startHarness();
+    const file = join(h.reportsDir, 'users.csv');
+    const hashes = join(h.reportsDir, 'hashes.txt');
+    await writeFile(file, 'email\n');
+    await writeFile(hashes, 'not json at all\n');
+    const err = await importCommand(h.config, file, { hashes }, io()).catch((e: Error) => e);
+    expect(String(err)).toMatch(/users\.csv is not JSON/);
+    expect(String(err)).toMatch(/--hashes .*hashes\.txt is not JSON/);
+    expect(String(err)).toMatch(/PAYLOAD_KEY/);
+  });
+
+  it('may be empty with --allow-empty: the run finishes with nobody', async () => {
+    h = await startHarness();
+    const file = join(h.reportsDir, 'empty.ndjson');
+    await writeFile(file, '');
+    let runId = '';
+    expect(
+      await importCommand(h.config, file, { allowEmpty: true }, { ...io(), onRun: (id) => (runId = id) }),
+    ).toBe(0);
+    const summary = JSON.parse(
+      await readFile(join(h.reportsDir, runId, 'summary.json'), 'utf8'),
+    ) as RunSummary;
+    expect(summary.counts.total).toBe(0);
   });
 });

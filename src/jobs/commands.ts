@@ -11,6 +11,7 @@ import { createProgress, type ProgressStream } from '../report/progress.js';
 import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from './flow.js';
+import { warnIfPayloadsUnencrypted } from './payload.js';
 import { removeWorkDir } from './report.js';
 import { QUEUES, type QueueName } from './queues.js';
 import { createRuntime, type RunnerSettings, type Runtime } from './runtime.js';
@@ -72,6 +73,7 @@ export async function runCommand(
   const out = hooks.out ?? process.stdout;
   const logger = hooks.logger ?? createLogger(config, { command: spec.kind });
   const rt = await createRuntime(config, { logger, ...(hooks.settings && { settings: hooks.settings }) });
+  warnIfPayloadsUnencrypted(config, logger);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   const external = hooks.signal;
@@ -220,6 +222,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
   // starting must close what it opened, not die on Node's default SIGTERM handling.
   const stopped = stopSignal(hooks.signal, logger);
   const rt = await createRuntime(config, { logger, ...(hooks.settings && { settings: hooks.settings }) });
+  warnIfPayloadsUnencrypted(config, logger);
   let metrics: MetricsServer | undefined;
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
   let clean = true;
@@ -229,6 +232,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
     if (config.metricsPort !== undefined) {
       metrics = await startMetricsServer({
         port: config.metricsPort,
+        host: config.metricsHost,
         queues: (Object.values(QUEUES) as QueueName[]).map((q) => rt.queue(q)),
         counters: () => runningSnapshots(rt),
         logger,

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { workerCommand } from '../../src/jobs/commands.js';
+import { Secret } from '../../src/config.js';
 import { importCommand } from '../../src/import.js';
 import type { RunSummary, SkippedLine } from '../../src/report/types.js';
 import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
@@ -159,5 +162,39 @@ describe('the input file of import', () => {
       await readFile(join(h.reportsDir, runId, 'summary.json'), 'utf8'),
     ) as RunSummary;
     expect(summary.counts.total).toBe(0);
+  });
+});
+
+describe('without PAYLOAD_KEY', () => {
+  function capture() {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const about = () => lines.filter((l) => l.msg.includes('PAYLOAD_KEY'));
+    return { logger, about };
+  }
+
+  it('import and worker say once, at start, that users sit unencrypted in Redis', async () => {
+    h = await startHarness({ sim: { seedOld: 20 } });
+    const file = join(h.reportsDir, 'users.ndjson');
+    await writeFile(file, `${JSON.stringify(user(1))}\n`);
+    const run = capture();
+    expect(await importCommand(h.config, file, {}, { ...io(), logger: run.logger })).toBe(0);
+    expect(run.about()).toHaveLength(1);
+    expect(run.about()[0]!.level).toBe(40);
+    expect(run.about()[0]!.msg).toMatch(/names and emails .* Redis .*openssl rand -hex 32/);
+
+    const worker = capture();
+    const stop = new AbortController();
+    stop.abort();
+    expect(
+      await workerCommand(h.config, { settings: FAST, signal: stop.signal, logger: worker.logger }),
+    ).toBe(0);
+    expect(worker.about()).toHaveLength(1);
+
+    const keyed = capture();
+    const withKey = { ...h.config, payloadKey: new Secret('ab'.repeat(32)) };
+    await writeFile(file, `${JSON.stringify(user(2))}\n`);
+    expect(await importCommand(withKey, file, {}, { ...io(), logger: keyed.logger })).toBe(0);
+    expect(keyed.about()).toEqual([]);
   });
 });

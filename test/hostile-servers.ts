@@ -100,3 +100,17 @@ export function hugeContentLength(bytes: number): Answer {
     res.write('{');
   };
 }
+
+/** Answers 200 and then sends a byte now and then, never ending: only a time limit stops it. */
+export function tricklingJson(everyMs = 50): Answer {
+  return (_req, res, count) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"a":"');
+    const timer = setInterval(() => {
+      if (res.destroyed) return;
+      res.write('x');
+      count(1);
+    }, everyMs);
+    res.on('close', () => clearInterval(timer));
+  };
+}

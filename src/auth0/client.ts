@@ -117,7 +117,7 @@ export class Auth0TenantClient implements TenantClient {
     };
     this.#fetch = guardedFetch(
       this.#tenant,
-      options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
+      { maxBytes: options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES, bodyTimeoutMs: this.#timeoutMs },
       rewritingFetch(config.domain, config.baseUrl),
     );
     this.#maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;

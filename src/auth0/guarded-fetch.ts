@@ -5,13 +5,24 @@
  * cut off past a size, so a broken or hostile server cannot grow the process.
  */
 import { Auth0Error } from './errors.js';
-import { TenantName, type TenantDescription } from './map-error.js';
+import { TenantName, tenantName, type TenantDescription } from './map-error.js';
 
 /** The largest answer read from the Management or Authentication API. */
 export const DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
-/** `inner` with redirects refused and answers capped at `maxBytes`. */
-export function guardedFetch(t: TenantDescription, maxBytes: number, inner: typeof fetch): typeof fetch {
+export interface GuardOptions {
+  /** The largest answer read. */
+  maxBytes: number;
+  /**
+   * How long an answer's body may take once its headers came (the SDK's own time limit ends
+   * with the headers, so a body trickling on would otherwise never end).
+   */
+  bodyTimeoutMs: number;
+}
+
+/** `inner` with redirects refused, answers capped at `maxBytes` and bodies bounded in time. */
+export function guardedFetch(t: TenantDescription, guard: GuardOptions, inner: typeof fetch): typeof fetch {
+  const { maxBytes, bodyTimeoutMs } = guard;
   return async (input, init) => {
     const res = await inner(input, { ...init, redirect: 'manual' });
     const operation = describeRequest(input, init);
@@ -25,42 +36,75 @@ export function guardedFetch(t: TenantDescription, maxBytes: number, inner: type
       throw answerTooLarge(t, operation, maxBytes, res.status);
     }
     if (res.body === null) return res;
-    return new Response(
-      capped(res.body, maxBytes, () => answerTooLarge(t, operation, maxBytes, res.status)),
-      {
-        status: res.status,
-        statusText: res.statusText,
-        headers: res.headers,
-      },
-    );
+    const body = capped(res.body, {
+      maxBytes,
+      tooLarge: () => answerTooLarge(t, operation, maxBytes, res.status),
+      timeoutMs: bodyTimeoutMs,
+      tooSlow: () => bodyTooSlow(t, operation, bodyTimeoutMs),
+    });
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
   };
 }
 
-/** `body` until it passes `maxBytes`; then it fails with `tooLarge()` and the source is cancelled. */
+/**
+ * `body` until it passes `maxBytes` (then it fails with `tooLarge()`) or `timeoutMs` from now (then
+ * with `tooSlow()`); either way the source is cancelled, which closes the connection.
+ */
 export function capped(
   body: ReadableStream<Uint8Array>,
-  maxBytes: number,
-  tooLarge: () => Error,
+  limits: { maxBytes: number; tooLarge: () => Error; timeoutMs: number; tooSlow: () => Error },
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let size = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let failed = false;
+  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, err: Error): void => {
+    failed = true;
+    clearTimeout(timer);
+    reader.cancel().catch(() => undefined);
+    controller.error(err);
+  };
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setTimeout(() => fail(controller, limits.tooSlow()), limits.timeoutMs);
+      timer.unref();
+    },
     async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) {
+      let part: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        part = await reader.read();
+      } catch (err) {
+        if (!failed) throw err;
+        return;
+      }
+      if (failed) return;
+      if (part.done) {
+        clearTimeout(timer);
         controller.close();
         return;
       }
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        controller.error(tooLarge());
+      size += part.value.byteLength;
+      if (size > limits.maxBytes) {
+        fail(controller, limits.tooLarge());
         return;
       }
-      controller.enqueue(value);
+      controller.enqueue(part.value);
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel: (reason) => {
+      clearTimeout(timer);
+      return reader.cancel(reason);
+    },
   });
+}
+
+function bodyTooSlow(t: TenantDescription, operation: string, ms: number): Auth0Error {
+  return new Auth0Error(
+    'network',
+    t.scrub(
+      `${operation} on ${tenantName(t)}: the answer did not end within ${ms} ms; it may be tried again.`,
+    ),
+    { cause: Object.assign(new Error('body timeout'), { code: 'ETIMEDOUT' }) },
+  );
 }
 
 /** `POST /oauth/token`: the method and path, never the query (it may name a user). */

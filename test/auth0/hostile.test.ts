@@ -12,6 +12,7 @@ import {
   hugeContentLength,
   redirectTo,
   startHostileServer,
+  tricklingJson,
   type Answer,
   type HostileServer,
 } from '../hostile-servers.js';
@@ -142,6 +143,17 @@ describe('a tenant whose answers never end', () => {
     expect(err.message).toMatch(/GET \/api\/v2\/jobs\/job_abcdefghijklmnop/);
     await hostile.hungUp;
     expect(hostile.sent).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('an answer that trickles on forever ends at the time limit', async () => {
+    const hostile = await serve(withToken(tricklingJson()));
+    const client = createTenantClient(configFor(hostile), { label: 'old', retry, requestTimeoutMs: 1_000 });
+    const started = Date.now();
+    const err = await failure(client.getJob('job_abcdefghijklmnop'));
+    expect(err.code).toBe('network');
+    expect(err.message).toMatch(/GET \/api\/v2\/jobs\/job_abcdefghijklmnop.*1000 ms/);
+    // Two attempts of 1 s each, not forever.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('an answer declaring more than the cap is refused unread', async () => {

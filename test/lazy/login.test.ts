@@ -17,6 +17,7 @@ import {
   hugeContentLength,
   redirectTo,
   startHostileServer,
+  tricklingJson,
   type HostileServer,
 } from '../hostile-servers.js';
 import { startFakeOldTenant, type FakeOldTenant, type FakeUser } from './fake-old-tenant.js';
@@ -516,6 +517,15 @@ describe('a hostile old tenant', () => {
     await hostile.hungUp;
     // What the server got to write: the 1 MiB read, plus what the sockets buffer on the way.
     expect(hostile.sent).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('keeps its time limit on an answer that trickles on forever', async () => {
+    const hostile = await serve(tricklingJson());
+    const outcome = await login('alice@example.com', ALICE.password, {
+      configuration: { OLD_AUTH0_BASE_URL: hostile.url, OLD_AUTH0_TIMEOUT_MS: '300' },
+    });
+    expectTryAgain(outcome);
+    expect(errorOf(outcome).message).toMatch(/did not answer within 300 ms/);
   });
 
   it('refuses an answer whose declared length is over the limit without reading it', async () => {

@@ -5,8 +5,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { requireTenant, type Config } from './config.js';
-import { InputError } from './errors.js';
-import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './jobs/commands.js';
+import { InputError, isToolError } from './errors.js';
+import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './commands/run.js';
 import { inspectExport } from './pipeline/index.js';
 
 export interface ImportCommandOptions extends RunCommandOptions {
@@ -90,7 +90,7 @@ async function inputProblem(
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { reason?: string };
     if (e.code === 'ENOENT') return { problem: `${path}: no such file.`, hint: exportHint };
-    if (e.name === 'InputError') return { problem: e.reason ?? e.message, hint: exportHint };
+    if (isToolError(err)) return { problem: e.reason ?? e.message, hint: exportHint };
     return { problem: `${path} cannot be read: ${e.code ?? e.message}.`, hint: 'Check its permissions.' };
   }
 }

@@ -184,6 +184,7 @@ export function payloadError(component: string, body: unknown): string | undefin
   return `Payload validation error: '${first.message}'${on}.`;
 }
 
+// A deliberate copy of src/pipeline/schema.ts's check: the simulator stays an independent check.
 let importValidator: ValidateFunction | undefined;
 
 /** The bulk-import user schema's errors for one user, with Auth0's codes. */

@@ -49,6 +49,5 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     ...(hashes !== undefined && { hashes }),
     batchBytes: rt.config.batchBytes,
     maxProfileBytes: rt.config.maxProfileBytes,
-    ...(rt.config.pipelineThreads !== undefined && { threads: rt.config.pipelineThreads }),
   });
 }

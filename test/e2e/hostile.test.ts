@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { workerCommand } from '../../src/jobs/commands.js';
+import { workerCommand } from '../../src/commands/worker.js';
 import { Secret } from '../../src/config.js';
 import { importCommand } from '../../src/import.js';
 import type { RunSummary, SkippedLine } from '../../src/report/types.js';

@@ -44,7 +44,7 @@ function outcomes(out: PipelineOutput[]): Array<[number, string]> {
 const skips = (out: PipelineOutput[]) => out.filter((o): o is Skipped => !isBatch(o) && o.kind === 'skipped');
 
 async function runOn(input: string, options: Partial<PipelineOptions> = {}) {
-  const run = runPipeline({ input, connection: CONNECTION, threads: 0, ...options });
+  const run = runPipeline({ input, connection: CONNECTION, ...options });
   const out = await collect(run);
   return { run, out };
 }

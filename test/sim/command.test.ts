@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { simCommand } from '../../src/sim/command.js';
+import { simCommand } from '../../src/commands/sim.js';
 import type { Simulator } from '../../src/sim/index.js';
 
 async function runUntilReady(opts: Parameters<typeof simCommand>[1]) {

@@ -13,8 +13,8 @@ export default tseslint.config(
     },
   },
   {
-    // The installed command's launcher: plain JavaScript run by Node.
-    files: ['bin/**/*.js'],
+    // The installed command's launcher and the install's build step: plain JavaScript run by Node.
+    files: ['bin/**/*.js', 'scripts/**/*.js'],
     languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
   },
   {

@@ -40,7 +40,7 @@ async function launcherCopy(cli: string | undefined): Promise<string> {
 
 describe('the auth0-migrate command', () => {
   it('is built by npm ci (prepare) and linked from a file the repository holds', () => {
-    expect(pkg.scripts.prepare).toBe('npm run build');
+    expect(pkg.scripts.prepare).toBe('node scripts/prepare.js');
     const bin = pkg.bin['auth0-migrate']!;
     expect(bin.startsWith('dist/')).toBe(false);
     accessSync(new URL(bin, root), constants.X_OK);

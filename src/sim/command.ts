@@ -1,10 +1,13 @@
 /**
  * `auth0-migrate sim`: serves the simulated tenants until SIGINT/SIGTERM. With `--json` the first
- * stdout line is one JSON object describing the tenants, so scripts can drive it.
+ * stdout line is one JSON object describing the tenants, so scripts can drive it; with
+ * `--env-file FILE` their settings are written to FILE, ready for the tool to read as its .env.
  */
+import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, MigrateError, coerceError } from '../errors.js';
+import { writeFileAtomic } from '../report/files.js';
 import { startSimulator, type Simulator, type TimingProfile } from './index.js';
 
 export interface SimCommandOptions {
@@ -16,6 +19,10 @@ export interface SimCommandOptions {
   seedFile?: string;
   timing?: TimingProfile;
   json?: boolean;
+  /** Writes the tenants' settings to this file (mode 0600), in the tool's .env format. */
+  envFile?: string;
+  /** Replaces `envFile` when it exists. */
+  force?: boolean;
 }
 
 export interface SimCommandIo {
@@ -32,16 +39,30 @@ export async function simCommand(
   io: SimCommandIo = {},
 ): Promise<number> {
   const out = io.stdout ?? process.stdout;
-  const sim = await startSimulator({
-    port: opts.port ?? 4010,
-    ...(opts.host !== undefined ? { host: opts.host } : {}),
-    ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
-    seedOld: opts.seedFile === undefined ? (opts.seedOld ?? 1000) : 0,
-    seedNewMigrated: opts.seedNewMigrated ?? 0,
-    ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),
-    timing: opts.timing ?? 'production',
-  });
+  const port = opts.port ?? 4010;
+  const host = opts.host ?? '127.0.0.1';
+  if (opts.envFile !== undefined && opts.force !== true && existsSync(opts.envFile)) {
+    throw new MigrateError(`${opts.envFile} exists already; the simulator's settings were not written.`, {
+      hint: `Add --force to replace it (its other settings go too), or give another file to --env-file.`,
+    });
+  }
+  let sim: Simulator;
   try {
+    sim = await startSimulator({
+      port,
+      host,
+      ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
+      seedOld: opts.seedFile === undefined ? (opts.seedOld ?? 1000) : 0,
+      seedNewMigrated: opts.seedNewMigrated ?? 0,
+      ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),
+      timing: opts.timing ?? 'production',
+    });
+  } catch (err) {
+    throw listenError(err, host, port);
+  }
+  try {
+    // A file of secrets: 0600, and never half written.
+    if (opts.envFile !== undefined) await writeFileAtomic(opts.envFile, envFile(sim));
     out.write(opts.json === true ? jsonLine(sim) : banner(sim, opts));
     io.onReady?.(sim);
     await untilStopped(io.signal);
@@ -70,19 +91,9 @@ function jsonLine(sim: Simulator): string {
   return `${JSON.stringify({ tenants })}\n`;
 }
 
-function banner(sim: Simulator, opts: SimCommandOptions): string {
-  const seeded =
-    opts.seedFile !== undefined
-      ? `old seeded from ${opts.seedFile}`
-      : `old: ${opts.seedOld ?? 1000} generated users`;
-  const lines = [
-    `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${
-      Math.round((opts.seedNewMigrated ?? 0) * 1000) / 10
-    }% already migrated)`,
-    '',
-    'Point auth0-migrate at it (paste into .env):',
-    '',
-  ];
+/** `OLD_AUTH0_DOMAIN=…` and the rest, for both tenants. */
+function envLines(sim: Simulator): string[] {
+  const lines: string[] = [];
   for (const name of ['old', 'new'] as const) {
     const t = sim.tenants[name];
     const p = name.toUpperCase();
@@ -94,6 +105,37 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
       `${p}_AUTH0_CONNECTION=${t.connection}`,
     );
   }
+  return lines;
+}
+
+function envFile(sim: Simulator): string {
+  return [
+    `# The simulated tenants of \`auth0-migrate sim\` at ${sim.url}, valid while it runs`,
+    '# (each start makes new credentials). Written by `auth0-migrate sim --env-file`.',
+    ...envLines(sim),
+    '',
+  ].join('\n');
+}
+
+function banner(sim: Simulator, opts: SimCommandOptions): string {
+  const seeded =
+    opts.seedFile !== undefined
+      ? `old seeded from ${opts.seedFile}`
+      : `old: ${opts.seedOld ?? 1000} generated users`;
+  const lines = [
+    `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${
+      Math.round((opts.seedNewMigrated ?? 0) * 1000) / 10
+    }% already migrated)`,
+    '',
+  ];
+  if (opts.envFile !== undefined) {
+    lines.push(
+      `Wrote these settings to ${opts.envFile} (mode 0600); auth0-migrate reads a .env in its folder:`,
+    );
+  } else {
+    lines.push('Point auth0-migrate at it (paste into .env, or write it with --env-file .env):');
+  }
+  lines.push('', ...envLines(sim));
   lines.push(
     '',
     'Generated users log in with the password Sim-<n>-Passw0rd!, where <n> is the number in their email or username.',
@@ -102,6 +144,38 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
     '',
   );
   return lines.join('\n');
+}
+
+/** Why the simulator cannot listen, and what to do; other failures as they are. */
+function listenError(thrown: unknown, host: string, port: number): Error {
+  const err = coerceError(thrown);
+  const code = (err as NodeJS.ErrnoException).code;
+  const other = 'choose another port: --port 4011, or --port 0 for any free one';
+  if (code === 'EADDRINUSE') {
+    return new MigrateError(
+      `Port ${port} on ${host} is in use already, so the simulator cannot listen there.`,
+      {
+        hint: `Stop what listens there (another \`auth0-migrate sim\`?), or ${other}.`,
+        cause: err,
+      },
+    );
+  }
+  if (code === 'EACCES') {
+    return new MigrateError(`Listening on port ${port} of ${host} is not allowed for this user.`, {
+      hint: `Ports below 1024 need privileges: ${other}.`,
+      cause: err,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new MigrateError(
+      `${host} is not an address of this machine, so the simulator cannot listen on it.`,
+      {
+        hint: 'Use --host 127.0.0.1, or --host 0.0.0.0 in a container.',
+        cause: err,
+      },
+    );
+  }
+  return err;
 }
 
 function untilStopped(signal: AbortSignal | undefined): Promise<void> {

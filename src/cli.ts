@@ -261,10 +261,10 @@ program
   )
   .option('--json', 'print the tenants and their credentials as one JSON line first')
   .option(
-    '--env-file <file>',
+    '--write-env <file>',
     "write the tenants' settings to FILE (e.g. .env), mode 0600, for the tool to read",
   )
-  .option('--force', 'replace the --env-file when it exists')
+  .option('--force', 'replace the --write-env file when it exists')
   .action(
     run(async (config, opts) => {
       const { simCommand } = await import('./sim/command.js');

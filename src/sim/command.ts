@@ -1,7 +1,8 @@
 /**
  * `auth0-migrate sim`: serves the simulated tenants until SIGINT/SIGTERM. With `--json` the first
  * stdout line is one JSON object describing the tenants, so scripts can drive it; with
- * `--env-file FILE` their settings are written to FILE, ready for the tool to read as its .env.
+ * `--write-env FILE` their settings are written to FILE, ready for the tool to read as its .env.
+ * (Not `--env-file`: Node 20 takes that flag for itself wherever it appears on the command line.)
  */
 import { existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -20,8 +21,8 @@ export interface SimCommandOptions {
   timing?: TimingProfile;
   json?: boolean;
   /** Writes the tenants' settings to this file (mode 0600), in the tool's .env format. */
-  envFile?: string;
-  /** Replaces `envFile` when it exists. */
+  writeEnv?: string;
+  /** Replaces `writeEnv` when it exists. */
   force?: boolean;
 }
 
@@ -41,9 +42,9 @@ export async function simCommand(
   const out = io.stdout ?? process.stdout;
   const port = opts.port ?? 4010;
   const host = opts.host ?? '127.0.0.1';
-  if (opts.envFile !== undefined && opts.force !== true && existsSync(opts.envFile)) {
-    throw new MigrateError(`${opts.envFile} exists already; the simulator's settings were not written.`, {
-      hint: `Add --force to replace it (its other settings go too), or give another file to --env-file.`,
+  if (opts.writeEnv !== undefined && opts.force !== true && existsSync(opts.writeEnv)) {
+    throw new MigrateError(`${opts.writeEnv} exists already; the simulator's settings were not written.`, {
+      hint: `Add --force to replace it (its other settings go too), or give another file to --write-env.`,
     });
   }
   let sim: Simulator;
@@ -60,13 +61,16 @@ export async function simCommand(
   } catch (err) {
     throw listenError(err, host, port);
   }
+  // Listening for the stop before anything is printed: whoever reads the banner may stop it at once.
+  const stopped = untilStopped(io.signal);
   try {
     // A file of secrets: 0600, and never half written.
-    if (opts.envFile !== undefined) await writeFileAtomic(opts.envFile, envFile(sim));
+    if (opts.writeEnv !== undefined) await writeFileAtomic(opts.writeEnv, envFileText(sim));
     out.write(opts.json === true ? jsonLine(sim) : banner(sim, opts));
     io.onReady?.(sim);
-    await untilStopped(io.signal);
+    await stopped.done;
   } finally {
+    stopped.stop();
     await sim.close();
   }
   return ExitCode.ok;
@@ -108,10 +112,10 @@ function envLines(sim: Simulator): string[] {
   return lines;
 }
 
-function envFile(sim: Simulator): string {
+function envFileText(sim: Simulator): string {
   return [
     `# The simulated tenants of \`auth0-migrate sim\` at ${sim.url}, valid while it runs`,
-    '# (each start makes new credentials). Written by `auth0-migrate sim --env-file`.',
+    '# (each start makes new credentials). Written by `auth0-migrate sim --write-env`.',
     ...envLines(sim),
     '',
   ].join('\n');
@@ -128,12 +132,12 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
     }% already migrated)`,
     '',
   ];
-  if (opts.envFile !== undefined) {
+  if (opts.writeEnv !== undefined) {
     lines.push(
-      `Wrote these settings to ${opts.envFile} (mode 0600); auth0-migrate reads a .env in its folder:`,
+      `Wrote these settings to ${opts.writeEnv} (mode 0600); auth0-migrate reads a .env in its folder:`,
     );
   } else {
-    lines.push('Point auth0-migrate at it (paste into .env, or write it with --env-file .env):');
+    lines.push('Point auth0-migrate at it (paste into .env, or write it with --write-env .env):');
   }
   lines.push('', ...envLines(sim));
   lines.push(
@@ -178,9 +182,11 @@ function listenError(thrown: unknown, host: string, port: number): Error {
   return err;
 }
 
-function untilStopped(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
+/** Resolves `done` on SIGINT, SIGTERM or the signal; `stop()` resolves it and stops listening. */
+function untilStopped(signal: AbortSignal | undefined): { done: Promise<void>; stop: () => void } {
+  let stop!: () => void;
+  const done = new Promise<void>((resolve) => {
+    stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       signal?.removeEventListener('abort', stop);
@@ -191,4 +197,5 @@ function untilStopped(signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) stop();
     else signal?.addEventListener('abort', stop, { once: true });
   });
+  return { done, stop };
 }

@@ -1,8 +1,8 @@
 /**
- * `auth0-migrate sim`: the first stdout line with --json, the banner otherwise, --env-file,
+ * `auth0-migrate sim`: the first stdout line with --json, the banner otherwise, --write-env,
  * a port in use, and shutdown.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,11 +73,11 @@ describe('sim command', () => {
     expect(await run.exited).toBe(0);
   });
 
-  it('--env-file writes a .env the tool reads as it is, 0600, and replaces one only with --force', async () => {
+  it('--write-env writes a .env the tool reads as it is, 0600, and replaces one only with --force', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sim-env-'));
     try {
       const file = join(dir, '.env');
-      const run = await runUntilReady({ port: 0, seedOld: 5, timing: 'fast', envFile: file });
+      const run = await runUntilReady({ port: 0, seedOld: 5, timing: 'fast', writeEnv: file });
       expect(run.text()).toContain(`Wrote these settings to ${file} (mode 0600)`);
       expect((await stat(file)).mode & 0o777).toBe(0o600);
       const config = loadConfig({ env: {}, dotenvPath: file });
@@ -98,7 +98,7 @@ describe('sim command', () => {
       await expect(
         simCommand(
           loadConfig({ env: {}, dotenvPath: false }),
-          { port: 0, seedOld: 5, timing: 'fast', envFile: file },
+          { port: 0, seedOld: 5, timing: 'fast', writeEnv: file },
           { stdout: new PassThrough() },
         ),
       ).rejects.toMatchObject({
@@ -108,12 +108,46 @@ describe('sim command', () => {
       });
       expect(await readFile(file, 'utf8')).toBe('REPORTS_DIR=./mine\n');
 
-      const forced = await runUntilReady({ port: 0, seedOld: 5, timing: 'fast', envFile: file, force: true });
+      const forced = await runUntilReady({
+        port: 0,
+        seedOld: 5,
+        timing: 'fast',
+        writeEnv: file,
+        force: true,
+      });
       expect(await readFile(file, 'utf8')).toContain(
         `NEW_AUTH0_BASE_URL=${forced.sim.tenants.new.baseUrl}\n`,
       );
       forced.stop();
       expect(await forced.exited).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--write-env reaches the command through node (which takes --env-file for itself)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sim-env-cli-'));
+    try {
+      const file = join(dir, '.env');
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', 'sim', '--port', '0', '--seed-old', '1', '--write-env', file],
+        { cwd: new URL('../../', import.meta.url).pathname, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      let printed = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          printed += d.toString();
+          if (printed.includes('Ctrl-C stops it.')) resolve();
+        });
+        child.stderr.on('data', (d: Buffer) => (printed += d.toString()));
+        void exited.then((code) => reject(new Error(`sim exited (${code}): ${printed}`)));
+      });
+      expect(printed).toContain(`Wrote these settings to ${file}`);
+      expect(await readFile(file, 'utf8')).toMatch(/^NEW_AUTH0_CLIENT_SECRET=.+$/m);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

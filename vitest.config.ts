@@ -8,6 +8,6 @@ export default defineConfig({
     pool: 'forks',
     // Integration tests start servers and workers; two cores, so keep parallelism modest.
     maxWorkers: 2,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default'],
   },
 });

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig, tenantEnvironment, withTenants, type Config } from '../src/config.js';
-import { followRun } from '../src/jobs/commands.js';
+import { loadConfig, tenantEnvironment, toTenantConfig, withTenants, type Config } from '../src/config.js';
+import { followRun } from '../src/commands/run.js';
 import { startRun } from '../src/jobs/flow.js';
 import {
   redisAnswers,
@@ -21,7 +21,7 @@ import {
   type PrivateRedis,
 } from '../src/jobs/redis-server.js';
 import { createRuntime } from '../src/jobs/runtime.js';
-import { startSimulator, toTenantConfig } from '../src/sim/index.js';
+import { startSimulator } from '../src/sim/index.js';
 import { deleteKeysUnder } from '../src/jobs/queues.js';
 
 interface SlotSample {

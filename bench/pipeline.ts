@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- pipeline] [--users N[,N…]] [--rounds R] [--threads T] [--dir DIR] [--fresh] [--stream-json]`
+ * `npm run bench [-- pipeline] [--users N[,N…]] [--rounds R] [--dir DIR] [--fresh] [--stream-json]`
  *
  * Generates (or reuses, under DIR) a synthetic old-tenant export of N users (default 1,000,000;
  * see lib/synthetic-export.ts for its mix) and a new-tenant export of about a third of its
@@ -8,12 +8,9 @@
  *       of the file does);
  *   (b) the whole pipeline to batches: read ▶ transform ▶ skip migrated ▶ schema check and
  *       serialisation ▶ duplicates ▶ byte-bounded batches, the batches handed to a sink that
- *       only counts them; with the worker threads the product picks for this file (PIPELINE_THREADS
- *       unset), or `--threads T`;
- *   (b1) the same on the main thread alone, when (b) used threads.
+ *       only counts them, on one thread as the product runs it.
  * `npm run bench` compiles the bench and the sources (build/) and runs them with plain `node`, as
- * `auth0-migrate` and the image run; under tsx (`npx tsx bench/index.ts`) its loader makes the
- * worker threads about 20 % slower.
+ * `auth0-migrate` and the image run.
  * The migrated index is built once, before the rounds, and timed on its own. Each phase starts
  * after a full garbage collection, so its peak RSS is its own and not the garbage of the last one.
  * Prints users per second (wall clock, and per CPU-second, which a busy machine disturbs less),
@@ -104,22 +101,11 @@ interface PipelineFigures {
   counts: ReturnType<Pipeline['runPipeline']>['counts'];
   problems: string[];
   duplicateFilterBytes: number;
-  threads: number;
 }
 
-async function wholePipeline(
-  lib: Pipeline,
-  file: string,
-  migrated: MigratedIndex,
-  threads: number | undefined,
-): Promise<PipelineFigures> {
+async function wholePipeline(lib: Pipeline, file: string, migrated: MigratedIndex): Promise<PipelineFigures> {
   const { runPipeline, isBatch } = lib;
-  const run = runPipeline({
-    input: file,
-    connection: BENCH_CONNECTION,
-    migrated,
-    ...(threads !== undefined && { threads }),
-  });
+  const run = runPipeline({ input: file, connection: BENCH_CONNECTION, migrated });
   let batches = 0;
   let maxPayload = 0;
   let payloadBytes = 0;
@@ -138,13 +124,7 @@ async function wholePipeline(
     counts: run.counts,
     problems: run.check(),
     duplicateFilterBytes: run.duplicateFilterBytes,
-    threads: run.threads,
   };
-}
-
-/** "one thread", or "main + 1 worker thread". */
-function describeThreads(workers: number): string {
-  return workers === 0 ? 'one thread' : `main + ${workers} worker thread${workers === 1 ? '' : 's'}`;
 }
 
 function line(label: string, m: Measured<unknown>, users: number): string {
@@ -160,7 +140,6 @@ export async function run(argv: string[]): Promise<void> {
       dir: { type: 'string', default: join(tmpdir(), 'auth0-migrate-bench') },
       fresh: { type: 'boolean', default: false },
       'stream-json': { type: 'boolean', default: false },
-      threads: { type: 'string' },
     },
   });
   const sizes = values.users.split(',').map((v) => Number(v.trim()));
@@ -173,9 +152,6 @@ export async function run(argv: string[]): Promise<void> {
   }
   const users = sizes[0]!;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number ≥ 1');
-  const askedThreads = values.threads === undefined ? undefined : Number(values.threads);
-  if (askedThreads !== undefined && !(Number.isInteger(askedThreads) && askedThreads >= 0))
-    throw new Error('--threads must be a whole number ≥ 0');
   const out = (s = ''): void => {
     process.stdout.write(`${s}\n`);
   };
@@ -206,23 +182,16 @@ export async function run(argv: string[]): Promise<void> {
   );
   const a: Measured<number>[] = [];
   const b: Measured<PipelineFigures>[] = [];
-  const b1: Measured<PipelineFigures>[] = [];
   const j: Measured<number>[] = [];
   // (b) first: its first run follows only the index build, so its peak RSS owes nothing to
   // memory the C library kept from earlier phases (a full GC does not hand that back).
   for (let r = 1; r <= rounds; r++) {
-    const mb_ = await measure(() => wholePipeline(lib, files.oldFile, index.result, askedThreads));
+    const mb_ = await measure(() => wholePipeline(lib, files.oldFile, index.result));
     b.push(mb_);
-    const t = mb_.result.threads;
-    out(line(`round ${r} (b) pipeline, ${describeThreads(t)}`, mb_, users));
+    out(line(`round ${r} (b) pipeline`, mb_, users));
     const ma = await measure(() => parseOnly(files.oldFile));
     a.push(ma);
     out(line(`round ${r} (a) gunzip + JSON.parse`, ma, users));
-    if (t > 0) {
-      const m1 = await measure(() => wholePipeline(lib, files.oldFile, index.result, 0));
-      b1.push(m1);
-      out(line(`round ${r} (b1) pipeline, one thread`, m1, users));
-    }
     if (values['stream-json']) {
       const mj = await measure(() => streamJsonOnly(files.oldFile));
       j.push(mj);
@@ -246,17 +215,9 @@ export async function run(argv: string[]): Promise<void> {
     `(a) baseline   ${perSecond(users, best(a, 'wallMs'))} (best wall), ${perSecond(users, best(a, 'cpuMs'))} per CPU-second`,
   );
   if (j.length > 0) out(`(a') stream-json ${perSecond(users, best(j, 'wallMs'))} (best wall)`);
-  const threads = b[0]!.result.threads;
   out(
-    `(b) pipeline   ${perSecond(users, best(b, 'wallMs'))} (best wall), ${perSecond(users, best(b, 'cpuMs'))} per CPU-second; ` +
-      describeThreads(threads),
+    `(b) pipeline   ${perSecond(users, best(b, 'wallMs'))} (best wall), ${perSecond(users, best(b, 'cpuMs'))} per CPU-second`,
   );
-  if (b1.length > 0) {
-    out(
-      `(b1) one thread ${perSecond(users, best(b1, 'wallMs'))} (best wall), ${perSecond(users, best(b1, 'cpuMs'))} per CPU-second; ` +
-        `ratio b1/a ${(best(a, 'wallMs') / best(b1, 'wallMs')).toFixed(2)}, peak RSS ${mb(Math.max(...b1.map((m) => m.peakRss)))}`,
-    );
-  }
   out(
     `ratio b/a      ${ratioWall.toFixed(2)} wall clock, ${ratioCpu.toFixed(2)} CPU time   (target ≥ ${TARGET_RATIO}: ${ok(ratioWall >= TARGET_RATIO)})`,
   );
@@ -294,15 +255,10 @@ export async function run(argv: string[]): Promise<void> {
   out(`load average   ${load()}`);
   const result: SizeResult = {
     users,
-    threads,
     a: users / (best(a, 'wallMs') / 1000),
     b: users / (best(b, 'wallMs') / 1000),
     ratioWall,
     ratioCpu,
-    ...(b1.length > 0 && {
-      b1: users / (best(b1, 'wallMs') / 1000),
-      peakRssB1: Math.max(...b1.map((m) => m.peakRss)),
-    }),
     peakRss: peakB,
     bytesPerKey: s.bytesPerKey,
     indexBytes: s.bytes,
@@ -316,14 +272,11 @@ const RESULT_MARK = 'result: ';
 
 interface SizeResult {
   users: number;
-  threads: number;
   a: number;
   b: number;
-  b1?: number;
   ratioWall: number;
   ratioCpu: number;
   peakRss: number;
-  peakRssB1?: number;
   bytesPerKey: number;
   indexBytes: number;
   duplicateFilterBytes: number;
@@ -353,13 +306,9 @@ async function compareSizes(sizes: number[], argv: string[], dir: string, fresh:
   }
   const rows: Array<[string, (r: SizeResult) => string]> = [
     ['(a) baseline', (r) => `${thousands(r.a)}/s`],
-    ['(b) pipeline', (r) => `${thousands(r.b)}/s (${describeThreads(r.threads)})`],
+    ['(b) pipeline', (r) => `${thousands(r.b)}/s`],
     ['ratio b/a wall (CPU)', (r) => `${r.ratioWall.toFixed(2)} (${r.ratioCpu.toFixed(2)})`],
-    [
-      '(b1) one thread, b1/a',
-      (r) => (r.b1 === undefined ? '-' : `${thousands(r.b1)}/s, ${(r.b1 / r.a).toFixed(2)}`),
-    ],
-    ['peak RSS (b) / (b1)', (r) => `${mb(r.peakRss)} / ${r.peakRssB1 === undefined ? '-' : mb(r.peakRssB1)}`],
+    ['peak RSS (b)', (r) => mb(r.peakRss)],
     ['index + duplicate filter', (r) => `${mb(r.indexBytes)} + ${mb(r.duplicateFilterBytes)}`],
     ['index bytes/key', (r) => r.bytesPerKey.toFixed(2)],
   ];

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config } from './config.js';
-import { ExitCode, MigrateError, coerceError } from './errors.js';
+import { ExitCode, coerceError, isToolError } from './errors.js';
 
 // `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
 // go, which is not a failure of the command.
@@ -50,7 +50,9 @@ function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<nu
   return async (...args: A): Promise<void> => {
     let code: number;
     try {
-      code = await fn(loadConfig(), ...args);
+      const config = loadConfig();
+      for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+      code = await fn(config, ...args);
     } catch (err) {
       code = report(err);
     }
@@ -60,14 +62,9 @@ function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<nu
 
 function report(thrown: unknown): number {
   const err = coerceError(thrown);
-  if (err instanceof MigrateError || err.name === 'ConfigError' || err.name === 'InputError') {
-    const e = err as MigrateError;
-    process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
-    return e.exitCode ?? ExitCode.failure;
-  }
-  if (err.name === 'Auth0Error') {
-    process.stderr.write(`error: ${err.message}\n`);
-    return ExitCode.failure;
+  if (isToolError(err)) {
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    return err.exitCode;
   }
   process.stderr.write(`error: ${err.stack ?? err.message}\n`);
   return ExitCode.failure;
@@ -117,7 +114,7 @@ program
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
     run(async (config, opts) => {
-      const { sweepCommand } = await import('./jobs/commands.js');
+      const { sweepCommand } = await import('./commands/sweep.js');
       return sweepCommand(config, opts);
     }),
   );
@@ -127,7 +124,7 @@ program
   .description('run the workers (the container command) and keep the sweep schedule (SWEEP_CRON)')
   .action(
     run(async (config) => {
-      const { workerCommand } = await import('./jobs/commands.js');
+      const { workerCommand } = await import('./commands/worker.js');
       return workerCommand(config);
     }),
   );
@@ -139,7 +136,7 @@ program
   .option('--json', 'print JSON')
   .action(
     run(async (config, runId: string | undefined, opts: { json?: boolean }) => {
-      const { statusCommand } = await import('./jobs/commands.js');
+      const { statusCommand } = await import('./commands/status.js');
       return statusCommand(config, runId, opts);
     }),
   );
@@ -150,7 +147,7 @@ program
   .argument('<runId>')
   .action(
     run(async (config, runId: string) => {
-      const { discardCommand } = await import('./jobs/commands.js');
+      const { discardCommand } = await import('./commands/discard.js');
       return discardCommand(config, runId);
     }),
   );
@@ -161,7 +158,7 @@ program
   .option('--json', 'print JSON')
   .action(
     run(async (config, opts: { json?: boolean }) => {
-      const { runsCommand } = await import('./report/commands.js');
+      const { runsCommand } = await import('./commands/runs.js');
       return runsCommand(config, opts);
     }),
   );
@@ -175,7 +172,7 @@ program
   .option('--email', 'send the summary by email (SMTP_URL, REPORT_EMAIL_TO)')
   .action(
     run(async (config, runId: string, opts) => {
-      const { reportCommand } = await import('./report/commands.js');
+      const { reportCommand } = await import('./commands/report.js');
       return reportCommand(config, runId, opts);
     }),
   );
@@ -193,7 +190,7 @@ program
   .option('--client-id <id>', 'application whose login page follows the reset')
   .action(
     run(async (config, runId: string, opts) => {
-      const { resetsCommand } = await import('./report/commands.js');
+      const { resetsCommand } = await import('./commands/resets.js');
       return resetsCommand(config, runId, opts);
     }),
   );
@@ -203,7 +200,7 @@ program
   .description('bull-board over the queues (DASHBOARD_HOST, DASHBOARD_PORT)')
   .action(
     run(async (config) => {
-      const { dashboardCommand } = await import('./report/dashboard.js');
+      const { dashboardCommand } = await import('./commands/dashboard.js');
       return dashboardCommand(config);
     }),
   );
@@ -215,7 +212,7 @@ lazy
   .option('--out <dir>', 'output folder', './lazy-scripts')
   .action(
     run(async (config, opts: { out: string }) => {
-      const { lazyBuildCommand } = await import('./lazy/command.js');
+      const { lazyBuildCommand } = await import('./commands/lazy.js');
       return lazyBuildCommand(config, opts);
     }),
   );
@@ -226,7 +223,7 @@ lazy
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
     run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyDeployCommand } = await import('./lazy/command.js');
+      const { lazyDeployCommand } = await import('./commands/lazy.js');
       return lazyDeployCommand(config, opts);
     }),
   );
@@ -237,7 +234,7 @@ lazy
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
     run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyFinishCommand } = await import('./lazy/command.js');
+      const { lazyFinishCommand } = await import('./commands/lazy.js');
       return lazyFinishCommand(config, opts);
     }),
   );
@@ -267,7 +264,7 @@ program
   .option('--force', 'replace the --write-env file when it exists')
   .action(
     run(async (config, opts) => {
-      const { simCommand } = await import('./sim/command.js');
+      const { simCommand } = await import('./commands/sim.js');
       return simCommand(config, opts);
     }),
   );
@@ -284,7 +281,7 @@ program
   )
   .action(
     run(async (config, opts) => {
-      const { demoCommand } = await import('./demo.js');
+      const { demoCommand } = await import('./commands/demo.js');
       return demoCommand(config, opts);
     }),
   );

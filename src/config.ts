@@ -77,11 +77,6 @@ export interface Config {
   importConcurrency: number;
   /** `BATCH_BYTES`: target size of one import file; Auth0 refuses more than 512000. @defaultValue 400000 */
   batchBytes: number;
-  /**
-   * `PIPELINE_THREADS`: worker threads that parse and prepare an NDJSON export (0: none).
-   * @defaultValue undefined: one less than the cores, up to 4, for a file of 8 MB or more
-   */
-  pipelineThreads: number | undefined;
   /** `WORKER_CONCURRENCY`: import-batch jobs one worker process holds at once. @defaultValue 4 */
   workerConcurrency: number;
   /** `PAYLOAD_KEY`: 32-byte key (64 hex or base64) encrypting batch payloads at rest in Redis. */
@@ -102,7 +97,17 @@ export interface Config {
   logFormat: 'pretty' | 'json';
   /** `POLL_INTERVAL_MS`: first wait between polls of an Auth0 job (it grows). @defaultValue 1000 */
   pollIntervalMs: number;
+  /** What the operator should know but that does not stop a command (retired variables); the CLI prints them. */
+  warnings: string[];
 }
+
+/**
+ * Variables earlier versions read, with why they no longer matter. A deployment that still sets
+ * one gets a warning, not an error, so an old .env or compose file keeps working.
+ */
+export const RETIRED_VARIABLES: Readonly<Record<string, string>> = {
+  PIPELINE_THREADS: 'the plan stage runs on one thread',
+};
 
 type Env = Record<string, string | undefined>;
 
@@ -233,7 +238,6 @@ export function loadConfig(options: { env?: Env; dotenvPath?: string | false } =
     sweepTimezone: get('SWEEP_TZ') ?? 'UTC',
     importConcurrency,
     batchBytes,
-    pipelineThreads: get('PIPELINE_THREADS') === undefined ? undefined : int('PIPELINE_THREADS', 0, 0, 64),
     workerConcurrency: int('WORKER_CONCURRENCY', 4, 1, 64),
     payloadKey,
     smtp,
@@ -247,6 +251,9 @@ export function loadConfig(options: { env?: Env; dotenvPath?: string | false } =
     logLevel,
     logFormat: logFormat as Config['logFormat'],
     pollIntervalMs: int('POLL_INTERVAL_MS', 1000, 10, 600_000),
+    warnings: Object.entries(RETIRED_VARIABLES)
+      .filter(([name]) => get(name) !== undefined)
+      .map(([name, why]) => `${name} is no longer used: ${why}`),
   };
 
   if (problems.length > 0) {
@@ -270,6 +277,26 @@ export function requireTenant(config: Config, tenant: TenantName): TenantConfig 
 /** A config with tenants replaced (the simulator's, in `demo` and tests); everything else kept. */
 export function withTenants(config: Config, tenants: Partial<Record<TenantName, TenantConfig>>): Config {
   return { ...config, tenants: { ...config.tenants, ...tenants }, tenantProblems: { old: [], new: [] } };
+}
+
+/**
+ * The settings of a tenant given as plain values, e.g. a simulated tenant's `SimTenantInfo` (the
+ * simulator imports nothing of the tool, so the conversion lives here).
+ */
+export function toTenantConfig(t: {
+  domain: string;
+  clientId: string;
+  clientSecret: string;
+  connection: string;
+  baseUrl: string;
+}): TenantConfig {
+  return {
+    domain: t.domain,
+    clientId: t.clientId,
+    clientSecret: new Secret(t.clientSecret),
+    connection: t.connection,
+    baseUrl: t.baseUrl,
+  };
 }
 
 /**

@@ -15,7 +15,7 @@ import { isAuth0Error } from './auth0/errors.js';
 import { sleep } from './auth0/retry.js';
 import type { Auth0Job, ExportField, JobStatus, TenantClient } from './auth0/types.js';
 import { requireTenant, type Config, type TenantName } from './config.js';
-import { ExitCode, MigrateError, coerceError } from './errors.js';
+import { ExitCode, MigrateError, ToolError, coerceError } from './errors.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { EXPORT_FIELDS } from './pipeline/export-fields.js';
 import { terminalFor, type TerminalStream } from './terminal.js';
@@ -28,7 +28,7 @@ export type ExportErrorCode =
 
 /** An export that could not finish; the message says why and what to do. */
 export class ExportError extends MigrateError {
-  readonly code: ExportErrorCode;
+  declare readonly code: ExportErrorCode;
   readonly jobId: string | undefined;
 
   constructor(
@@ -36,8 +36,7 @@ export class ExportError extends MigrateError {
     message: string,
     options: { hint?: string; cause?: unknown; jobId?: string } = {},
   ) {
-    super(message, options);
-    this.code = code;
+    super(message, { hint: options.hint, cause: options.cause, code });
     this.jobId = options.jobId;
   }
 }
@@ -240,16 +239,15 @@ function jobEnded(client: TenantClient, job: Auth0Job): ExportError {
 
 /** Failures a new download (with a fresh link) may cure. */
 function downloadMayBeRepeated(err: Error): boolean {
-  if (err.name === 'FileIntegrityError') return true;
+  if (err instanceof FileIntegrityError) return true;
   if (isAuth0Error(err)) return err.code === 'link_expired' || err.retryable;
   return false;
 }
 
 /** The download ended but the gzip stream inside is truncated or damaged. */
-class FileIntegrityError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
+class FileIntegrityError extends ToolError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('file_damaged', message, options);
   }
 }
 

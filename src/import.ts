@@ -11,7 +11,7 @@ import {
   runCommand,
   type CommandHooks,
   type RunCommandOptions,
-} from './jobs/commands.js';
+} from './commands/run.js';
 
 export interface ImportCommandOptions extends RunCommandOptions {
   /** Password hashes (NDJSON) merged into the users. */

@@ -1,7 +1,9 @@
 /**
  * Errors from a tenant, with a stable `code` a caller acts on without parsing messages.
- * Recognised by `err.name === 'Auth0Error'` as well as `instanceof` (survives a job queue).
+ * A {@link ToolError}; {@link isAuth0Error} recognises it (across a job queue too).
  */
+import { isToolError, ToolError } from '../errors.js';
+
 export type Auth0ErrorCode =
   /** 429 from the rate limiter: wait `retryAfterMs` and try again. */
   | 'rate_limited'
@@ -36,8 +38,8 @@ export type Auth0ErrorCode =
    */
   | 'outcome_unknown';
 
-export class Auth0Error extends Error {
-  readonly code: Auth0ErrorCode;
+export class Auth0Error extends ToolError {
+  declare readonly code: Auth0ErrorCode;
   readonly status: number | undefined;
   /** Auth0's `errorCode` or OAuth `error` field, when the body had one. */
   readonly auth0Code: string | undefined;
@@ -58,25 +60,25 @@ export class Auth0Error extends Error {
       cause?: unknown;
     } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'Auth0Error';
-    this.code = code;
-    this.status = options.status;
-    this.auth0Code = options.auth0Code;
-    this.retryAfterMs = options.retryAfterMs;
-    this.scope = options.scope;
-    this.retryable =
+    const retryable =
       code === 'rate_limited' ||
       code === 'server_error' ||
       code === 'network' ||
       code === 'import_slots_busy';
+    // An expired link is renewed by reading the job again, and a lost answer is settled by the
+    // next attempt; every other error that waiting does not cure stays as it is.
+    super(code, message, {
+      cause: options.cause,
+      final: !retryable && code !== 'link_expired' && code !== 'outcome_unknown',
+    });
+    this.status = options.status;
+    this.auth0Code = options.auth0Code;
+    this.retryAfterMs = options.retryAfterMs;
+    this.scope = options.scope;
+    this.retryable = retryable;
   }
 }
 
 export function isAuth0Error(err: unknown, code?: Auth0ErrorCode): err is Auth0Error {
-  return (
-    err instanceof Error &&
-    err.name === 'Auth0Error' &&
-    (code === undefined || (err as Auth0Error).code === code)
-  );
+  return isToolError(err) && err.name === 'Auth0Error' && (code === undefined || err.code === code);
 }

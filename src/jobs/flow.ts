@@ -55,8 +55,8 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
   if (!isValidRunId(runId)) {
     throw new MigrateError(`"${runId}" cannot name a run: use up to 100 letters, digits, ".", "_" and "-".`);
   }
-  const old = rt.config.tenants.old;
-  const neu = rt.config.tenants.new;
+  const oldTenant = rt.config.tenants.old;
+  const newTenant = rt.config.tenants.new;
   const created = await rt.store.createRun({
     runId,
     kind: spec.kind,
@@ -65,8 +65,8 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
     createdAt: Date.now(),
     ...(spec.file !== undefined && { file: resolve(spec.file) }),
     ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
-    ...(spec.kind === 'sweep' && old !== undefined && { oldTenant: old.domain }),
-    ...(neu !== undefined && { newTenant: neu.domain, connection: neu.connection }),
+    ...(spec.kind === 'sweep' && oldTenant !== undefined && { oldTenant: oldTenant.domain }),
+    ...(newTenant !== undefined && { newTenant: newTenant.domain, connection: newTenant.connection }),
   });
   if (!created) {
     const existing = (await rt.store.getRun(runId))!;

@@ -19,7 +19,12 @@ const SEALED = 0x01;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class PayloadError extends MigrateError {}
+/** A staged payload that cannot be read back (wrong or missing PAYLOAD_KEY, damaged). Final. */
+export class PayloadError extends MigrateError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { ...options, code: 'bad_payload', final: true });
+  }
+}
 
 export class PayloadCodec {
   readonly #key: Buffer | undefined;

@@ -10,7 +10,7 @@
  */
 import type { AlreadyMigrated, Batch, Skipped } from '../pipeline/types.js';
 import type { SkippedLine } from '../report/types.js';
-import { FinalError, HandBack, pause } from './control.js';
+import { FinalError, HandBack, pause } from './job-control.js';
 import { addBatchJob, maybeFinishRun } from './flow.js';
 import type { Runtime } from './runtime.js';
 import { emptyCounts, type PlanChunk, type StagedBatch } from './types.js';

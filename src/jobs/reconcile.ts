@@ -7,7 +7,7 @@
  * then; it is idempotent.
  */
 import type { Job } from 'bullmq';
-import { giveUpBatch } from './batch.js';
+import { giveUpBatch } from './batch-lifecycle.js';
 import { failRun } from './flow.js';
 import { QUEUES } from './queues.js';
 import type { Runtime } from './runtime.js';

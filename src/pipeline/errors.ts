@@ -1,8 +1,9 @@
 /**
  * Errors the pipeline throws. The pipeline imports nothing of ours at run time, so this class
- * mirrors `InputError` from src/errors.ts (same `name`, `hint` and `exitCode`): the CLI and the
- * workers recognise it by name, across process boundaries too.
+ * mirrors `InputError` from src/errors.ts (the same `name`, `code`, `final`, `hint` and
+ * `exitCode`) instead of deriving from it: `isToolError` recognises it by that shape.
  */
+import type { ToolError } from '../errors.js';
 
 /** How far reading got before it stopped. */
 export interface ReadProgress {
@@ -27,8 +28,10 @@ export type PipelineErrorCode =
   | 'read_failed'
   | 'bad_option';
 
-export class PipelineInputError extends Error {
+export class PipelineInputError extends Error implements ToolError {
   readonly code: PipelineErrorCode;
+  /** Bad input stays bad: another attempt cannot help. */
+  readonly final = true;
   /** The file (or stream name) at fault. */
   readonly file: string;
   readonly progress: ReadProgress | undefined;

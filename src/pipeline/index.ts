@@ -16,22 +16,19 @@
  * Password resets: users placed with `hasPassword: false` (no hash merged) need one. Memory: the
  * migrated index (15 bytes per key, two keys per user of the new tenant), the password hashes
  * (about 100 bytes per user) and the duplicate filter (two keys per imported user, 15 to 17.3 bytes
- * each) grow with the users; everything else is bounded by one input chunk (a few pieces per
- * thread on threads) and one open batch.
+ * each) grow with the users; everything else is bounded by one input chunk and one open batch.
  *
  * Stages, in order: read (read.ts) ▶ transform (transform.ts) ▶ skip migrated (migrated-index.ts)
  * ▶ merge password hashes (password-hashes.ts) ▶ schema check and serialisation (the four per
- * record: prepare.ts) ▶ duplicates (duplicates.ts) ▶ batch (batch.ts). On worker threads
- * (threads.ts), the per-record part runs on the threads and the rest on this one.
+ * record: prepare.ts) ▶ duplicates (duplicates.ts) ▶ batch (batcher.ts), all on one thread.
  */
 import { OutcomeCounter } from './accounting.js';
-import { Batcher, type BatchOptions } from './batch.js';
+import { Batcher, type BatchOptions } from './batcher.js';
 import { DuplicateFilter } from './duplicates.js';
 import type { MigratedIndex } from './migrated-index.js';
 import type { PasswordHashes } from './password-hashes.js';
 import { createPreparer } from './prepare.js';
 import { createReadState, openExport, readOpened, type ExportInput, type ReadState } from './read.js';
-import { runThreaded, threadCount } from './threads.js';
 import type { OutcomeCounts, PipelineOutput } from './types.js';
 
 export * from './types.js';
@@ -80,9 +77,8 @@ export {
   batchUsers,
   type BatchOptions,
   type PreparedUser,
-} from './batch.js';
+} from './batcher.js';
 export { DuplicateFilter } from './duplicates.js';
-export { ThreadCandidate } from './threads.js';
 export { OutcomeCounter, checkOutcomeCounts, emptyOutcomeCounts, isBatch } from './accounting.js';
 export { checkImportUser, describeSchemaProblem, importUserValidator, type SchemaProblem } from './schema.js';
 
@@ -99,17 +95,6 @@ export interface PipelineOptions extends BatchOptions {
   hashes?: PasswordHashes;
   /** Skip blocked users (`blocked_excluded`) instead of importing them blocked. @defaultValue false */
   skipBlocked?: boolean;
-  /**
-   * Worker threads that parse and prepare records (threads.ts); 0 does everything on this
-   * thread. The outputs are the same either way. Runs with password hashes, JSON-array inputs
-   * and streams use none. @defaultValue one less than the cores (up to 4) for an NDJSON file of 8 MB or more, else 0
-   */
-  threads?: number;
-  /**
-   * How long worker threads wait while the consumer asks for nothing (the plan stage waiting for
-   * room in Redis) before they stop; they start again when needed. @defaultValue 60000
-   */
-  threadIdleMs?: number;
 }
 
 /** A pipeline run: iterate it once for its outputs; its figures are live while it runs. */
@@ -122,10 +107,6 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
   check(): string[];
   /** Bytes held by the duplicate filter, the one part of a run that grows with the input. */
   readonly duplicateFilterBytes: number;
-  /** Worker threads the run uses (0: all on this thread); known once the input is opened. */
-  readonly threads: number;
-  /** Worker threads started so far, restarts after an idle stop included. */
-  readonly threadStarts: number;
 }
 
 /**
@@ -134,8 +115,8 @@ export interface PipelineRun extends AsyncIterable<PipelineOutput> {
  * batch that holds users read before it). Batches are numbered from 0 and deterministic for the
  * same input, index, hashes and options: a resumed run may skip the first N.
  *
- * Pull-based: nothing is read ahead of the consumer beyond one input chunk (on threads, up to
- * six pieces of 256 KB per thread, threads.ts), and memory does not grow with the
+ * Pull-based: nothing is read ahead of the consumer beyond one input chunk, and memory does not
+ * grow with the
  * input except for the duplicate filter (15 to 17.3 bytes per key, two keys per imported user).
  * Errors: {@link PipelineInputError} (`name` `InputError`) when the input cannot be read through;
  * outputs already yielded stay valid.
@@ -144,16 +125,9 @@ export function runPipeline(options: PipelineOptions): PipelineRun {
   const read = createReadState();
   const counter = new OutcomeCounter();
   const duplicates = new DuplicateFilter();
-  const used: Used = { threads: 0, threadStarts: () => 0 };
   let started = false;
   return {
     read,
-    get threads() {
-      return used.threads;
-    },
-    get threadStarts() {
-      return used.threadStarts();
-    },
     counts: counter.counts,
     check: () => counter.check(),
     get duplicateFilterBytes() {
@@ -163,15 +137,9 @@ export function runPipeline(options: PipelineOptions): PipelineRun {
       if (started)
         throw new Error('A pipeline run can be iterated once; call runPipeline again to start over.');
       started = true;
-      return run(options, read, counter, duplicates, used);
+      return run(options, read, counter, duplicates);
     },
   };
-}
-
-/** What a run tells its {@link PipelineRun} about its threads. */
-interface Used {
-  threads: number;
-  threadStarts: () => number;
 }
 
 async function* run(
@@ -179,29 +147,10 @@ async function* run(
   read: ReadState,
   counter: OutcomeCounter,
   duplicates: DuplicateFilter,
-  used: Used,
 ): AsyncGenerator<PipelineOutput> {
   const name = options.name ?? (typeof options.input === 'string' ? options.input : 'input');
   const batcher = new Batcher(options);
   const opened = await openExport(options.input, { name, state: read });
-  const threads = await threadCount(options, opened.format);
-  used.threads = threads;
-  if (threads > 0) {
-    yield* runThreaded({
-      options,
-      name,
-      opened,
-      threads,
-      idleMs: options.threadIdleMs,
-      counter,
-      duplicates,
-      batcher,
-      onPool: (started) => {
-        used.threadStarts = started;
-      },
-    });
-    return;
-  }
   const preparer = createPreparer({
     connection: options.connection,
     name,

@@ -87,16 +87,6 @@ export interface KeyTableOptions {
   growth?: number;
   /** Keep a 32-bit value per key. @defaultValue false */
   values?: boolean;
-  /** Hold the slots in a SharedArrayBuffer, so worker threads can read the table ({@link KeyTable.shared}). @defaultValue false */
-  shared?: boolean;
-}
-
-/** A table's contents as another thread receives them (its slots stay in shared memory). */
-export interface SharedKeyTable {
-  words: Uint32Array;
-  capacity: number;
-  size: number;
-  zero: boolean;
 }
 
 /** A set (or map to 32-bit values) of 96-bit keys: open addressing, linear probing. */
@@ -114,45 +104,17 @@ export class KeyTable {
     this.#capacity = Math.max(8, Math.ceil(options.capacity ?? 1024));
     this.#maxLoad = options.maxLoad ?? 0.8;
     this.#growth = options.growth ?? 1.5;
-    const bytes = this.#capacity * KEY_WORDS * 4;
-    this.#words =
-      options.shared === true ? new Uint32Array(new SharedArrayBuffer(bytes)) : new Uint32Array(bytes / 4);
+    this.#words = new Uint32Array(this.#capacity * KEY_WORDS);
     this.#values = options.values === true ? new Uint32Array(this.#capacity) : undefined;
   }
 
-  /**
-   * The table for another thread (postMessage): the slots are shared, not copied. Only for a
-   * table built with `shared` and no values, which no thread changes any more.
-   */
-  shared(): SharedKeyTable {
-    if (!(this.#words.buffer instanceof SharedArrayBuffer) || this.#values !== undefined) {
-      throw new Error('Only a set built with `shared: true` can be handed to another thread');
-    }
-    return { words: this.#words, capacity: this.#capacity, size: this.#size, zero: this.#zero !== undefined };
-  }
-
-  /** A read-only view of a table another thread built ({@link shared}). */
-  static fromShared(data: SharedKeyTable): KeyTable {
-    const table = new KeyTable({ capacity: 8 });
-    table.#words = data.words;
-    table.#capacity = data.capacity;
-    table.#size = data.size;
-    table.#maxLoad = 1;
-    if (data.zero) table.#zero = { value: 0 };
-    return table;
-  }
-
   /** A table sized for `count` keys at `load`, so it never grows while they are added. */
-  static sizedFor(
-    count: number,
-    options: { load?: number; values?: boolean; shared?: boolean } = {},
-  ): KeyTable {
+  static sizedFor(count: number, options: { load?: number; values?: boolean } = {}): KeyTable {
     const load = options.load ?? 0.8;
     return new KeyTable({
       capacity: Math.ceil(count / load) + 1,
       maxLoad: Math.max(load, 0.8),
       values: options.values === true,
-      shared: options.shared === true,
     });
   }
 

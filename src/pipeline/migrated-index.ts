@@ -4,7 +4,7 @@
  * lower-cased email is there (DESIGN.md). Keys are 96-bit (keys.ts explains why no user who is
  * not in the new tenant is ever skipped); the table costs about 15 bytes per key.
  */
-import { KeyList, KeyTable, emailKey, idKey, type SharedKeyTable } from './keys.js';
+import { KeyList, KeyTable, emailKey, idKey } from './keys.js';
 import { createReadState, readExportChunks, type ExportInput, type ReadState } from './read.js';
 import type { AlreadyMigrated, ImportCandidate, Skipped } from './types.js';
 
@@ -28,12 +28,6 @@ export interface MigratedIndexStats {
   bytesPerKey: number;
 }
 
-/** A {@link MigratedIndex} as a worker thread receives it. */
-export interface SharedMigratedIndex {
-  table: SharedKeyTable;
-  stats: MigratedIndexStats;
-}
-
 export class MigratedIndex {
   readonly #table: KeyTable;
   readonly #scratch = new Uint32Array(3);
@@ -48,17 +42,6 @@ export class MigratedIndex {
       bytes: table.bytes,
       bytesPerKey: table.size === 0 ? 0 : table.bytes / table.size,
     };
-  }
-
-  /** The index for a worker thread: its keys stay in shared memory ({@link MigratedIndex.fromShared}). */
-  shared(): SharedMigratedIndex {
-    return { table: this.#table.shared(), stats: this.stats };
-  }
-
-  /** The index another thread built, read through shared memory. */
-  static fromShared(data: SharedMigratedIndex): MigratedIndex {
-    const { keys: _k, bytes: _b, bytesPerKey: _p, ...stats } = data.stats;
-    return new MigratedIndex(KeyTable.fromShared(data.table), stats);
   }
 
   /** An index of nobody (the new tenant is empty). */
@@ -116,7 +99,7 @@ export class MigratedIndexBuilder {
   build(
     extra: Partial<Omit<MigratedIndexStats, 'keys' | 'bytes' | 'bytesPerKey' | 'users'>> = {},
   ): MigratedIndex {
-    const table = KeyTable.sizedFor(this.#keys.count, { load: INDEX_LOAD, shared: true });
+    const table = KeyTable.sizedFor(this.#keys.count, { load: INDEX_LOAD });
     this.#keys.drainInto(table);
     return new MigratedIndex(table, {
       records: extra.records ?? this.#users,

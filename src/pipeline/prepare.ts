@@ -2,10 +2,9 @@
  * Everything the pipeline decides about one record on its own, without looking at the records
  * around it: transform ▶ skip migrated ▶ merge the password hash ▶ schema check and
  * serialisation, plus the user's keys for the duplicate filter. What depends on the records
- * before it (duplicates, batch boundaries) is left to the caller, so this part can run on
- * several threads at once (threads.ts) and give exactly what it gives on one.
+ * before it (duplicates, batch boundaries) is left to the caller.
  */
-import { serialiseUser } from './batch.js';
+import { serialiseUser } from './batcher.js';
 import { emailKey, idKey } from './keys.js';
 import type { MigratedIndex } from './migrated-index.js';
 import { mergePasswordHash, type PasswordHashes } from './password-hashes.js';
@@ -21,8 +20,6 @@ export interface PreparerOptions {
   hashes?: PasswordHashes | undefined;
   /** The largest import file; a user that cannot fit one is `schema_invalid`. */
   maxBatchBytes: number;
-  /** See {@link TransformOptions.checkFields}. @defaultValue true */
-  checkFields?: boolean;
 }
 
 export interface Preparer {
@@ -44,7 +41,6 @@ export function createPreparer(options: PreparerOptions): Preparer {
     connection: options.connection,
     name: options.name,
     ...(options.skipBlocked !== undefined && { skipBlocked: options.skipBlocked }),
-    ...(options.checkFields !== undefined && { checkFields: options.checkFields }),
   });
   const { migrated, hashes, maxBatchBytes } = options;
   let json = '';

@@ -86,12 +86,6 @@ export interface TransformOptions {
   skipBlocked?: boolean;
   /** Name of the input, for the unmapped-fields error. @defaultValue `input` */
   name?: string;
-  /**
-   * Refuse an input whose first records have no key for a user id or an email. Off where a
-   * thread sees only part of the input; the caller then runs a {@link FieldCheck} over
-   * {@link Transformer.lastUnmapped} in input order. @defaultValue true
-   */
-  checkFields?: boolean;
 }
 
 /**
@@ -154,8 +148,6 @@ export interface Transformer {
    * record for its email, so a skipped user can still be matched against the new tenant.
    */
   readonly lastId: string | undefined;
-  /** The keys of the last record when none of them maps to a user id or an email, else undefined. */
-  readonly lastUnmapped: string[] | undefined;
 }
 
 /** Records with no id or email key, from the start of input, after which the input is refused. */
@@ -171,9 +163,8 @@ export function createTransformer(options: TransformOptions): Transformer {
   }
   const connection = options.connection;
   const skipBlocked = options.skipBlocked === true;
-  const fields = options.checkFields === false ? undefined : new FieldCheck(options.name ?? 'input');
+  const fields = new FieldCheck(options.name ?? 'input');
   let lastId: string | undefined;
-  let lastUnmapped: string[] | undefined;
 
   function transform(record: ExportRecord, line: number): ImportCandidate | Skipped {
     // One pass over the keys; a switch on the key is the cheapest dispatch V8 offers here.
@@ -260,8 +251,8 @@ export function createTransformer(options: TransformOptions): Transformer {
       }
     }
 
-    lastUnmapped = rawId !== undefined || rawEmail !== undefined ? undefined : Object.keys(record);
-    if (fields?.open === true) fields.record(lastUnmapped);
+    if (fields.open)
+      fields.record(rawId !== undefined || rawEmail !== undefined ? undefined : Object.keys(record));
 
     const original = hasSecret ? withoutSecrets(record) : record;
     const source: RecordSource = { line };
@@ -400,11 +391,8 @@ export function createTransformer(options: TransformOptions): Transformer {
     get lastId() {
       return lastId;
     },
-    get lastUnmapped() {
-      return lastUnmapped;
-    },
     finish() {
-      fields?.finish();
+      fields.finish();
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `auth0-migrate dashboard`: bull-board over the runner's queues. Job data can name users, so it
+ * bull-board over the runner's queues (the `dashboard` command serves it). Job data can name users, so it
  * listens on loopback unless basic auth (DASHBOARD_USER, DASHBOARD_PASSWORD) is set, and with those
  * set every request must carry them.
  */
@@ -11,10 +11,9 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { Queue } from 'bullmq';
 import { fastify } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Config, Secret } from '../config.js';
-import { ConfigError, ExitCode, MigrateError, coerceError } from '../errors.js';
-import { QUEUES } from '../jobs/queues.js';
-import { createLogger, type Logger } from '../log.js';
+import type { Secret } from '../config.js';
+import { ConfigError, MigrateError, coerceError } from '../errors.js';
+import type { Logger } from '../log.js';
 
 export interface DashboardOptions {
   /** `REDIS_URL`. */
@@ -27,8 +26,8 @@ export interface DashboardOptions {
   port: number;
   /** Basic auth; required when `host` is not a loopback address. */
   auth?: { user: string; password: Secret };
-  /** The queues shown. @defaultValue every queue of src/jobs/queues.ts */
-  queueNames?: readonly string[];
+  /** The queues shown (the command shows every queue of src/jobs/queues.ts). */
+  queueNames: readonly string[];
   logger?: Logger;
 }
 
@@ -64,9 +63,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   connection.on('error', (err) =>
     options.logger?.warn({ err: err.message }, 'dashboard: Redis connection error'),
   );
-  const queues = (options.queueNames ?? Object.values(QUEUES)).map(
-    (name) => new Queue(name, { connection, prefix: options.prefix }),
-  );
+  const queues = options.queueNames.map((name) => new Queue(name, { connection, prefix: options.prefix }));
   const app = fastify({ logger: false });
   try {
     // Fail at start, not on the first page view, when Redis does not answer.
@@ -119,32 +116,4 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       await connection.quit().catch(() => connection.disconnect());
     },
   };
-}
-
-/** Serves the dashboard until SIGINT or SIGTERM. */
-export async function dashboardCommand(config: Config): Promise<number> {
-  const logger = createLogger(config, { component: 'dashboard' });
-  const dashboard = await startDashboard({
-    redisUrl: config.redisUrl,
-    prefix: config.queuePrefix,
-    host: config.dashboardHost,
-    port: config.dashboardPort,
-    ...(config.dashboardAuth !== undefined && { auth: config.dashboardAuth }),
-    logger,
-  });
-  process.stdout.write(
-    `Dashboard on ${dashboard.url} (queues under "${config.queuePrefix}"${config.dashboardAuth ? ', basic auth on' : ''}). Ctrl-C stops it.\n`,
-  );
-  const signal = await new Promise<string>((resolve) => {
-    const stop = (name: string): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(name);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  logger.info({ signal }, 'dashboard: stopping');
-  await dashboard.close();
-  return ExitCode.ok;
 }

@@ -1,6 +1,6 @@
-/** Answer shapes shared by the simulated APIs. */
+/** Answer shapes and request parsing shared by the simulated APIs. */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const JSON_UTF8 = 'application/json; charset=utf-8';
 
@@ -40,10 +40,10 @@ export function sendManagementError(
     .send(managementErrorBody(status, message, errorCode));
 }
 
-/** The Authentication API's `{error, error_description}`. */
 /** What the Authentication API says with a 429. */
 export const AUTH_RATE_LIMIT_MESSAGE = 'Rate limit exceeded. Please retry after some time.';
 
+/** The Authentication API's `{error, error_description}`. */
 export function sendAuthError(
   reply: FastifyReply,
   status: number,
@@ -65,4 +65,30 @@ export function parseBool(v: unknown): boolean | undefined {
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
   return undefined;
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+/** A request's query parameters, each one string or, repeated, several. */
+export const q = (req: FastifyRequest): Query => (req.query ?? {}) as Query;
+
+/** The first value of a query parameter. */
+export const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** Auth0's `fields` / `include_fields` query parameters applied to an answer. */
+export function pickFields(
+  obj: Record<string, unknown>,
+  fields: string | undefined,
+  includeFields: boolean,
+): Record<string, unknown> {
+  if (fields === undefined || fields.trim() === '') return obj;
+  const names = new Set(
+    fields
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
+  );
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) if (names.has(k) === includeFields) out[k] = v;
+  return out;
 }

@@ -1,10 +1,10 @@
-/** The import-batch processor: runs one batch (jobs/batch.ts) and maps its waits onto BullMQ. */
+/** The import-batch processor: runs one batch (jobs/batch-lifecycle.ts) and maps its waits onto BullMQ. */
 import type { Job } from 'bullmq';
 import { coerceError } from '../errors.js';
-import { giveUpBatch, runBatch } from '../jobs/batch.js';
+import { giveUpBatch, runBatch } from '../jobs/batch-lifecycle.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { ImportBatchJobData } from '../jobs/types.js';
-import { deferJob, errorCode, isFinal, isLastAttempt } from './control.js';
+import { deferJob, errorCode, isFinal, isLastAttempt } from './defer.js';
 
 export function importBatchProcessor(rt: Runtime) {
   return async (job: Job<ImportBatchJobData>, token?: string, signal?: AbortSignal): Promise<void> => {

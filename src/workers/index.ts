@@ -7,11 +7,11 @@
 import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { coerceError } from '../errors.js';
-import { HandBack } from '../jobs/control.js';
+import { HandBack } from '../jobs/job-control.js';
 import { QUEUES, type QueueName } from '../jobs/queues.js';
 import { reconcileFailedJobs } from '../jobs/reconcile.js';
 import type { Runtime } from '../jobs/runtime.js';
-import { deferJob } from './control.js';
+import { deferJob } from './defer.js';
 import { importBatchProcessor } from './import-batch.js';
 import { planProcessor } from './plan.js';
 import { reportProcessor } from './report.js';

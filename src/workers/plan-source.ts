@@ -48,6 +48,5 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     migrated,
     ...(hashes !== undefined && { hashes }),
     batchBytes: rt.config.batchBytes,
-    ...(rt.config.pipelineThreads !== undefined && { threads: rt.config.pipelineThreads }),
   });
 }

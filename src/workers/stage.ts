@@ -1,10 +1,10 @@
 /** The wrapper shared by the export, snapshot, plan and report processors. */
 import { UnrecoverableError, type Job } from 'bullmq';
-import { coerceError } from '../errors.js';
+import { coerceError, isToolError } from '../errors.js';
 import { failRun } from '../jobs/flow.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { StageJobData, StageName } from '../jobs/types.js';
-import { deferJob, isFinal, isLastAttempt } from './control.js';
+import { deferJob, isFinal, isLastAttempt } from './defer.js';
 
 export type StageFn = (runId: string, signal: AbortSignal | undefined) => Promise<unknown>;
 
@@ -29,8 +29,8 @@ export function stageProcessor(rt: Runtime, stage: StageName, fn: StageFn) {
         'stage failed',
       );
       if (!final && !isLastAttempt(job)) throw err;
-      const hint = (err as { hint?: unknown }).hint;
-      const message = `${stage}: ${err.message}${typeof hint === 'string' ? ` (${hint})` : ''}`;
+      const hint = isToolError(err) ? err.hint : undefined;
+      const message = `${stage}: ${err.message}${hint !== undefined ? ` (${hint})` : ''}`;
       if (stage === 'report') await rt.store.setRun(runId, { reportError: message });
       else await failRun(rt, runId, message);
       throw final ? new UnrecoverableError(err.message) : err;

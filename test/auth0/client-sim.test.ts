@@ -6,7 +6,8 @@ import {
   type Auth0Error,
   type TenantClient,
 } from '../../src/auth0/index.js';
-import { DB_CONNECTION, startSimulator, toTenantConfig, type Simulator } from '../../src/sim/index.js';
+import { toTenantConfig } from '../../src/config.js';
+import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
 
 const retry = { baseDelayMs: 5, maxDelayMs: 40, rateLimitFallbackMs: 5 };
 let sim: Simulator;

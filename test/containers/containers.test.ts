@@ -14,7 +14,6 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import type * as PipelineModule from '../../src/pipeline/index.js';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url);
@@ -186,22 +185,4 @@ describe('the worker command the compose file names', () => {
     expect(log).toContain('"workers stopped"');
     expect(log).not.toContain(t.clientSecret);
   }, 60_000);
-
-  it('runs the built pipeline on its worker threads (dist/pipeline/thread-worker.js)', async () => {
-    const built = (await import(new URL('dist/pipeline/index.js', root).href)) as typeof PipelineModule;
-    const input = new URL('test/pipeline/fixtures/export-full.ndjson', root).pathname;
-    const connection = 'Username-Password-Authentication';
-    const payloads = async (threads: number) => {
-      const run = built.runPipeline({ input, connection, threads, batchBytes: 600 });
-      const out: string[] = [];
-      for await (const item of run) if (built.isBatch(item)) out.push(item.payload.toString('utf8'));
-      return { out, threads: run.threads, counts: run.counts };
-    };
-    const one = await payloads(0);
-    const two = await payloads(2);
-    expect(two.threads).toBe(2);
-    expect(two.out).toEqual(one.out);
-    expect(two.counts).toEqual(one.counts);
-    expect(one.out.length).toBeGreaterThan(1);
-  });
 });

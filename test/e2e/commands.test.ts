@@ -12,19 +12,17 @@ import bcrypt from 'bcryptjs';
 import { startSmtpSink } from '../report/smtp-sink.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret, withTenants } from '../../src/config.js';
-import {
-  discardCommand,
-  followRun,
-  statusCommand,
-  sweepCommand,
-  workerCommand,
-} from '../../src/jobs/commands.js';
+import { discardCommand } from '../../src/commands/discard.js';
+import { followRun } from '../../src/commands/run.js';
+import { statusCommand } from '../../src/commands/status.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
+import { workerCommand } from '../../src/commands/worker.js';
 import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import type { RunSummary } from '../../src/report/types.js';
-import { generatedPassword, indexFromUserId } from '../../src/sim/generate.js';
+import { generatedPassword, indexFromUserId } from '../../src/sim/tenant/generate.js';
 import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
 
 let h: Harness | undefined;
@@ -86,8 +84,7 @@ describe('import command', () => {
   });
 
   it('exits 3 when users failed, and their retry file imports them', async () => {
-    // On pipeline threads: the retry file's records are read back from the threads' bytes.
-    h = await startHarness({ sim: { seedOld: 1_200 }, env: { BATCH_BYTES: '60000', PIPELINE_THREADS: '2' } });
+    h = await startHarness({ sim: { seedOld: 1_200 }, env: { BATCH_BYTES: '60000' } });
     const file = await exportOld(h);
     h.sim.faults.failJob({ tenant: 'new', statusDetails: 'Internal error' });
     let runId = '';
@@ -149,8 +146,7 @@ describe('import command', () => {
   });
 
   it('a run that stopped mid-plan (a truncated file) resumes with --run-id and sends no batch twice', async () => {
-    // Planned on two pipeline threads, resumed on none: the batches must be the same.
-    h = await startHarness({ sim: { seedOld: 3_000 }, env: { BATCH_BYTES: '50000', PIPELINE_THREADS: '2' } });
+    h = await startHarness({ sim: { seedOld: 3_000 }, env: { BATCH_BYTES: '50000' } });
     const full = await exportOld(h);
     const file = join(h.reportsDir, 'input', 'users.ndjson.gz');
     const bytes = await readFile(full);
@@ -166,7 +162,7 @@ describe('import command', () => {
 
     await copyFile(full, file);
     const out = io();
-    expect(await importCommand({ ...h.config, pipelineThreads: 0 }, file, { runId: 'cut' }, out)).toBe(0);
+    expect(await importCommand(h.config, file, { runId: 'cut' }, out)).toBe(0);
     const done = await summaryOf(h, 'cut');
     const stats = h.sim.tenant('new').stats;
     const withEmail = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)].filter(

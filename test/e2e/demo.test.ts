@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { demoCommand } from '../../src/demo.js';
+import { demoCommand } from '../../src/commands/demo.js';
 import { freePort, redisAnswers, redisServerInstalled } from '../../src/jobs/redis-server.js';
 import { silentLogger } from '../../src/log.js';
 import { FAST } from '../jobs/harness.js';

@@ -3,7 +3,7 @@
  * batches in flight) and finished by another process: no user lost, none imported twice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { followRun } from '../../src/jobs/commands.js';
+import { followRun } from '../../src/commands/run.js';
 import { startRun } from '../../src/jobs/flow.js';
 import { checkSummary } from '../../src/report/write.js';
 import { newTenantIds, startHarness, type Harness } from '../jobs/harness.js';

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sweepCommand } from '../../src/jobs/commands.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
 import { checkSummary } from '../../src/report/write.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { newTenantIds, startHarness, FAST, type Harness } from '../jobs/harness.js';

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenantClient, type RetryOptions } from '../../src/auth0/index.js';
-import { Secret, loadConfig, withTenants } from '../../src/config.js';
+import { Secret, loadConfig, toTenantConfig, withTenants } from '../../src/config.js';
 import { exportCommand, exportUsers, type ExportProgress } from '../../src/export.js';
 import { EXPORT_FIELDS } from '../../src/pipeline/export-fields.js';
-import { DB_CONNECTION, startSimulator, toTenantConfig, type Simulator } from '../../src/sim/index.js';
+import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
 
 const SEEDED = 240;
 const retry: RetryOptions = { baseDelayMs: 5, maxDelayMs: 40, rateLimitFallbackMs: 5 };

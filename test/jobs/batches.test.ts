@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followRun } from '../../src/jobs/commands.js';
+import { followRun } from '../../src/commands/run.js';
 import { batchJobId } from '../../src/jobs/flow.js';
 import { stagePlan, stagingLimit } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';

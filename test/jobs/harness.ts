@@ -5,11 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withTenants, type Config } from '../../src/config.js';
+import { toTenantConfig, withTenants, type Config } from '../../src/config.js';
 import { createRuntime, type RunnerSettings, type Runtime } from '../../src/jobs/runtime.js';
 import type { PlanItem } from '../../src/jobs/plan.js';
 import type { Batch, ImportCandidate } from '../../src/pipeline/types.js';
-import { startSimulator, toTenantConfig, type SimOptions, type Simulator } from '../../src/sim/index.js';
+import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
 import { newRedis, testConfig, uniquePrefix } from './helpers.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
 

@@ -11,7 +11,7 @@ import { createTenantClient } from '../../src/auth0/index.js';
 import { exportUsers } from '../../src/export.js';
 import { importCommand } from '../../src/import.js';
 import type { PasswordResetLine, RunSummary } from '../../src/report/types.js';
-import type { ImportJob } from '../../src/sim/jobs.js';
+import type { ImportJob } from '../../src/sim/index.js';
 import { FAST, importableUsers, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;

@@ -3,7 +3,7 @@
  * SIGKILL in the middle of a run loses nothing: another one finishes it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { followRun } from '../../src/jobs/commands.js';
+import { followRun } from '../../src/commands/run.js';
 import { stagePlan } from '../../src/jobs/plan.js';
 import { batchesOf, importableUsers, iterate, newTenantIds, startHarness, type Harness } from './harness.js';
 import { killAll, spawnWorker, until, workerEnv, type WorkerProcess } from './processes.js';

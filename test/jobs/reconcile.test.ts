@@ -5,7 +5,7 @@
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followRun } from '../../src/jobs/commands.js';
+import { followRun } from '../../src/commands/run.js';
 import { stagePlan } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';
 import { MAX_REVIVALS, reconcileFailedJobs } from '../../src/jobs/reconcile.js';

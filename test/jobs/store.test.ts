@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runBatch } from '../../src/jobs/batch.js';
+import { runBatch } from '../../src/jobs/batch-lifecycle.js';
 import { dryRunBatch } from '../../src/jobs/outcomes.js';
 import { stagePlan } from '../../src/jobs/plan.js';
 import { batchesOf, importableUsers, iterate, startHarness, type Harness } from './harness.js';

@@ -3,7 +3,8 @@
  * a clean stop; and a worker process stopped with SIGTERM hands its batches back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { followRun, workerCommand } from '../../src/jobs/commands.js';
+import { followRun } from '../../src/commands/run.js';
+import { workerCommand } from '../../src/commands/worker.js';
 import { stagePlan } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';
 import { freePort } from '../../src/jobs/redis-server.js';

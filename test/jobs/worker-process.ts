@@ -4,7 +4,7 @@
  * Prints `ready` once its workers run; SIGTERM stops it as it stops a container.
  */
 import { loadConfig } from '../../src/config.js';
-import { workerCommand } from '../../src/jobs/commands.js';
+import { workerCommand } from '../../src/commands/worker.js';
 import { silentLogger } from '../../src/log.js';
 
 const settings = JSON.parse(process.env.RUNNER_TEST_SETTINGS ?? '{}');

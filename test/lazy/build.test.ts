@@ -19,7 +19,7 @@ import {
   identifyScript,
   type BuiltScripts,
 } from '../../src/lazy/build.js';
-import { createScriptRuntime, runGetUserScript, runLoginScript } from '../../src/sim/custom-db.js';
+import { createScriptRuntime, runGetUserScript, runLoginScript } from '../../src/sim/auth/custom-db.js';
 import { startFakeOldTenant, type FakeOldTenant } from './fake-old-tenant.js';
 
 const run = promisify(execFile);

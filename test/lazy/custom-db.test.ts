@@ -6,7 +6,7 @@ import {
   runGetUserScript,
   runLoginScript,
   type ScriptProblem,
-} from '../../src/sim/custom-db.js';
+} from '../../src/sim/auth/custom-db.js';
 
 const config = { KEY: 'value' };
 

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Connection, TenantClient } from '../../src/auth0/types.js';
 import { Secret, loadConfig, withTenants, type Config, type TenantConfig } from '../../src/config.js';
 import { buildFinishedScripts, buildScripts, type BuiltScripts } from '../../src/lazy/build.js';
-import { lazyDeployCommand, lazyFinishCommand } from '../../src/lazy/command.js';
+import { lazyDeployCommand, lazyFinishCommand } from '../../src/commands/lazy.js';
 import { planConnection, scriptConfiguration } from '../../src/lazy/deploy.js';
 
 const OLD: TenantConfig = {

@@ -11,7 +11,7 @@ import {
   type ScriptContext,
   type ScriptOutcome,
   type ScriptRuntime,
-} from '../../src/sim/custom-db.js';
+} from '../../src/sim/auth/custom-db.js';
 import { startFakeOldTenant, type FakeOldTenant, type FakeUser } from './fake-old-tenant.js';
 
 const ALICE: FakeUser = {

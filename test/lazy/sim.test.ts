@@ -3,9 +3,9 @@
  * faults), and deployed on its new tenant, where logins of users it does not hold go through them.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, withTenants, type Config } from '../../src/config.js';
+import { loadConfig, toTenantConfig, withTenants, type Config } from '../../src/config.js';
 import { SCRIPT_SIZE_LIMIT, buildScripts, identifyScript, type BuiltScripts } from '../../src/lazy/build.js';
-import { lazyDeployCommand, lazyFinishCommand } from '../../src/lazy/command.js';
+import { lazyDeployCommand, lazyFinishCommand } from '../../src/commands/lazy.js';
 import { scriptConfiguration } from '../../src/lazy/deploy.js';
 import {
   createScriptRuntime,
@@ -13,14 +13,8 @@ import {
   runLoginScript,
   type ScriptOutcome,
   type ScriptRuntime,
-} from '../../src/sim/custom-db.js';
-import {
-  DB_CONNECTION,
-  generatedPassword,
-  startSimulator,
-  toTenantConfig,
-  type Simulator,
-} from '../../src/sim/index.js';
+} from '../../src/sim/auth/custom-db.js';
+import { DB_CONNECTION, generatedPassword, startSimulator, type Simulator } from '../../src/sim/index.js';
 
 interface OldUser {
   id: string;

@@ -10,17 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadConfig, withTenants, type Config } from '../../src/config.js';
-import { sweepCommand } from '../../src/jobs/commands.js';
-import { lazyDeployCommand } from '../../src/lazy/command.js';
+import { loadConfig, toTenantConfig, withTenants, type Config } from '../../src/config.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
+import { lazyDeployCommand } from '../../src/commands/lazy.js';
 import type { RunSummary } from '../../src/report/types.js';
-import {
-  DB_CONNECTION,
-  generatedPassword,
-  startSimulator,
-  toTenantConfig,
-  type Simulator,
-} from '../../src/sim/index.js';
+import { DB_CONNECTION, generatedPassword, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepCommand } from '../../src/jobs/commands.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { FAST, startHarness, type Harness } from '../jobs/harness.js';
 

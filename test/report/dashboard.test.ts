@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
 import { isLoopback, startDashboard, type Dashboard } from '../../src/report/dashboard.js';
-import { deleteKeysUnder } from '../../src/jobs/queues.js';
+import { QUEUES, deleteKeysUnder } from '../../src/jobs/queues.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 let dashboard: Dashboard | undefined;
@@ -55,7 +55,13 @@ describe('startDashboard', () => {
     const prefix = newPrefix();
     queue = new Queue('import-batch', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
     await queue.add('batch', { n: 1 });
-    dashboard = await startDashboard({ redisUrl: REDIS_URL, prefix, host: '127.0.0.1', port: 0 });
+    dashboard = await startDashboard({
+      redisUrl: REDIS_URL,
+      prefix,
+      host: '127.0.0.1',
+      port: 0,
+      queueNames: Object.values(QUEUES),
+    });
     expect(dashboard.url).toBe(`http://127.0.0.1:${dashboard.port}/`);
     const page = await fetch(dashboard.url);
     expect(page.status).toBe(200);
@@ -76,7 +82,13 @@ describe('startDashboard', () => {
 
   it('refuses to listen on 0.0.0.0 without a user and password', async () => {
     await expect(
-      startDashboard({ redisUrl: REDIS_URL, prefix: newPrefix(), host: '0.0.0.0', port: 0 }),
+      startDashboard({
+        redisUrl: REDIS_URL,
+        prefix: newPrefix(),
+        host: '0.0.0.0',
+        port: 0,
+        queueNames: Object.values(QUEUES),
+      }),
     ).rejects.toMatchObject({
       name: 'ConfigError',
       message: expect.stringContaining('would listen on 0.0.0.0 without a password'),
@@ -90,6 +102,7 @@ describe('startDashboard', () => {
       prefix: newPrefix(),
       host: '0.0.0.0',
       port: 0,
+      queueNames: Object.values(QUEUES),
       auth: { user: 'ops', password: new Secret('dash-pw-123') },
     });
     const url = `http://127.0.0.1:${dashboard.port}/`;

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTenantClient } from '../../src/auth0/index.js';
-import { loadConfig, withTenants, type Config } from '../../src/config.js';
-import { resetsCommand } from '../../src/report/commands.js';
+import { loadConfig, toTenantConfig, withTenants, type Config } from '../../src/config.js';
+import { resetsCommand } from '../../src/commands/resets.js';
 import { planResets, sendResets } from '../../src/report/resets.js';
 import type { PasswordResetLine, ResetResultLine } from '../../src/report/types.js';
 import { writeRunReport } from '../../src/report/write.js';
-import { DB_CONNECTION, startSimulator, toTenantConfig, type Simulator } from '../../src/sim/index.js';
+import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { sampleSummary } from './fixtures.js';
 
 class Out {

@@ -16,7 +16,8 @@ import { Redis } from 'ioredis';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { reportCommand, runsCommand } from '../../src/report/commands.js';
+import { reportCommand } from '../../src/commands/report.js';
+import { runsCommand } from '../../src/commands/runs.js';
 import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
@@ -69,18 +70,18 @@ beforeAll(async () => {
   smtp = await startSmtpSink({ password: SMTP_PASSWORD });
   work = await mkdtemp(join(tmpdir(), 'reports-secrets-'));
   prefix = `test-secrets-${randomUUID()}`;
-  const { old, new: neu } = sim.tenants;
+  const { old, new: newTenant } = sim.tenants;
   env = {
     OLD_AUTH0_DOMAIN: old.domain,
     OLD_AUTH0_CLIENT_ID: old.clientId,
     OLD_AUTH0_CLIENT_SECRET: old.clientSecret,
     OLD_AUTH0_CONNECTION: old.connection,
     OLD_AUTH0_BASE_URL: old.baseUrl,
-    NEW_AUTH0_DOMAIN: neu.domain,
-    NEW_AUTH0_CLIENT_ID: neu.clientId,
-    NEW_AUTH0_CLIENT_SECRET: neu.clientSecret,
-    NEW_AUTH0_CONNECTION: neu.connection,
-    NEW_AUTH0_BASE_URL: neu.baseUrl,
+    NEW_AUTH0_DOMAIN: newTenant.domain,
+    NEW_AUTH0_CLIENT_ID: newTenant.clientId,
+    NEW_AUTH0_CLIENT_SECRET: newTenant.clientSecret,
+    NEW_AUTH0_CONNECTION: newTenant.connection,
+    NEW_AUTH0_BASE_URL: newTenant.baseUrl,
     REDIS_URL: 'redis://127.0.0.1:6379',
     QUEUE_PREFIX: prefix,
     REPORTS_DIR: join(work, 'reports'),

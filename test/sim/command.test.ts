@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, requireTenant } from '../../src/config.js';
-import { simCommand } from '../../src/sim/command.js';
+import { simCommand } from '../../src/commands/sim.js';
 import type { Simulator } from '../../src/sim/index.js';
 
 async function runUntilReady(opts: Parameters<typeof simCommand>[1]) {

@@ -3,8 +3,7 @@
  * of the answer being sent. An import job exists although the client saw no answer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import type { ImportJob } from '../../src/sim/jobs.js';
+import { startSimulator, type ImportJob, type Simulator } from '../../src/sim/index.js';
 import { Mgmt, managementToken } from './helpers.js';
 
 let sim: Simulator | undefined;

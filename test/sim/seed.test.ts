@@ -12,7 +12,7 @@ import {
   startSimulator,
   type Simulator,
 } from '../../src/sim/index.js';
-import { UserStore } from '../../src/sim/user-store.js';
+import { UserStore } from '../../src/sim/tenant/user-store.js';
 import { importUserErrors } from '../../src/sim/schemas.js';
 
 let sim: Simulator | undefined;

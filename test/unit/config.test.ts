@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, requireTenant, Secret } from '../../src/config.js';
+import { loadConfig, requireTenant, RETIRED_VARIABLES, Secret } from '../../src/config.js';
 
 const tenantEnv = (p: 'OLD' | 'NEW') => ({
   [`${p}_AUTH0_DOMAIN`]: `${p.toLowerCase()}.example.auth0.com`,
@@ -38,13 +42,35 @@ describe('loadConfig', () => {
     ).toThrowError(/BATCH_BYTES[\s\S]*IMPORT_CONCURRENCY[\s\S]*REDIS_URL|REDIS_URL[\s\S]*BATCH_BYTES/);
   });
 
-  it('reads PIPELINE_THREADS as a count, leaving it to the pipeline when unset', () => {
-    expect(loadConfig({ env: {}, dotenvPath: false }).pipelineThreads).toBeUndefined();
-    expect(loadConfig({ env: { PIPELINE_THREADS: '0' }, dotenvPath: false }).pipelineThreads).toBe(0);
-    expect(loadConfig({ env: { PIPELINE_THREADS: '3' }, dotenvPath: false }).pipelineThreads).toBe(3);
-    expect(() => loadConfig({ env: { PIPELINE_THREADS: 'many' }, dotenvPath: false })).toThrowError(
-      /PIPELINE_THREADS/,
-    );
+  it('warns about a retired variable that is still set, and goes on', () => {
+    expect(loadConfig({ env: {}, dotenvPath: false }).warnings).toEqual([]);
+    for (const value of ['2', 'many']) {
+      expect(loadConfig({ env: { PIPELINE_THREADS: value }, dotenvPath: false }).warnings).toEqual([
+        'PIPELINE_THREADS is no longer used: the plan stage runs on one thread',
+      ]);
+    }
+    for (const name of Object.keys(RETIRED_VARIABLES)) {
+      expect(loadConfig({ env: { [name]: '1' }, dotenvPath: false }).warnings).toEqual([
+        expect.stringMatching(new RegExp(`^${name} is no longer used: `)),
+      ]);
+    }
+  });
+
+  it('the CLI prints the warning at start and runs the command', () => {
+    const reportsDir = mkdtempSync(join(tmpdir(), 'auth0-migrate-config-'));
+    try {
+      const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'runs'], {
+        env: { ...process.env, PIPELINE_THREADS: '4', REPORTS_DIR: reportsDir },
+        encoding: 'utf8',
+      });
+      expect(cli.stderr).toBe(
+        'warning: PIPELINE_THREADS is no longer used: the plan stage runs on one thread\n',
+      );
+      expect(cli.stdout).toContain('No runs in');
+      expect(cli.status).toBe(0);
+    } finally {
+      rmSync(reportsDir, { recursive: true, force: true });
+    }
   });
 
   it('says which tenant variables are missing when a command needs the tenant', () => {

@@ -1,0 +1,117 @@
+/**
+ * `auth0-migrate demo` (`npm run demo`): a whole end-of-migration sweep rehearsed against the
+ * simulator. The old tenant holds `--users` generated users, the new one already holds a share of
+ * them (lazy migration); the sweep exports both, imports the difference through the import
+ * slots, and writes the report. Redis is REDIS_URL (or 127.0.0.1:6379), or a private
+ * `redis-server` started for the run when none answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { toTenantConfig, withTenants, type Config } from '../config.js';
+import { MigrateError } from '../errors.js';
+import { createLogger } from '../log.js';
+import type { CommandHooks } from './run.js';
+import { sweepCommand } from './sweep.js';
+import {
+  redisAnswers,
+  redisServerInstalled,
+  startPrivateRedis,
+  type PrivateRedis,
+} from '../jobs/redis-server.js';
+import { n } from '../report/format.js';
+import { startSimulator } from '../sim/index.js';
+import { deleteKeysUnder } from '../jobs/queues.js';
+
+export interface DemoOptions {
+  /** Users in the old tenant. @defaultValue 20000 */
+  users?: number;
+  /** Share already in the new tenant. @defaultValue 0.3 */
+  migrated?: number;
+  /** The simulated tier's speed. @defaultValue enterprise */
+  timing?: 'fast' | 'free' | 'production' | 'enterprise';
+}
+
+export async function demoCommand(
+  config: Config,
+  opts: DemoOptions = {},
+  hooks: CommandHooks = {},
+): Promise<number> {
+  const out = hooks.out ?? process.stdout;
+  const users = opts.users ?? 20_000;
+  const migrated = opts.migrated ?? 0.3;
+  const timing = opts.timing ?? 'enterprise';
+
+  let privateRedis: PrivateRedis | undefined;
+  let redisUrl = config.redisUrl;
+  if (!(await redisAnswers(redisUrl))) {
+    if (!redisServerInstalled()) {
+      throw new MigrateError(
+        `No Redis answers at ${redisUrl}, and redis-server is not installed to start one.`,
+        {
+          hint: 'Start one (`docker run -d -p 6379:6379 redis:7`, or install redis-server) or set REDIS_URL, then run the demo again.',
+        },
+      );
+    }
+    privateRedis = await startPrivateRedis();
+    redisUrl = privateRedis.url;
+    out.write(`No Redis at ${config.redisUrl}: started a private redis-server for the demo (${redisUrl}).\n`);
+  }
+
+  out.write(
+    `Starting the simulator: old tenant with ${n(users)} users, ${Math.round(migrated * 100)} % of them already in the new tenant (${timing} timing)…\n`,
+  );
+  const sim = await startSimulator({ seedOld: users, seedNewMigrated: migrated, timing });
+  try {
+    const oldInfo = sim.tenants.old;
+    const newInfo = sim.tenants.new;
+    const before = sim.tenant('new').userCount(newInfo.connection);
+    // Its own queue prefix: workers of a real deployment on the same Redis never see demo jobs.
+    const demoConfig: Config = withTenants(
+      {
+        ...config,
+        redisUrl,
+        queuePrefix: `${config.queuePrefix}-demo-${randomBytes(3).toString('hex')}`,
+        sweepCron: undefined,
+      },
+      { old: toTenantConfig(oldInfo), new: toTenantConfig(newInfo) },
+    );
+    out.write(
+      [
+        `  old tenant: ${oldInfo.baseUrl}, ${n(sim.tenant('old').userCount(oldInfo.connection))} users in connection ${oldInfo.connection} (the others log in with Google)`,
+        `  new tenant: ${newInfo.baseUrl}, ${n(before)} users already there`,
+        `  import slots: ${demoConfig.importConcurrency}, batches up to ${n(demoConfig.batchBytes)} bytes; reports in ${resolve(config.reportsDir)}`,
+        '',
+      ].join('\n'),
+    );
+    const code = await sweepCommand(
+      demoConfig,
+      {},
+      {
+        logger:
+          hooks.logger ??
+          createLogger({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }),
+        ...hooks,
+      },
+    );
+    const stats = sim.tenant('new').stats;
+    out.write(
+      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once.\n`,
+    );
+    await dropKeys(redisUrl, demoConfig.queuePrefix);
+    return code;
+  } finally {
+    await sim.close();
+    await privateRedis?.stop();
+  }
+}
+
+/** The demo's queues and run state go away with it (the report stays in REPORTS_DIR). */
+async function dropKeys(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  try {
+    await deleteKeysUnder(redis, prefix);
+  } finally {
+    await redis.quit();
+  }
+}

@@ -1,0 +1,53 @@
+import { rm } from 'node:fs/promises';
+import type { Config } from '../config.js';
+import { ExitCode, MigrateError } from '../errors.js';
+import { workDir } from '../jobs/report.js';
+import { createRuntime } from '../jobs/runtime.js';
+import type { CommandHooks } from './run.js';
+
+/**
+ * `discard RUN_ID`: gives up a failed run. Its per-user data in Redis (staged payloads, results,
+ * skipped lines) and its work files (the export and snapshot it read) are deleted; its report
+ * stays, and so do its counts and batch records. The run can no longer be resumed.
+ */
+export async function discardCommand(
+  config: Config,
+  runId: string,
+  hooks: CommandHooks = {},
+): Promise<number> {
+  const out = hooks.out ?? process.stdout;
+  const rt = await createRuntime(config, { ...(hooks.logger && { logger: hooks.logger }) });
+  try {
+    const run = await rt.store.getRun(runId);
+    if (run === undefined) {
+      throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
+    }
+    if (run.discardedAt !== undefined) {
+      out.write(`Run ${runId} was discarded already (${new Date(run.discardedAt).toISOString()}).\n`);
+      return ExitCode.ok;
+    }
+    if (run.status === 'completed') {
+      out.write(
+        `Run ${runId} completed: it keeps no user data to discard (its report stays in ${run.reportDir ?? config.reportsDir}).\n`,
+      );
+      return ExitCode.ok;
+    }
+    if (run.status !== 'failed') {
+      throw new MigrateError(
+        `Run ${runId} is still running (phase ${run.phase}): only a failed run can be discarded.`,
+        {
+          hint: `Let it finish, or stop its workers; a run whose workers are gone fails when they come back, or resume it with --run-id ${runId}.`,
+        },
+      );
+    }
+    await rt.store.purgeUserData(runId);
+    await rm(workDir(rt, runId), { recursive: true, force: true });
+    await rt.store.setRun(runId, { discardedAt: Date.now() });
+    out.write(
+      `Discarded run ${runId}: its user data in Redis and its work files are deleted; the report stays${run.reportDir !== undefined ? ` in ${run.reportDir}` : ''}.\n`,
+    );
+    return ExitCode.ok;
+  } finally {
+    await rt.close();
+  }
+}

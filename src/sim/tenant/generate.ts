@@ -1,0 +1,250 @@
+/**
+ * Deterministic users of realistic shape for seeding: unicode names, metadata, some blocked, some
+ * social (google-oauth2), some without email, a few with app_metadata keys Auth0 reserves.
+ *
+ * A generated user is a pure function of (seed, index), so a million of them cost no memory until
+ * one is changed: ids, emails, usernames and phone numbers carry the index and are parsed back.
+ * The password of generated user `i` is {@link generatedPassword}(i): `Sim-<i>-Passw0rd!`.
+ */
+import { hash32, mulberry32 } from '../prng.js';
+import type { SimUser } from './users.js';
+
+export const DB_CONNECTION = 'Username-Password-Authentication';
+export const SOCIAL_CONNECTION = 'google-oauth2';
+
+/** Largest number of generated users (the index is the last 6 hex digits of the user id). */
+export const MAX_GENERATED = 0xffffff;
+
+/** The documented password of generated user `index` (the same in every tenant and seed). */
+export function generatedPassword(index: number): string {
+  return `Sim-${index}-Passw0rd!`;
+}
+
+export type GeneratedKind = 'db' | 'db-no-email' | 'social';
+
+/** `old`: as in the tenant being left; `migrated`: the same person after a lazy migration. */
+export type GeneratedVariant = 'old' | 'migrated';
+
+const FIRST: ReadonlyArray<readonly [string, string]> = [
+  ['María', 'maria'],
+  ['José', 'jose'],
+  ['Zoë', 'zoe'],
+  ['Łukasz', 'lukasz'],
+  ['Søren', 'soren'],
+  ['Chloé', 'chloe'],
+  ['Björn', 'bjorn'],
+  ['Ngozi', 'ngozi'],
+  ['Aarav', 'aarav'],
+  ['Mei', 'mei'],
+  ['Иван', 'ivan'],
+  ['さくら', 'sakura'],
+  ['محمد', 'mohammed'],
+  ['Olivia', 'olivia'],
+  ['Liam', 'liam'],
+  ['Emma', 'emma'],
+  ['Noah', 'noah'],
+  ['Ana', 'ana'],
+  ['François', 'francois'],
+  ['Jürgen', 'jurgen'],
+  ['Ömer', 'omer'],
+  ['Siobhán', 'siobhan'],
+  ['Ingrid', 'ingrid'],
+  ['Kwame', 'kwame'],
+  ['Priya', 'priya'],
+  ['Dmitrij', 'dmitrij'],
+  ['Afonso', 'afonso'],
+  ['Yuki', 'yuki'],
+  ['Fatima', 'fatima'],
+  ['Lucas', 'lucas'],
+];
+const LAST: ReadonlyArray<readonly [string, string]> = [
+  ['García', 'garcia'],
+  ['Müller', 'muller'],
+  ['Nowak', 'nowak'],
+  ["O'Brien", 'obrien'],
+  ['Smith', 'smith'],
+  ['Nguyễn', 'nguyen'],
+  ['Øvergård', 'overgard'],
+  ['Иванов', 'ivanov'],
+  ['田中', 'tanaka'],
+  ['李', 'li'],
+  ['Al-Sayed', 'alsayed'],
+  ['Johnson', 'johnson'],
+  ['Dubois', 'dubois'],
+  ['Rossi', 'rossi'],
+  ['Silva', 'silva'],
+  ['Kim', 'kim'],
+  ['Patel', 'patel'],
+  ['van der Berg', 'vanderberg'],
+  ['Kowalczyk', 'kowalczyk'],
+  ['Şahin', 'sahin'],
+  ['Papadopoulos', 'papadopoulos'],
+  ['Hernández', 'hernandez'],
+  ['Okafor', 'okafor'],
+  ['Lindqvist', 'lindqvist'],
+];
+const DOMAINS = ['example.com', 'example.org', 'example.net', 'mail.example.com'];
+const LOCALES = ['en-US', 'de-DE', 'fr-FR', 'es-ES', 'ja-JP', 'pl-PL', 'pt-BR'];
+const CITIES = ['Zürich', 'São Paulo', 'Kraków', 'München', 'Tokyo', 'Lagos', 'Montréal', 'Reykjavík'];
+const PLANS = ['free', 'pro', 'enterprise'];
+const ROLES = [['user'], ['user', 'admin'], ['user', 'billing'], []];
+const RESERVED_SAMPLES: ReadonlyArray<Record<string, unknown>> = [
+  { clientID: 'LegacyClient42' },
+  { lastLogin: '2020-02-02T10:00:00.000Z' },
+  { email_verified: true },
+];
+
+const BASE = Date.UTC(2019, 0, 1);
+const SPAN = 5 * 365 * 86_400_000;
+const MIGRATION_BASE = Date.UTC(2025, 2, 1);
+
+const pick = <T>(rnd: () => number, list: ReadonlyArray<T>): T => list[Math.floor(rnd() * list.length)]!;
+
+/** The kind of generated user `index` (the first draw of its PRNG). */
+export function generatedKind(seed: number, index: number): GeneratedKind {
+  return kindOf(mulberry32(hash32(seed, index))());
+}
+
+function kindOf(draw: number): GeneratedKind {
+  return draw < 0.05 ? 'social' : draw < 0.065 ? 'db-no-email' : 'db';
+}
+
+/** Whether old-tenant user `index` is already in the new tenant for a migrated share `fraction`. */
+export function isMigrated(seed: number, index: number, fraction: number): boolean {
+  if (fraction <= 0) return false;
+  if (generatedKind(seed, index) === 'social') return false;
+  return hash32(seed ^ 0x5a5a5a5a, index) / 4294967296 < fraction;
+}
+
+function machineHex(seed: number): string {
+  return (
+    hash32(seed, 0x1d1d).toString(16).padStart(8, '0') +
+    (hash32(seed, 0x2e2e) & 0xff).toString(16).padStart(2, '0')
+  );
+}
+
+/** Generated user `index` of `seed`. */
+export function generateUser(seed: number, index: number, variant: GeneratedVariant = 'old'): SimUser {
+  const rnd = mulberry32(hash32(seed, index));
+  const kind = kindOf(rnd());
+  const [first, firstAscii] = pick(rnd, FIRST);
+  const [last, lastAscii] = pick(rnd, LAST);
+  const createdMs = BASE + Math.floor(rnd() * SPAN);
+  const updatedMs = createdMs + Math.floor(rnd() * (Date.UTC(2025, 0, 1) - createdMs));
+  const neverLoggedIn = rnd() < 0.1;
+  const lastLoginMs = createdMs + Math.floor(rnd() * (updatedMs - createdMs + 1));
+  const loginsCount = neverLoggedIn ? 0 : 1 + Math.floor(rnd() * 300);
+  const domain = pick(rnd, DOMAINS);
+  const withNames = kind === 'social' || rnd() < 0.6;
+  const withUsername = kind === 'db-no-email' || rnd() < 0.3;
+  const withPhone = kind !== 'social' && rnd() < 0.15;
+  const phoneVerified = rnd() < 0.5;
+  const emailVerified = kind === 'social' || rnd() < 0.85;
+  const blocked = kind !== 'social' && rnd() < 0.01;
+  const reserved = kind !== 'social' && rnd() < 0.003 ? pick(rnd, RESERVED_SAMPLES) : undefined;
+
+  const social = kind === 'social';
+  const provider = social ? SOCIAL_CONNECTION : 'auth0';
+  const idBody = social
+    ? `1${String(hash32(seed, index) % 1e11).padStart(11, '0')}${String(index).padStart(9, '0')}`
+    : Math.floor(createdMs / 1000)
+        .toString(16)
+        .padStart(8, '0') +
+      machineHex(seed) +
+      index.toString(16).padStart(6, '0');
+  const email =
+    kind === 'db-no-email'
+      ? undefined
+      : social
+        ? `${firstAscii}.${lastAscii}.${index}@gmail.com`
+        : `${firstAscii}.${lastAscii}.${index}@${domain}`;
+
+  const u: SimUser = {
+    user_id: `${provider}|${idBody}`,
+    connection: social ? SOCIAL_CONNECTION : DB_CONNECTION,
+    provider,
+    isSocial: social,
+    created_at: new Date(createdMs).toISOString(),
+    updated_at: new Date(updatedMs).toISOString(),
+    generatedIndex: index,
+  };
+  if (email !== undefined) {
+    u.email = email;
+    u.email_verified = emailVerified;
+  }
+  if (withUsername) u.username = `${firstAscii.slice(0, 8)}${index}`;
+  if (withPhone) {
+    u.phone_number = `+4470${String(index).padStart(8, '0')}`;
+    u.phone_verified = phoneVerified;
+  }
+  if (withNames) {
+    u.given_name = first;
+    u.family_name = last;
+  }
+  u.name = `${first} ${last}`;
+  u.nickname = email !== undefined ? email.slice(0, email.indexOf('@')) : u.username!;
+  u.picture = social
+    ? `https://lh3.googleusercontent.com/a/ACg8oc${hash32(seed ^ 7, index).toString(36)}=s96-c`
+    : `https://s.gravatar.com/avatar/${hash32(seed ^ 3, index)
+        .toString(16)
+        .padStart(
+          8,
+          '0',
+        )}?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2F${firstAscii[0]}${lastAscii[0]}.png`;
+  if (blocked) u.blocked = true;
+  if (!social) {
+    u.user_metadata = {
+      locale: pick(rnd, LOCALES),
+      theme: rnd() < 0.5 ? 'light' : 'dark',
+      newsletter: rnd() < 0.4,
+      address: { city: pick(rnd, CITIES) },
+      preferences: { notifications: { email: rnd() < 0.7, sms: rnd() < 0.2 } },
+    };
+    u.app_metadata = {
+      plan: pick(rnd, PLANS),
+      roles: pick(rnd, ROLES),
+      customer_id: `cus_${hash32(seed ^ 11, index).toString(36)}`,
+      ...reserved,
+    };
+  }
+  if (!neverLoggedIn) {
+    u.last_login = new Date(lastLoginMs).toISOString();
+    u.last_ip = `203.0.113.${(index % 254) + 1}`;
+  }
+  u.logins_count = loginsCount;
+
+  if (variant === 'migrated') {
+    const at = new Date(
+      MIGRATION_BASE + Math.floor((hash32(seed ^ 0x77, index) / 4294967296) * 90 * 86_400_000),
+    );
+    u.created_at = at.toISOString();
+    u.updated_at = u.created_at;
+    u.last_login = u.created_at;
+    u.logins_count = 1;
+    delete u.last_ip;
+  }
+  return u;
+}
+
+/** The index a generated user's id, email, username or phone number carries, if it looks generated. */
+export function indexFromUserId(userId: string): number | undefined {
+  let m = /^auth0\|[0-9a-f]{18}([0-9a-f]{6})$/.exec(userId);
+  if (m) return parseInt(m[1]!, 16);
+  m = /^google-oauth2\|1\d{11}(\d{9})$/.exec(userId);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function indexFromEmail(email: string): number | undefined {
+  const m = /\.(\d{1,8})@[^@]+$/.exec(email);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function indexFromUsername(username: string): number | undefined {
+  const m = /^[a-z]{1,8}(\d{1,8})$/.exec(username);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function indexFromPhone(phone: string): number | undefined {
+  const m = /^\+4470(\d{8})$/.exec(phone);
+  return m ? Number(m[1]) : undefined;
+}

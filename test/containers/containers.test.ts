@@ -107,6 +107,12 @@ describe('docker-compose.yml and Dockerfile', () => {
     }
   });
 
+  it("lists every variable of the README's configuration table in .env.example", () => {
+    const example = read('.env.example');
+    const missing = configurationTable().filter((v) => !new RegExp(`^(# )?${v}=`, 'm').test(example));
+    expect(missing).toEqual([]);
+  });
+
   it('keeps queue state in Redis safe: append-only file, no eviction, a healthcheck the workers wait for', () => {
     const redis = compose.services.redis!;
     expect(redis.command).toEqual(

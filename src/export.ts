@@ -450,6 +450,7 @@ export async function exportCommand(
       label: tenantName,
       logger: logger.child({ tenant: tenantName }),
       signal: stop.signal,
+      maxDownloadBytes: config.exportMaxBytes,
     });
     const result = await exportUsers(client, {
       connection: tenant.connection,

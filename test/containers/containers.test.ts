@@ -32,7 +32,10 @@ interface ComposeService {
   profiles?: string[];
   environment?: Record<string, string>;
 }
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+// merge: the services share their environments through YAML merge keys (<<).
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
 const dockerfile = read('Dockerfile');
 
 /** The exec-form JSON array of a Dockerfile instruction in the last stage. */

@@ -44,7 +44,12 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
   await rt.store.phaseStarted(runId, 'report');
   const progress = (await rt.store.progress(runId))!;
   const finishedAt = Date.now();
-  const summary = buildSummary(progress, await rt.store.auth0Jobs(runId), finishedAt);
+  const summary = buildSummary(
+    progress,
+    await rt.store.auth0Jobs(runId),
+    finishedAt,
+    rt.config.importConcurrency,
+  );
   const written = await writeRunReport({
     reportsDir: rt.config.reportsDir,
     summary,

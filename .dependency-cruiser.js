@@ -1,12 +1,13 @@
 /**
  * The boundaries of src/ (README "Code layout"), checked by `npm run lint`. Dependencies point one
  * way: cli → commands (and export.ts, import.ts) → workers → jobs → auth0 + pipeline + relations +
- * report (and lazy); config.ts, errors.ts and log.ts serve every layer; the simulator stands apart.
+ * report (and lazy); config.ts, errors.ts, log.ts and terminal.ts serve every layer; the simulator
+ * stands apart.
  * Each rule's comment is what `npm run lint` prints when an import breaks it.
  * test/lint/boundaries.test.ts proves every rule catches what it names.
  */
 const COMMANDS = '^src/(cli\\.ts$|export\\.ts$|import\\.ts$|commands/)';
-const SHARED = '^src/(config|errors|log)\\.ts$';
+const SHARED = '^src/(config|errors|log|terminal)\\.ts$';
 // Imports erased at compile time: `import type`, `export type`, `import('…').T` in a type.
 const TYPES = ['type-only', 'type-import'];
 
@@ -92,8 +93,8 @@ export default {
       severity: 'error',
       comment:
         'src/auth0/ only speaks HTTP to a tenant: at run time it imports, of our code, only ' +
-        'src/config.ts, src/errors.ts and src/log.ts. Code that combines tenant calls with files, ' +
-        'runs or stages belongs in src/jobs/.',
+        'src/config.ts, src/errors.ts and src/log.ts (and src/terminal.ts). Code that combines ' +
+        'tenant calls with files, runs or stages belongs in src/jobs/.',
       from: { path: '^src/auth0/' },
       to: { path: '^src/', pathNot: `^src/auth0/|${SHARED}`, dependencyTypesNot: TYPES },
     },
@@ -101,8 +102,8 @@ export default {
       name: 'shared-modules-import-none',
       severity: 'error',
       comment:
-        'src/config.ts, src/errors.ts and src/log.ts are imported by every layer, so at run time they ' +
-        'import none of it (only each other). Put the code that needs a layer in that layer.',
+        'src/config.ts, src/errors.ts, src/log.ts and src/terminal.ts are imported by every layer, so ' +
+        'at run time they import none of it (only each other). Put the code that needs a layer in that layer.',
       from: { path: SHARED },
       to: { path: '^src/', pathNot: SHARED, dependencyTypesNot: TYPES },
     },

@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // The installed command's launcher and the install's build step: plain JavaScript run by Node.
+    files: ['bin/**/*.js', 'scripts/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
+  },
+  {
     // Config is read once, in src/config.ts; everything else receives it.
     files: ['src/**/*.ts'],
     ignores: ['src/config.ts', 'src/lazy/scripts/**'],

@@ -8,6 +8,7 @@ import { requireTenant, type Config, type TenantName } from './config.js';
 import { ExitCode, MigrateError } from './errors.js';
 import { exportUsers, type ExportProgress } from './jobs/users-export.js';
 import { createLogger } from './log.js';
+import { terminalFor, type TerminalStream } from './terminal.js';
 
 function defaultOut(tenant: TenantName): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -20,11 +21,15 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 2).toFixed(1)} MB`;
 }
 
-/** Progress on stderr: one rewritten line on a terminal, a line per change otherwise. */
-function progressPrinter(stream: NodeJS.WriteStream): {
+/**
+ * Progress on stderr: on a terminal a status line redrawn at the bottom, below the log
+ * (terminal.ts), left as a plain line at the end; otherwise a line per change.
+ */
+function progressPrinter(stream: TerminalStream): {
   update: (p: ExportProgress) => void;
   end: () => void;
 } {
+  const terminal = terminalFor(stream);
   let last = '';
   return {
     update(p) {
@@ -40,31 +45,49 @@ function progressPrinter(stream: NodeJS.WriteStream): {
       }
       if (text === last) return;
       last = text;
-      if (stream.isTTY) stream.write(`\r\x1b[2K${text}`);
-      else stream.write(`${text}\n`);
+      if (terminal.isTTY) terminal.status(text);
+      else terminal.log(`${text}\n`);
     },
     end() {
-      if (stream.isTTY && last !== '') stream.write('\n');
+      if (!terminal.isTTY || last === '') return;
+      terminal.clearStatus();
+      terminal.log(`${last}\n`);
     },
   };
+}
+
+/** Where the export command writes; tests give their own. */
+export interface ExportCommandIo {
+  /** The log and the progress. @defaultValue process.stderr */
+  stderr?: TerminalStream;
+  /** Where the file went. @defaultValue process.stdout */
+  stdout?: { write(text: string): unknown };
 }
 
 /** `auth0-migrate export [--tenant old|new] [--out FILE]` */
 export async function exportCommand(
   config: Config,
   opts: { tenant?: TenantName; out?: string } = {},
+  io: ExportCommandIo = {},
 ): Promise<number> {
   const tenantName = opts.tenant ?? 'old';
   const tenant = requireTenant(config, tenantName);
-  const logger = createLogger(config, { command: 'export', tenant: tenantName });
+  const stderr = io.stderr ?? process.stderr;
+  // Not bound to the tenant: exportUsers adds it to its lines, the client's get it here, each once.
+  const logger = createLogger(config, { command: 'export' }, stderr);
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void =>
     stop.abort(new MigrateError(`Export stopped (${sig}); no file was written.`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = progressPrinter(process.stderr);
+  const progress = progressPrinter(stderr);
   try {
-    const client = createTenantClient(tenant, { label: tenantName, logger, signal: stop.signal });
+    const client = createTenantClient(tenant, {
+      label: tenantName,
+      logger: logger.child({ tenant: tenantName }),
+      signal: stop.signal,
+      maxDownloadBytes: config.exportMaxBytes,
+    });
     const result = await exportUsers(client, {
       connection: tenant.connection,
       out: opts.out ?? defaultOut(tenantName),
@@ -74,7 +97,7 @@ export async function exportCommand(
       logger,
     });
     progress.end();
-    process.stdout.write(
+    (io.stdout ?? process.stdout).write(
       `Exported ${result.users} users of connection "${tenant.connection}" on the ${tenantName} tenant (${tenant.domain}) to ${result.file} (${formatBytes(result.bytes)}, job ${result.jobId}).\n`,
     );
     return ExitCode.ok;

@@ -52,8 +52,20 @@ export async function runBatch(
 
   await rt.store.markTime(runId, 'import', 'start');
   let jobId = record.jobId;
-  if (jobId === undefined)
-    jobId = await submit(rt, runId, n, staged, run.upsert, record.state === 'submitting', options.signal);
+  let submittedAt = record.submittedAt;
+  if (jobId === undefined) {
+    ({ jobId, submittedAt } = await submit(
+      rt,
+      runId,
+      n,
+      staged,
+      run.upsert,
+      record.state === 'submitting',
+      options.signal,
+    ));
+  }
+  // The slot's hold, for the report's picture of the import slots.
+  const held = (endedAt: number) => ({ ...(submittedAt !== undefined && { submittedAt }), endedAt });
 
   let job: Auth0Job;
   try {
@@ -61,10 +73,8 @@ export async function runBatch(
   } catch (err) {
     if (isAuth0Error(err, 'not_found')) {
       await rt.slots.release(id);
-      await end(
-        rt,
-        runId,
-        failBatch(
+      await end(rt, runId, {
+        ...failBatch(
           id,
           n,
           staged.users,
@@ -72,11 +82,13 @@ export async function runBatch(
           `Auth0 no longer knows import job ${jobId} (it keeps jobs 24 hours).`,
           jobId,
         ),
-      );
+        ...held(Date.now()),
+      });
       return;
     }
     throw err;
   }
+  const endedAt = Date.now();
   await rt.slots.release(id);
   let errors: JobErrors =
     job.status === 'completed' && job.summary !== undefined && job.summary.failed === 0
@@ -94,7 +106,7 @@ export async function runBatch(
     ours = errors.errors.length - rest.length;
     errors = { kind: 'users', errors: rest };
   }
-  const outcome = classifyJob(id, n, staged.users, job, errors);
+  const outcome = { ...classifyJob(id, n, staged.users, job, errors), ...held(endedAt) };
   if (sentAgain) {
     (outcome.notes ??= []).push(
       `sent again after a lost answer: ${ours} users answered DUPLICATED_USER counted as imported by the earlier job`,
@@ -111,7 +123,7 @@ async function submit(
   upsert: boolean,
   outcomeUnknown: boolean,
   signal: AbortSignal | undefined,
-): Promise<string> {
+): Promise<{ jobId: string; submittedAt: number }> {
   const id = batchJobId(runId, n);
   if (signal?.aborted) throw new HandBack();
   if (!(await waitForSlot(rt, id, signal))) {
@@ -151,9 +163,10 @@ async function submit(
     }
     throw err;
   }
-  await rt.store.setBatch(runId, n, { state: 'submitted', jobId: job.id, submittedAt: Date.now() });
+  const submittedAt = Date.now();
+  await rt.store.setBatch(runId, n, { state: 'submitted', jobId: job.id, submittedAt });
   rt.logger.info({ batch: id, jobId: job.id, users: staged.users.length }, 'import job created');
-  return job.id;
+  return { jobId: job.id, submittedAt };
 }
 
 /**

@@ -35,6 +35,11 @@ export interface Auth0JobEntry {
   jobId: string;
   status: string;
   summary?: { inserted: number; updated: number; failed: number; total: number };
+  /** Users in the batch. */
+  users?: number;
+  /** ISO times the job held its import slot: from its submission to its end. */
+  submittedAt?: string;
+  endedAt?: string;
 }
 
 interface CountsEntry {
@@ -256,11 +261,15 @@ export class RunStore {
       .srem(this.runKey(runId, 'running'), n)
       .del(this.runKey(runId, 'payload', n));
     if (outcome.jobId !== undefined) {
+      const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
       const job: Auth0JobEntry = {
         batch: outcome.batch,
         jobId: outcome.jobId,
         status: outcome.auth0Status ?? outcome.status,
         ...(outcome.summary && { summary: outcome.summary }),
+        users: outcome.counts.records,
+        ...(outcome.submittedAt !== undefined && { submittedAt: iso(outcome.submittedAt) }),
+        ...(outcome.endedAt !== undefined && { endedAt: iso(outcome.endedAt) }),
       };
       tx.hset(this.runKey(runId, 'jobs'), String(n), JSON.stringify(job));
     }

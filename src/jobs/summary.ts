@@ -14,7 +14,23 @@ export function phaseDurations(p: RunProgress['run']['phases']): Record<string, 
   return out;
 }
 
-export function buildSummary(progress: RunProgress, jobs: Auth0JobEntry[], finishedAt: number): RunSummary {
+/** When each phase that ended started and ended, as ISO times. */
+export function phaseSpans(p: RunProgress['run']['phases']): Record<string, { start: string; end: string }> {
+  const out: Record<string, { start: string; end: string }> = {};
+  for (const [phase, t] of Object.entries(p)) {
+    if (t?.start !== undefined && t.end !== undefined) {
+      out[phase] = { start: new Date(t.start).toISOString(), end: new Date(t.end).toISOString() };
+    }
+  }
+  return out;
+}
+
+export function buildSummary(
+  progress: RunProgress,
+  jobs: Auth0JobEntry[],
+  finishedAt: number,
+  importSlots?: number,
+): RunSummary {
   const { run, counts } = progress;
   const alreadyMigrated = sum(counts.already_migrated);
   const skipped = sum(counts.skipped);
@@ -46,11 +62,13 @@ export function buildSummary(progress: RunProgress, jobs: Auth0JobEntry[], finis
     failed: counts.failed,
     passwordResets: counts.passwordResets,
     batches: { total: run.planEmitted, completed: progress.batches.done, failed: progress.batches.failed },
+    ...(importSlots !== undefined && { importSlots }),
     auth0Jobs: jobs,
     timings: {
       startedAt: new Date(run.createdAt).toISOString(),
       finishedAt: new Date(finishedAt).toISOString(),
       phases: phaseDurations(run.phases),
+      spans: phaseSpans(run.phases),
     },
     files: { failures: '', skipped: '', retry: '', passwordReset: '' },
   };

@@ -137,6 +137,9 @@ export interface BatchOutcome {
   retry: ExportRecord[];
   resets: PasswordResetLine[];
   notes?: string[];
+  /** When the Auth0 job was submitted and when it was seen ended (epoch ms): its slot's hold. */
+  submittedAt?: number;
+  endedAt?: number;
 }
 
 /** What the plan stage found between two batches: skipped users and already-migrated counts. */

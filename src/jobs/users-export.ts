@@ -69,6 +69,7 @@ export interface ExportUsersOptions {
   downloadAttempts?: number;
   onProgress?: (progress: ExportProgress) => void;
   signal?: AbortSignal;
+  /** Its lines carry `tenant` (the client's label): give one not bound to a tenant already. */
   logger?: Logger;
 }
 
@@ -89,7 +90,7 @@ export interface ExportResult {
  * 0600 and renamed into place. On failure nothing is left behind.
  */
 export async function exportUsers(client: TenantClient, options: ExportUsersOptions): Promise<ExportResult> {
-  const logger = options.logger ?? silentLogger;
+  const logger = (options.logger ?? silentLogger).child({ tenant: client.label });
   const signal = options.signal;
   const report = options.onProgress ?? (() => {});
   const out = resolve(options.out);
@@ -101,9 +102,9 @@ export async function exportUsers(client: TenantClient, options: ExportUsersOpti
       throw new TypeError('exportUsers needs `connection` or `connectionId`');
     connectionId = (await client.getConnectionByName(options.connection)).id;
   }
-  const created = await createExportJob(client, connectionId, options);
+  const created = await createExportJob(client, connectionId, options, logger);
   const jobId = created.id;
-  logger.info({ jobId, connectionId, tenant: client.label }, 'export job created');
+  logger.info({ jobId, connectionId }, 'export job created');
 
   const completed = await waitForJob(client, created, options);
   await mkdir(dirname(out), { recursive: true, mode: 0o700 });
@@ -162,6 +163,7 @@ async function createExportJob(
   client: TenantClient,
   connectionId: string,
   options: ExportUsersOptions,
+  logger: Logger,
 ): Promise<Auth0Job> {
   const request = { connectionId, fields: [...(options.fields ?? EXPORT_FIELDS)] };
   for (let attempt = 1; ; attempt++) {
@@ -169,7 +171,7 @@ async function createExportJob(
       return await client.createExportJob(request);
     } catch (err) {
       if (!isAuth0Error(err, 'outcome_unknown') || attempt >= 3) throw err;
-      options.logger?.warn({ attempt, err: err.message }, 'export job creation unanswered, asking again');
+      logger.warn({ attempt, err: err.message }, 'export job creation unanswered, asking again');
       await sleep((options.pollIntervalMs ?? 1000) * 2 ** attempt, options.signal);
     }
   }

@@ -82,6 +82,77 @@ export const AUTH_RATE_LIMIT_PROFILES: Readonly<Record<TimingProfile, RateLimitO
   enterprise: { capacity: 100, refillPerSecond: 100 },
 };
 
+/** Management API endpoints with a rate limit of their own, besides the tenant-wide bucket. */
+export type EndpointRateLimitName =
+  | 'read-organizations'
+  | 'read-organization'
+  | 'read-organization-by-name'
+  | 'write-organizations'
+  | 'read-organization-members'
+  | 'write-organization-members'
+  | 'read-organization-member-roles'
+  | 'write-organization-member-roles'
+  | 'read-organization-connections'
+  | 'write-organization-connections'
+  | 'read-user-organizations';
+
+const perMinute = (capacity: number, n: number): RateLimitOptions => ({ capacity, refillPerSecond: n / 60 });
+
+/**
+ * Per-endpoint buckets (MIGRATION-FACTS.md's endpoint table). Enterprise: Auth0's enterprise and
+ * private-cloud tables (write organizations 5 + 150/min, one bucket for POST, PATCH and DELETE);
+ * free and production: the self-service figures where Auth0 gives them, the enterprise ones
+ * otherwise. GET /users/{id}/organizations has only the older 40 + 500/min figure. `fast` has none.
+ */
+const ENTERPRISE_ENDPOINT_LIMITS: Readonly<Record<EndpointRateLimitName, RateLimitOptions>> = {
+  'read-organizations': perMinute(10, 100),
+  'read-organization': perMinute(40, 500),
+  'read-organization-by-name': perMinute(20, 200),
+  'write-organizations': perMinute(5, 150),
+  'read-organization-members': perMinute(40, 500),
+  'write-organization-members': perMinute(20, 200),
+  'read-organization-member-roles': perMinute(20, 200),
+  'write-organization-member-roles': perMinute(20, 200),
+  'read-organization-connections': perMinute(10, 100),
+  'write-organization-connections': perMinute(5, 150),
+  'read-user-organizations': perMinute(40, 500),
+};
+const SELF_SERVICE_ENDPOINT_LIMITS: Readonly<Record<EndpointRateLimitName, RateLimitOptions>> = {
+  ...ENTERPRISE_ENDPOINT_LIMITS,
+  'read-organizations': perMinute(5, 50),
+  'read-organization-by-name': perMinute(10, 100),
+  'write-organizations': perMinute(5, 25),
+  'read-organization-connections': perMinute(5, 50),
+};
+
+export const ENDPOINT_RATE_LIMIT_PROFILES: Readonly<
+  Record<TimingProfile, Readonly<Partial<Record<EndpointRateLimitName, RateLimitOptions>>>>
+> = {
+  fast: {},
+  free: SELF_SERVICE_ENDPOINT_LIMITS,
+  production: SELF_SERVICE_ENDPOINT_LIMITS,
+  enterprise: ENTERPRISE_ENDPOINT_LIMITS,
+};
+
+/** Entity limits of Auth0's entity-limit policy for organizations (public cloud defaults). */
+export interface OrganizationLimits {
+  /** @defaultValue 100000 */
+  organizationsPerTenant: number;
+  /** @defaultValue 100000 */
+  membersPerOrganization: number;
+  /** @defaultValue 10 */
+  connectionsPerOrganization: number;
+  /** Organization roles one member may hold. @defaultValue 50 */
+  rolesPerMember: number;
+}
+
+export const DEFAULT_ORGANIZATION_LIMITS: Readonly<OrganizationLimits> = {
+  organizationsPerTenant: 100_000,
+  membersPerOrganization: 100_000,
+  connectionsPerOrganization: 10,
+  rolesPerMember: 50,
+};
+
 export interface SimOptions {
   /** @defaultValue 0 (a free port) */
   port?: number;
@@ -96,6 +167,16 @@ export interface SimOptions {
   seedOld?: number;
   /** Share (0..1) of the old tenant's database users already in the new tenant, same ids. @defaultValue 0 */
   seedNewMigrated?: number;
+  /**
+   * Share (0..1) of the old tenant's generated users with a linked account: a database user with a
+   * linked Google identity, or a Google user with a linked database identity. @defaultValue 0
+   */
+  seedLinked?: number;
+  /**
+   * Share (0..1) of the old tenant's generated database users enrolled in MFA (TOTP, phone, email,
+   * or TOTP and phone). @defaultValue 0
+   */
+  seedMfa?: number;
   /** Seed of the user generator. @defaultValue 1 */
   seed?: number;
   /** Seed the old tenant from an Auth0 export file (NDJSON, optionally gzipped) instead. */
@@ -106,6 +187,13 @@ export interface SimOptions {
   rateLimit?: RateLimitOptions | false;
   /** `/oauth/token` bucket per tenant, or `false`. @defaultValue by timing profile */
   authRateLimit?: RateLimitOptions | false;
+  /**
+   * Per-endpoint buckets (each one per tenant) over the timing profile's; `false` for a name turns
+   * one off, `false` for all turns them all off. @defaultValue by timing profile (none for `fast`)
+   */
+  endpointRateLimits?: Partial<Record<EndpointRateLimitName, RateLimitOptions | false>> | false;
+  /** Organization entity limits, small ones for tests. @defaultValue Auth0's (see {@link OrganizationLimits}) */
+  organizationLimits?: Partial<OrganizationLimits>;
   /** Lifetime of an export's download link. @defaultValue 60 */
   exportLinkTtlSeconds?: number;
   /** Jobs (and their files) disappear this long after creation. @defaultValue 86400 */
@@ -116,7 +204,11 @@ export interface SimOptions {
   bruteForceThreshold?: number;
   /** How long such a block lasts. @defaultValue 900000 */
   bruteForceBlockMs?: number;
-  /** Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED. @defaultValue 10240 */
+  /**
+   * Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED: Auth0's 10 KB profile limit
+   * plus its extended allowance of about ten times that (profiles in between are stored with a
+   * warning). @defaultValue 102400
+   */
   maxProfileBytes?: number;
   /** Faults active from the start. */
   faults?: FaultRule[];
@@ -130,11 +222,15 @@ export interface ResolvedOptions {
   publicUrl: string | undefined;
   seedOld: number;
   seedNewMigrated: number;
+  seedLinked: number;
+  seedMfa: number;
   seed: number;
   seedFile: string | undefined;
   timing: SimTiming;
   rateLimit: RateLimitOptions | false;
   authRateLimit: RateLimitOptions | false;
+  endpointRateLimits: Partial<Record<EndpointRateLimitName, RateLimitOptions>>;
+  organizationLimits: OrganizationLimits;
   exportLinkTtlMs: number;
   jobRetentionMs: number;
   tokenTtlSeconds: number;
@@ -155,26 +251,52 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
   const timing: SimTiming =
     typeof o.timing === 'object' ? { ...TIMING_PROFILES.fast, ...o.timing } : { ...TIMING_PROFILES[profile] };
   const fraction = o.seedNewMigrated ?? 0;
-  if (!(fraction >= 0 && fraction <= 1))
-    throw new TypeError(`seedNewMigrated must be from 0 to 1 (got ${fraction})`);
+  for (const [name, share] of [
+    ['seedNewMigrated', fraction],
+    ['seedLinked', o.seedLinked ?? 0],
+    ['seedMfa', o.seedMfa ?? 0],
+  ] as const) {
+    if (!(share >= 0 && share <= 1)) throw new TypeError(`${name} must be from 0 to 1 (got ${share})`);
+  }
   return {
     port: o.port ?? 0,
     host: o.host ?? '127.0.0.1',
     publicUrl: o.publicUrl?.replace(/\/+$/, ''),
     seedOld: o.seedOld ?? 0,
     seedNewMigrated: fraction,
+    seedLinked: o.seedLinked ?? 0,
+    seedMfa: o.seedMfa ?? 0,
     seed: o.seed ?? 1,
     seedFile: o.seedFile,
     timing,
     rateLimit: o.rateLimit ?? RATE_LIMIT_PROFILES[profile],
     authRateLimit: o.authRateLimit ?? AUTH_RATE_LIMIT_PROFILES[profile],
+    endpointRateLimits: endpointLimits(profile, o.endpointRateLimits),
+    organizationLimits: { ...DEFAULT_ORGANIZATION_LIMITS, ...o.organizationLimits },
     exportLinkTtlMs: (o.exportLinkTtlSeconds ?? 60) * 1000,
     jobRetentionMs: (o.jobRetentionSeconds ?? 86_400) * 1000,
     tokenTtlSeconds: o.tokenTtlSeconds ?? 86_400,
     bruteForceThreshold: o.bruteForceThreshold ?? 10,
     bruteForceBlockMs: o.bruteForceBlockMs ?? 15 * 60_000,
-    maxProfileBytes: o.maxProfileBytes ?? 10_240,
+    maxProfileBytes: o.maxProfileBytes ?? 102_400,
     faults: o.faults ?? [],
     workDir: o.workDir,
   };
+}
+
+function endpointLimits(
+  profile: TimingProfile,
+  given: SimOptions['endpointRateLimits'],
+): Partial<Record<EndpointRateLimitName, RateLimitOptions>> {
+  if (given === false) return {};
+  const out: Partial<Record<EndpointRateLimitName, RateLimitOptions>> = {
+    ...ENDPOINT_RATE_LIMIT_PROFILES[profile],
+  };
+  for (const [name, limit] of Object.entries(given ?? {}) as Array<
+    [EndpointRateLimitName, RateLimitOptions | false]
+  >) {
+    if (limit === false) delete out[name];
+    else out[name] = limit;
+  }
+  return out;
 }

@@ -28,8 +28,13 @@ function ajv(): Ajv2020 {
     'connection-realm',
     'url',
     'user-id-with-max-length',
+    'authenticator-id',
   ])
     a.addFormat(f, true);
+  // Organization names as Auth0's own schema for them spells the rule (its event-stream schema).
+  a.addFormat('organization-name', /^(?!org_)[a-z0-9]([a-z0-9_-]*[a-z0-9])?$/);
+  a.addFormat('html-color', /^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/);
+  a.addFormat('strict-https-uri-or-null', /^https:\/\/[^\s]+$/);
   a.addSchema(loadDataFile('management-api-oas.subset.json') as object, 'mgmt');
   ajvInstance = a;
   return a;
@@ -199,4 +204,19 @@ export function importUserErrors(user: unknown): SchemaError[] {
   importValidator ??= ajv().compile(loadDataFile('import-user-schema.json') as object);
   if (importValidator(user)) return [];
   return describeAll(importValidator.errors, user);
+}
+
+let mfaValidator: ValidateFunction | undefined;
+
+/** The import schema's errors for a user's `mfa_factors`, with paths from the user (`mfa_factors[0].totp`). */
+export function mfaFactorsErrors(factors: unknown): SchemaError[] {
+  mfaValidator ??= ajv().compile(
+    (loadDataFile('import-user-schema.json') as { properties: { mfa_factors: object } }).properties
+      .mfa_factors,
+  );
+  if (mfaValidator(factors)) return [];
+  return describeAll(mfaValidator.errors, factors).map((e) => ({
+    ...e,
+    path: e.path === '' ? 'mfa_factors' : `mfa_factors${e.path.startsWith('[') ? '' : '.'}${e.path}`,
+  }));
 }

@@ -59,6 +59,18 @@ describe('sweep', () => {
     expect(summary.passwordResets).toBe(summary.counts.imported);
     expect(summary.auth0Jobs.length).toBe(summary.batches.total);
     expect(stats.maxActiveImportJobs).toBeLessThanOrEqual(2);
+    // What the report's picture is drawn from: each job's slot hold and users, each phase's span.
+    expect(summary.importSlots).toBe(2);
+    expect(Object.keys(summary.timings.spans ?? {}).sort()).toEqual(['export', 'import', 'plan', 'snapshot']);
+    const firstSubmit = Math.min(...summary.auth0Jobs.map((j) => Date.parse(j.submittedAt!)));
+    expect(firstSubmit).toBeGreaterThanOrEqual(Date.parse(summary.timings.spans!.plan!.start));
+    for (const j of summary.auth0Jobs) {
+      expect(Date.parse(j.endedAt!)).toBeGreaterThanOrEqual(Date.parse(j.submittedAt!));
+      expect(j.users).toBe(j.summary!.total);
+    }
+    expect(await readFile(join(h.reportsDir, runId, 'summary.html'), 'utf8')).toContain(
+      `<rect class="job" data-batch="${summary.auth0Jobs[0]!.batch}"`,
+    );
     for (const file of [
       'summary.json',
       'failures.ndjson',

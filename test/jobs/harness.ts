@@ -52,7 +52,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts a harness for the running test (call it inside a test: it closes when the test ends). */
+/**
+ * Starts a harness. Started in a test, it closes when the test ends; started in a beforeAll hook
+ * (shared by a file's tests), the file closes it in afterAll.
+ */
 export async function startHarness(
   options: { sim?: SimOptions; env?: Record<string, string>; settings?: Partial<RunnerSettings> } = {},
 ): Promise<Harness> {
@@ -114,7 +117,11 @@ export async function startHarness(
       return closing;
     },
   };
-  onTestFinished(() => harness.close());
+  try {
+    onTestFinished(() => harness.close());
+  } catch {
+    // Started in a beforeAll hook, not in a test: the file's afterAll closes it.
+  }
   return harness;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
@@ -33,9 +33,20 @@ export function runDir(reportsDir: string, runId: string): string {
   return join(reportsDir, runId);
 }
 
-/** Creates the folder (and parents) and makes sure it is owner-only even when it already existed. */
+/**
+ * Creates the folder (and parents) and makes sure it is owner-only even when it already existed.
+ * A folder that is a symbolic link is refused: user data would land wherever it points, and the
+ * mode change would apply to its target.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  const st = await lstat(dir);
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw new InputError(
+      `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}: refusing to write user data through it.`,
+      { hint: 'Remove it (or point REPORTS_DIR elsewhere) and resume the run.' },
+    );
+  }
   await chmod(dir, DIR_MODE);
 }
 

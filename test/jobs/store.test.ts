@@ -52,7 +52,7 @@ describe('run store', () => {
       createdAt: Date.now(),
     });
     await stagePlan(h.rt, 'sealed', iterate(batchesOf(users, 10)));
-    const raw = (await h.rt.redis.getBuffer(h.rt.store.runKey('sealed', 'payload', 0)))!;
+    const raw = (await h.rt.redis.getBuffer(`${h.prefix}:run:sealed:payload:0`))!;
     expect(raw[0]).toBe(0x01);
     for (const u of users) expect(raw.includes(Buffer.from(String(u.email)))).toBe(false);
     expect((await h.rt.store.loadBatch('sealed', 0))!.users.map((u) => u.email)).toEqual(

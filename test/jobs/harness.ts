@@ -25,6 +25,8 @@ export const FAST: Partial<RunnerSettings> = {
   batchBackoffMs: 50,
   stageBackoffMs: 50,
   shutdownGraceMs: 3_000,
+  handBackMs: 300,
+  heartbeatMs: 500,
   retry: { baseDelayMs: 10, maxDelayMs: 200, rateLimitFallbackMs: 50, maxElapsedMs: 20_000 },
 };
 
@@ -57,7 +59,7 @@ export async function startHarness(
     async close() {
       await rt.close();
       await sim.close();
-      const redis = newRedis();
+      const redis = newRedis(config.redisUrl);
       await deleteKeysUnder(redis, prefix);
       await redis.quit();
       await rm(reportsDir, { recursive: true, force: true });

@@ -18,8 +18,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-export function newRedis(url = REDIS_URL): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null });
+export function newRedis(): Redis {
+  return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 }
 
 /** A logger that keeps its lines (parsed) for the test to read. */

@@ -16,7 +16,11 @@ import { sendAuthError, sendManagementError } from './http.js';
 import { connectionsRoutes } from './management/connections.js';
 import { managementGuard } from './management/guard.js';
 import { MAX_IMPORT_BYTES, jobsRoutes } from './management/jobs.js';
+import { resourceServersRoutes } from './management/resource-servers.js';
+import { rolesRoutes } from './management/roles.js';
 import { ticketsRoutes } from './management/tickets.js';
+import { userPermissionsRoutes } from './management/user-permissions.js';
+import { userRolesRoutes } from './management/user-roles.js';
 import { usersRoutes } from './management/users.js';
 import type { SimTenant } from './tenant/tenant.js';
 
@@ -62,6 +66,10 @@ async function tenantRoutes(
       await api.register(usersRoutes, { tenant });
       await api.register(ticketsRoutes, { tenant });
       await api.register(jobsRoutes, { tenant, engine });
+      await api.register(rolesRoutes, { tenant });
+      await api.register(userRolesRoutes, { tenant });
+      await api.register(userPermissionsRoutes, { tenant });
+      await api.register(resourceServersRoutes, { tenant });
     },
     { prefix: '/api/v2' },
   );

@@ -1,7 +1,8 @@
 /**
  * What the simulated tenants hold at start: the old tenant's users, generated or read from an
  * Auth0 export file (NDJSON, optionally gzipped), and a share of them already in the new tenant
- * (as a lazy migration leaves it).
+ * (as a lazy migration leaves it); generated tenants also get APIs, roles and who holds them
+ * (tenant/generate-rbac.ts).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -11,6 +12,7 @@ import type { ResolvedOptions } from './options.js';
 import { hash32 } from './prng.js';
 import { DB_CONNECTION, isMigrated } from './tenant/generate.js';
 import type { SimTenant } from './tenant/tenant.js';
+import type { GeneratedPopulation } from './tenant/user-store.js';
 import type { SimUser } from './tenant/users.js';
 
 export async function seedTenants(
@@ -33,16 +35,21 @@ export async function seedTenants(
     return;
   }
   if (opts.seedOld <= 0) return;
-  tenants.old.users.setGenerated({ seed: opts.seed, variant: 'old', indices: { count: opts.seedOld } });
-  if (opts.seedNewMigrated > 0) {
-    const picked: number[] = [];
-    for (let i = 0; i < opts.seedOld; i++) if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
-    tenants.new.users.setGenerated({
-      seed: opts.seed,
-      variant: 'migrated',
-      indices: Uint32Array.from(picked),
-    });
+  const old: GeneratedPopulation = { seed: opts.seed, variant: 'old', indices: { count: opts.seedOld } };
+  tenants.old.users.setGenerated(old);
+  tenants.old.rbac.seed(old);
+  const picked: number[] = [];
+  for (let i = 0; i < opts.seedOld && opts.seedNewMigrated > 0; i++) {
+    if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
   }
+  const migrated: GeneratedPopulation = {
+    seed: opts.seed,
+    variant: 'migrated',
+    indices: Uint32Array.from(picked),
+  };
+  if (picked.length > 0) tenants.new.users.setGenerated(migrated);
+  // The new tenant has the APIs and part of the roles even before anyone moved.
+  tenants.new.rbac.seed(migrated);
 }
 
 // A deliberate copy of src/pipeline/read.ts's reading: the simulator stays an independent check.

@@ -33,6 +33,12 @@ export class UserStore {
   /** 1 where the generated user at that position was materialised or deleted. */
   #removed = new Uint8Array(0);
   #genCounts = new Map<string, number>();
+  readonly #deleteListeners: Array<(user: SimUser) => void> = [];
+
+  /** Calls `listener` with each user deleted from now on, so a tenant's other state forgets them. */
+  onDelete(listener: (user: SimUser) => void): void {
+    this.#deleteListeners.push(listener);
+  }
 
   /** Adds generated users (replaces any earlier generated population). */
   setGenerated(population: GeneratedPopulation): void {
@@ -156,15 +162,16 @@ export class UserStore {
   }
 
   delete(userId: string): boolean {
-    const r = this.#records.get(userId);
-    if (r !== undefined) {
-      this.#unindex(r);
+    let gone = this.#records.get(userId);
+    if (gone !== undefined) {
+      this.#unindex(gone);
       this.#records.delete(userId);
-      return true;
+    } else {
+      gone = this.get(userId);
+      if (gone === undefined || gone.generatedIndex === undefined) return false;
+      this.#markRemoved(gone);
     }
-    const g = this.get(userId);
-    if (g === undefined || g.generatedIndex === undefined) return false;
-    this.#markRemoved(g);
+    for (const listener of this.#deleteListeners) listener(gone);
     return true;
   }
 

@@ -119,6 +119,7 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
 
   const startedAt = Date.now();
   const queues = [...workers.keys()];
+  let recorded = false;
   const beat = (stoppedAt?: number): Promise<unknown> =>
     rt.store.workers
       .beat({
@@ -131,7 +132,9 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
       })
       .then(
         (known) => {
-          if (known || stoppedAt !== undefined || Date.now() - startedAt < settings.heartbeatMs) return;
+          const first = !recorded;
+          recorded = true;
+          if (known || first || stoppedAt !== undefined) return;
           // Redis forgot this worker: it lost its data (restarted without persistence).
           rt.logger.error(
             'Redis came back without its data (restarted without persistence?): runs in flight are lost; start them again as new runs',

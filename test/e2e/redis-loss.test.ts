@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { discardCommand } from '../../src/commands/discard.js';
 import { followRun } from '../../src/commands/run.js';
+import { statusCommand } from '../../src/commands/status.js';
 import { startRun } from '../../src/jobs/flow.js';
 import { redisServerInstalled, startPrivateRedis, type PrivateRedis } from '../../src/jobs/redis-server.js';
 import { createRuntime, type Runtime } from '../../src/jobs/runtime.js';
@@ -45,7 +47,9 @@ describe.skipIf(!redisServerInstalled())('Redis restarted mid-run', () => {
     redis = await startPrivateRedis();
     h = await startHarness({ sim: SIM, env: { REDIS_URL: redis.url, BATCH_BYTES: '40000' } });
     const before = snapshotTenants(h.sim);
-    const worker = spawnWorker(workerEnv(h, { REDIS_URL: redis.url, BATCH_BYTES: '40000' }));
+    const worker = spawnWorker(
+      workerEnv(h, { REDIS_URL: redis.url, BATCH_BYTES: '40000', LOG_LEVEL: 'warn' }),
+    );
     procs.push(worker);
     await worker.ready;
     const { runId: lost } = await startRun(h.rt, { kind: 'sweep' });
@@ -56,8 +60,14 @@ describe.skipIf(!redisServerInstalled())('Redis restarted mid-run', () => {
 
     // The command following the run says what happened and what to do.
     await expect(followRun(h.rt, lost, { intervalMs: 50 })).rejects.toThrow(new RunStateLost(lost).message);
-    // A resume is refused: what is left cannot be trusted.
+    // A resume is refused: what is left cannot be trusted; status says what happened.
     await expect(startRun(h.rt, { kind: 'sweep', runId: lost })).rejects.toThrow(RunStateLost);
+    await expect(statusCommand(h.config, lost, {}, { out: { write: () => true } })).rejects.toThrow(
+      RunStateLost,
+    );
+    // The worker noticed, and its jobs of the lost run ended saying why.
+    await until(() => worker.stderr().includes('Redis came back without its data'));
+    await until(() => worker.stderr().includes(`Redis lost run ${lost}'s state`));
     // The batches that had ended before the restart are in the lost run's folder, not in Redis.
     const parts = await readdir(join(h.reportsDir, lost, 'parts'));
     expect(parts.filter((p) => p.startsWith('batch-')).length).toBeGreaterThanOrEqual(4);
@@ -80,6 +90,11 @@ describe.skipIf(!redisServerInstalled())('Redis restarted mid-run', () => {
     );
     // The lost run's late writes (batches still in flight at the restart) recreated nothing.
     expect(await h.rt.redis.keys(`${h.prefix}:run:${lost}*`)).toEqual([]);
+    // Discarding the lost run deletes its files but keeps the mark that it was started.
+    let said = '';
+    expect(await discardCommand(h.config, lost, { out: { write: (t: string) => (said += t) } })).toBe(0);
+    expect(said).toContain(`Run ${lost} was lost by Redis`);
+    expect(existsSync(join(h.reportsDir, lost, 'parts'))).toBe(false);
     expect(existsSync(join(h.reportsDir, lost, 'run.json'))).toBe(true);
   });
 

@@ -13,7 +13,7 @@
  * and a folder that is a symbolic link is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rm, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
@@ -107,8 +107,14 @@ export class RunFiles {
       await link(tmp, path);
       return value;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      return (await this.getPart<T>(runId, name))!;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return (await this.getPart<T>(runId, name))!;
+      // A shared volume without hard links: the same rule, checked then renamed (a narrow race).
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw err;
+      const existing = await this.getPart<T>(runId, name);
+      if (existing !== undefined) return existing;
+      await rename(tmp, path);
+      return value;
     } finally {
       await unlink(tmp).catch(() => undefined);
     }

@@ -206,7 +206,7 @@ export async function createRuntime(
         q = new Queue(name, {
           connection: redis,
           prefix: config.queuePrefix,
-          streams: { events: { maxLen: 1000 } },
+          streams: { events: { maxLen: 500 } },
         });
         q.on('error', (err) => {
           if (isConnectionError(err) || !runtime.throttle.allow(`queue:${name}:${err.message}`).ok) return;
@@ -239,14 +239,16 @@ export async function createRuntime(
       return connectionId;
     },
     jobOptions(name) {
-      // Bounded by count too: a run's jobs would otherwise keep Redis growing with its users.
       const keep = {
         removeOnComplete: { age: 7 * 86_400, count: 1_000 },
-        removeOnFail: { age: 30 * 86_400, count: 10_000 },
+        removeOnFail: { age: 30 * 86_400, count: 1_000 },
       };
       if (name === QUEUES.importBatch) {
+        // A run has a batch job per ~1,000 users: kept by count, so Redis does not grow with users
+        // (a batch's outcome is in the run's folder; the job only says which process ran it).
         return {
-          ...keep,
+          removeOnComplete: { age: 7 * 86_400, count: 100 },
+          removeOnFail: { age: 30 * 86_400, count: 1_000 },
           attempts: settings.batchAttempts,
           backoff: { type: 'exponential', delay: settings.batchBackoffMs },
         };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InputError } from '../errors.js';
@@ -34,21 +34,58 @@ export function runDir(reportsDir: string, runId: string): string {
 }
 
 /**
- * Creates the folder (and parents) and makes sure it is owner-only even when it already existed.
- * A folder that is a symbolic link is refused: user data would land wherever it points, and the
- * mode change would apply to its target.
+ * `base/part/…`, each part a folder created owner-only (0700, also when it already existed) and
+ * never a symbolic link: a link there would send users' data, and the mode change, to wherever it
+ * points. `base` itself (`REPORTS_DIR`) is the operator's and may be a link. Returns the path.
  */
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  const st = await lstat(dir);
-  if (st.isSymbolicLink() || !st.isDirectory()) {
-    throw new InputError(
-      `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}: refusing to write user data through it.`,
-      { hint: 'Remove it (or point REPORTS_DIR elsewhere) and resume the run.' },
-    );
+export async function ensurePrivateDir(base: string, ...parts: string[]): Promise<string> {
+  await mkdir(base, { recursive: true, mode: DIR_MODE });
+  let dir = base;
+  for (const part of parts) {
+    dir = join(dir, part);
+    try {
+      await mkdir(dir, { mode: DIR_MODE });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let fh: FileHandle;
+    try {
+      // O_NOFOLLOW: the check and the chmod are on the folder itself, whatever replaces it meanwhile.
+      fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
+      // Linux answers a link with ENOTDIR when O_DIRECTORY is given too: tell the two apart.
+      await refuseSymlink(dir);
+      throw new InputError(`${dir} is not a folder.`, { hint: 'Move it away and run again.' });
+    }
+    try {
+      await fh.chmod(DIR_MODE);
+    } finally {
+      await fh.close();
+    }
   }
-  await chmod(dir, DIR_MODE);
+  return dir;
 }
+
+/** Throws when `path` is a symbolic link (so nothing is written where it points); a missing path is fine. */
+export async function refuseSymlink(path: string): Promise<void> {
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (st?.isSymbolicLink() === true) throw symlinkRefused(path);
+}
+
+function symlinkRefused(path: string): InputError {
+  return new InputError(
+    `${path} is a symbolic link: files holding users' data are never written through one.`,
+    { hint: 'Remove the link (check who made it and where it points), then run again.' },
+  );
+}
+
+/** Flags for a new file of user data: created here, never existing, never through a link. */
+const CREATE_PRIVATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * A file written under a temporary name and renamed into place on `commit()`, so a reader (or a
@@ -70,8 +107,9 @@ export class AtomicFile {
   }
 
   static async create(path: string): Promise<AtomicFile> {
+    await refuseSymlink(path);
     const file = new AtomicFile(path);
-    file.#fh = await open(file.#tmp, 'wx', FILE_MODE);
+    file.#fh = await open(file.#tmp, CREATE_PRIVATE, FILE_MODE);
     // The mode given to open() is reduced by the umask; set it exactly.
     await file.#fh.chmod(FILE_MODE);
     return file;
@@ -93,9 +131,10 @@ export class AtomicFile {
     await fh.close();
   }
 
-  /** Puts the file in place, replacing any previous version in one step. */
+  /** Puts the file in place, replacing any previous version in one step (a link there is refused). */
   async commit(): Promise<void> {
     await this.finish();
+    await refuseSymlink(this.path);
     await rename(this.#tmp, this.path);
   }
 

@@ -96,6 +96,16 @@ export interface SimOptions {
   seedOld?: number;
   /** Share (0..1) of the old tenant's database users already in the new tenant, same ids. @defaultValue 0 */
   seedNewMigrated?: number;
+  /**
+   * Share (0..1) of the old tenant's generated users with a linked account: a database user with a
+   * linked Google identity, or a Google user with a linked database identity. @defaultValue 0
+   */
+  seedLinked?: number;
+  /**
+   * Share (0..1) of the old tenant's generated database users enrolled in MFA (TOTP, phone, email,
+   * or TOTP and phone). @defaultValue 0
+   */
+  seedMfa?: number;
   /** Seed of the user generator. @defaultValue 1 */
   seed?: number;
   /** Seed the old tenant from an Auth0 export file (NDJSON, optionally gzipped) instead. */
@@ -116,7 +126,11 @@ export interface SimOptions {
   bruteForceThreshold?: number;
   /** How long such a block lasts. @defaultValue 900000 */
   bruteForceBlockMs?: number;
-  /** Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED. @defaultValue 10240 */
+  /**
+   * Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED: Auth0's 10 KB profile limit
+   * plus its extended allowance of about ten times that (profiles in between are stored with a
+   * warning). @defaultValue 102400
+   */
   maxProfileBytes?: number;
   /** Faults active from the start. */
   faults?: FaultRule[];
@@ -130,6 +144,8 @@ export interface ResolvedOptions {
   publicUrl: string | undefined;
   seedOld: number;
   seedNewMigrated: number;
+  seedLinked: number;
+  seedMfa: number;
   seed: number;
   seedFile: string | undefined;
   timing: SimTiming;
@@ -155,14 +171,21 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
   const timing: SimTiming =
     typeof o.timing === 'object' ? { ...TIMING_PROFILES.fast, ...o.timing } : { ...TIMING_PROFILES[profile] };
   const fraction = o.seedNewMigrated ?? 0;
-  if (!(fraction >= 0 && fraction <= 1))
-    throw new TypeError(`seedNewMigrated must be from 0 to 1 (got ${fraction})`);
+  for (const [name, share] of [
+    ['seedNewMigrated', fraction],
+    ['seedLinked', o.seedLinked ?? 0],
+    ['seedMfa', o.seedMfa ?? 0],
+  ] as const) {
+    if (!(share >= 0 && share <= 1)) throw new TypeError(`${name} must be from 0 to 1 (got ${share})`);
+  }
   return {
     port: o.port ?? 0,
     host: o.host ?? '127.0.0.1',
     publicUrl: o.publicUrl?.replace(/\/+$/, ''),
     seedOld: o.seedOld ?? 0,
     seedNewMigrated: fraction,
+    seedLinked: o.seedLinked ?? 0,
+    seedMfa: o.seedMfa ?? 0,
     seed: o.seed ?? 1,
     seedFile: o.seedFile,
     timing,
@@ -173,7 +196,7 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
     tokenTtlSeconds: o.tokenTtlSeconds ?? 86_400,
     bruteForceThreshold: o.bruteForceThreshold ?? 10,
     bruteForceBlockMs: o.bruteForceBlockMs ?? 15 * 60_000,
-    maxProfileBytes: o.maxProfileBytes ?? 10_240,
+    maxProfileBytes: o.maxProfileBytes ?? 102_400,
     faults: o.faults ?? [],
     workDir: o.workDir,
   };

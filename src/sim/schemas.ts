@@ -28,6 +28,7 @@ function ajv(): Ajv2020 {
     'connection-realm',
     'url',
     'user-id-with-max-length',
+    'authenticator-id',
   ])
     a.addFormat(f, true);
   a.addSchema(loadDataFile('management-api-oas.subset.json') as object, 'mgmt');
@@ -199,4 +200,19 @@ export function importUserErrors(user: unknown): SchemaError[] {
   importValidator ??= ajv().compile(loadDataFile('import-user-schema.json') as object);
   if (importValidator(user)) return [];
   return describeAll(importValidator.errors, user);
+}
+
+let mfaValidator: ValidateFunction | undefined;
+
+/** The import schema's errors for a user's `mfa_factors`, with paths from the user (`mfa_factors[0].totp`). */
+export function mfaFactorsErrors(factors: unknown): SchemaError[] {
+  mfaValidator ??= ajv().compile(
+    (loadDataFile('import-user-schema.json') as { properties: { mfa_factors: object } }).properties
+      .mfa_factors,
+  );
+  if (mfaValidator(factors)) return [];
+  return describeAll(mfaValidator.errors, factors).map((e) => ({
+    ...e,
+    path: e.path === '' ? 'mfa_factors' : `mfa_factors${e.path.startsWith('[') ? '' : '.'}${e.path}`,
+  }));
 }

@@ -112,7 +112,8 @@ describe('export against the simulator', () => {
     const tight = await startSimulator({
       seedOld: 60,
       timing: 'fast',
-      rateLimit: { capacity: 2, refillPerSecond: 40 },
+      // A token every 200 ms: the export's first calls come faster than that even on a busy machine.
+      rateLimit: { capacity: 2, refillPerSecond: 5 },
     });
     try {
       const client = createTenantClient(toTenantConfig(tight.tenants.old), {

@@ -36,6 +36,7 @@ for (const f of [
   'connection-realm',
   'url',
   'user-id-with-max-length',
+  'authenticator-id',
 ])
   ajv.addFormat(f, true);
 ajv.addSchema(MGMT_OAS, 'mgmt');

@@ -133,6 +133,56 @@ describe('auth0 v7 ManagementClient against the simulator', () => {
       login: expect.stringContaining('function login'),
     });
   });
+
+  it('links and unlinks identities, manages authentication methods and deletes users', async () => {
+    const users = Buffer.from(
+      JSON.stringify([
+        { email: 'sdk-primary@example.com', user_id: 'sdkp' },
+        { email: 'sdk-secondary@example.com', user_id: 'sdks' },
+      ]),
+    );
+    const job = await newApi.jobs.usersImports.create({
+      users: { data: users, filename: 'users.json', contentType: 'application/json' },
+      connection_id: sim.tenants.new.connectionId,
+    });
+    await sim.tenant('new').jobEnded(job.id);
+
+    const linked = await newApi.users.identities.link('auth0|sdkp', {
+      provider: 'auth0',
+      user_id: 'auth0|sdks',
+      connection_id: sim.tenants.new.connectionId,
+    });
+    expect(linked.map((i) => i.user_id)).toEqual(['sdkp', 'sdks']);
+    const conflict = await newApi.users.identities
+      .link('auth0|sdkp', { provider: 'auth0', user_id: 'sdks' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect((conflict as ManagementError).statusCode).toBe(409);
+    const left = await newApi.users.identities.delete('auth0|sdkp', 'auth0', 'sdks');
+    expect(left.map((i) => i.user_id)).toEqual(['sdkp']);
+
+    const methods = newApi.users.authenticationMethods;
+    const created = await methods.create('auth0|sdkp', { type: 'phone', phone_number: '+15551234567' });
+    expect(created.phone_number).toBe('XXXXXXXX4567');
+    await methods.create('auth0|sdkp', { type: 'totp', totp_secret: 'JBTWY3DPEHPK3PNP' });
+    const listed = [];
+    for await (const m of await methods.list('auth0|sdkp', { per_page: 1 })) listed.push(m.type);
+    expect(listed).toEqual(['phone', 'totp']);
+    expect((await methods.get('auth0|sdkp', created.id!)).confirmed).toBe(true);
+    await methods.delete('auth0|sdkp', created.id!);
+    expect((await methods.list('auth0|sdkp')).data.map((m) => m.type)).toEqual(['totp']);
+
+    await newApi.users.delete('auth0|sdkp');
+    await newApi.users.delete('auth0|sdkp');
+    const gone = await newApi.users.get('auth0|sdkp').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((gone as ManagementError).statusCode).toBe(404);
+    expect((await newApi.users.get('auth0|sdks')).email).toBe('sdk-secondary@example.com');
+  });
 });
 
 describe('auth0 v7 ManagementClient: roles, permissions and APIs', () => {

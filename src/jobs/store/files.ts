@@ -13,7 +13,8 @@
  * and a folder that is a symbolic link is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { link, lstat, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
@@ -33,6 +34,9 @@ export interface RunMarker {
 
 export type PartName = `batch-${number}` | `chunk-${number}`;
 
+/** A new file of user data: created here, never existing, never through a link. */
+const CREATE_PRIVATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
 export class RunFiles {
   readonly reportsDir: string;
 
@@ -51,18 +55,22 @@ export class RunFiles {
 
   /** Creates the work folder (0700, never through a symbolic link) and answers it. */
   async prepareWorkDir(runId: string): Promise<string> {
-    await ensurePrivateDir(this.dir(runId));
-    await ensurePrivateDir(this.workDir(runId));
-    return this.workDir(runId);
+    this.dir(runId);
+    return ensurePrivateDir(this.reportsDir, runId, 'work');
   }
 
   partsDir(runId: string): string {
     return join(this.dir(runId), 'parts');
   }
 
+  /** Creates the run's folder (0700, never a symbolic link) and answers it. */
+  async prepareRunDir(runId: string): Promise<string> {
+    this.dir(runId);
+    return ensurePrivateDir(this.reportsDir, runId);
+  }
+
   async writeMarker(marker: RunMarker): Promise<void> {
-    const dir = this.dir(marker.runId);
-    await ensurePrivateDir(dir);
+    const dir = await this.prepareRunDir(marker.runId);
     await writeFileAtomic(join(dir, 'run.json'), `${JSON.stringify(marker, null, 2)}\n`);
   }
 
@@ -90,12 +98,11 @@ export class RunFiles {
    * Redis are taken from that one.
    */
   async putPart<T>(runId: string, name: PartName, value: T): Promise<T> {
-    const dir = this.partsDir(runId);
-    await ensurePrivateDir(this.dir(runId));
-    await ensurePrivateDir(dir);
+    this.dir(runId);
+    const dir = await ensurePrivateDir(this.reportsDir, runId, 'parts');
     const path = join(dir, `${name}.json.gz`);
     const tmp = join(dir, `.${name}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'wx', FILE_MODE);
+    const fh = await open(tmp, CREATE_PRIVATE, FILE_MODE);
     try {
       await fh.chmod(FILE_MODE);
       await fh.writeFile(await gzip(Buffer.from(JSON.stringify(value), 'utf8')));
@@ -131,8 +138,13 @@ export class RunFiles {
     return JSON.parse((await gunzip(blob)).toString('utf8')) as T;
   }
 
-  /** Deletes the parts and the work files (the report holds what the parts held). */
+  /**
+   * Deletes the parts and the work files (the report holds what the parts held), unless the run's
+   * folder is a symbolic link: nothing is deleted through one.
+   */
   async removeUserData(runId: string): Promise<void> {
+    const folder = await lstat(this.dir(runId)).catch(() => undefined);
+    if (folder?.isDirectory() !== true) return;
     await rm(this.partsDir(runId), { recursive: true, force: true });
     await rm(this.workDir(runId), { recursive: true, force: true });
   }

@@ -130,6 +130,8 @@ export class RunStore {
       const marker = await this.files.readMarker(meta.runId);
       if (marker !== undefined) throw new RunStateLost(meta.runId);
     }
+    // Its folder first: a run that cannot have one (a symbolic link there) is not created at all.
+    await this.files.prepareRunDir(meta.runId);
     const created = await this.#redis.a0mCreateRun(
       this.#keys.run(meta.runId),
       this.#keys.runs,

@@ -1,10 +1,11 @@
 /**
  * What an Auth0 import job does with each user of its file: schema validation with Auth0's error
  * codes, duplicates within the file, matching existing users (email, user_id, username, phone),
- * insert or upsert. Invalid users fail alone; the job goes on.
+ * insert or upsert, then the user's MFA factors. Invalid users fail alone; the job goes on.
  */
 import { newObjectIdHex } from '../ids.js';
 import { importUserErrors, type SchemaError } from '../schemas.js';
+import { authenticatorsFromFactors, type SimAuthenticator } from '../tenant/authenticators.js';
 import type { ImportCounts, ImportUserError } from '../tenant/jobs.js';
 import type { SimTenant } from '../tenant/tenant.js';
 import type { SimUser } from '../tenant/users.js';
@@ -35,11 +36,20 @@ const RESERVED_APP_METADATA = [
 /** Attributes an upsert may change (the `upsertable` tags of the import schema). */
 const UPSERTABLE_STRINGS = ['family_name', 'given_name', 'name', 'nickname', 'picture'] as const;
 
-/** The user as `/errors` shows it: hash values and HMAC keys redacted. */
+/**
+ * The user as `/errors` shows it: hash values and HMAC keys redacted, and TOTP secrets (Auth0
+ * documents the redaction of hashes only; a secret is treated the same way here).
+ */
 export function redactUser(raw: unknown): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const copy = structuredClone(raw) as Record<string, unknown>;
   if (typeof copy.password_hash === 'string') copy.password_hash = '*****';
+  if (Array.isArray(copy.mfa_factors)) {
+    for (const f of copy.mfa_factors as unknown[]) {
+      const totp = (f as { totp?: Record<string, unknown> } | null)?.totp;
+      if (totp !== null && typeof totp === 'object' && 'secret' in totp) totp.secret = '*****';
+    }
+  }
   const custom = copy.custom_password_hash as Record<string, unknown> | undefined;
   const hash = custom?.hash as Record<string, unknown> | undefined;
   if (hash && typeof hash === 'object') {
@@ -74,6 +84,51 @@ export class FileDuplicates {
   }
 }
 
+/**
+ * Levels of objects and arrays a user may nest, the user being level 1. Auth0 documents no depth
+ * limit; its profile store refuses documents nested more than 100 levels [inference], which its
+ * import answers as one user's failure. A deliberate copy of src/pipeline/profile-checks.ts: the
+ * simulator shares no code with what it checks.
+ */
+const MAX_NESTING = 100;
+
+/** The top-level field that nests more than {@link MAX_NESTING} levels (iteratively: any depth is safe). */
+function tooDeepField(u: Record<string, unknown>): string | undefined {
+  for (const [field, value] of Object.entries(u)) {
+    if (value === null || typeof value !== 'object') continue;
+    const stack: Array<[unknown, number]> = [[value, 2]];
+    while (stack.length > 0) {
+      const [node, depth] = stack.pop()!;
+      if (depth > MAX_NESTING) return field;
+      for (const child of Object.values(node as object)) {
+        if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Where a metadata field name holds `.` or `$` ("Metadata field names must not contain . or $"), at any depth. */
+function invalidMetadataKeys(u: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const field of ['app_metadata', 'user_metadata']) {
+    const md = u[field];
+    if (!md || typeof md !== 'object' || Array.isArray(md)) continue;
+    const stack: Array<[unknown, string]> = [[md, field]];
+    while (stack.length > 0) {
+      const [node, path] = stack.pop()!;
+      const entries = Object.entries(node as object);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        const at = Array.isArray(node) ? `${path}[${key}]` : `${path}.${key}`;
+        if (!Array.isArray(node) && (key.includes('.') || key.includes('$'))) out.push(at);
+        if (child !== null && typeof child === 'object') stack.push([child, at]);
+      }
+    }
+  }
+  return out;
+}
+
 function extraChecks(u: Record<string, unknown>, maxProfileBytes: number): SchemaError[] {
   const out: SchemaError[] = [];
   if (u.password_hash !== undefined && u.custom_password_hash !== undefined) {
@@ -95,19 +150,12 @@ function extraChecks(u: Record<string, unknown>, maxProfileBytes: number): Schem
       }
     }
   }
-  for (const field of ['app_metadata', 'user_metadata']) {
-    const md = u[field];
-    if (md && typeof md === 'object' && !Array.isArray(md)) {
-      for (const key of Object.keys(md)) {
-        if (key.includes('.') || key.includes('$')) {
-          out.push({
-            code: 'NOT_PASSED',
-            message: `${field} field names must not contain "." or "$"`,
-            path: `${field}.${key}`,
-          });
-        }
-      }
-    }
+  for (const path of invalidMetadataKeys(u)) {
+    out.push({
+      code: 'NOT_PASSED',
+      message: `${path.split(/[.[]/)[0]} field names must not contain "." or "$"`,
+      path,
+    });
   }
   if (out.length === 0 && Buffer.byteLength(JSON.stringify(u)) > maxProfileBytes) {
     out.push({
@@ -137,7 +185,24 @@ export function importOne(
     counts.failed++;
     return { user: redactUser(raw), errors: withoutEmptyPath(errors as SchemaError[]) };
   };
-  const schemaErrors = importUserErrors(raw);
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const deep = tooDeepField(raw as Record<string, unknown>);
+    if (deep !== undefined) {
+      counts.failed++;
+      // Shown without its nested fields: the /errors answer could not be serialised with them.
+      const shown: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(raw)) if (v === null || typeof v !== 'object') shown[k] = v;
+      if (typeof shown.password_hash === 'string') shown.password_hash = '*****';
+      return {
+        user: shown,
+        errors: [
+          { code: 'NOT_PASSED', message: `Objects nest more than ${MAX_NESTING} levels deep`, path: deep },
+        ],
+      };
+    }
+  }
+  // Factors are imported after the user, so they are validated on their own (see importFactors).
+  const schemaErrors = importUserErrors(withoutFactors(raw));
   if (schemaErrors.length > 0) return failWith(schemaErrors);
   const u = raw as Record<string, unknown>;
   const extra = extraChecks(u, tenant.options.maxProfileBytes);
@@ -167,10 +232,21 @@ export function importOne(
         { code: 'CONFLICT', message: 'A user with this user_id already exists in another connection' },
       ]);
     }
+    // An identity linked to another user keeps its id taken.
+    if (idGiven !== undefined && store.findLinked(idGiven) !== undefined) {
+      return failWith([
+        upsert
+          ? { code: 'CONFLICT', message: 'The user_id is already used by another user of this connection' }
+          : { code: 'DUPLICATED_USER', message: 'The user already exist and upsert parameter is false' },
+      ]);
+    }
     const user = newUser(u, email, connection, idGiven);
+    const factors = importFactors(u);
+    if (Array.isArray(factors)) user.authenticators = factors;
     store.insert(user);
-    counts.inserted++;
     tenant.stats.importedUserIds.push(user.user_id);
+    if (factors !== undefined && !Array.isArray(factors)) return failWith([factors]);
+    counts.inserted++;
     return undefined;
   }
   if (!upsert) {
@@ -201,6 +277,7 @@ export function importOne(
     ]);
   }
   if (
+    byEmail.connection !== connection ||
     (byId !== undefined && byId.user_id !== byEmail.user_id) ||
     (byPhone !== undefined && byPhone.user_id !== byEmail.user_id)
   ) {
@@ -211,10 +288,32 @@ export function importOne(
       },
     ]);
   }
-  store.update(byEmail.user_id, (existing) => applyUpsert(existing, u));
-  counts.updated++;
+  const factors = importFactors(u);
+  store.update(byEmail.user_id, (existing) => {
+    applyUpsert(existing, u);
+    if (Array.isArray(factors)) existing.authenticators = factors;
+  });
   tenant.stats.importedUserIds.push(byEmail.user_id);
+  if (factors !== undefined && !Array.isArray(factors)) return failWith([factors]);
+  counts.updated++;
   return undefined;
+}
+
+function withoutFactors(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { mfa_factors: _factors, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * A user's `mfa_factors` as enrolments (none given: none), or Auth0's MFA_FACTORS_FAILED. The user
+ * is inserted or updated either way; under upsert, imported factors replace the user's enrolments.
+ */
+function importFactors(u: Record<string, unknown>): SimAuthenticator[] | undefined | SchemaError {
+  if (!('mfa_factors' in u)) return undefined;
+  const made = authenticatorsFromFactors(u.mfa_factors, new Date().toISOString());
+  if (Array.isArray(made)) return made;
+  return { code: 'MFA_FACTORS_FAILED', message: 'Unable to import factors', path: made.path };
 }
 
 function newUser(
@@ -256,7 +355,6 @@ function newUser(
   if (typeof u.password_hash === 'string') user.passwordHash = u.password_hash;
   if (u.custom_password_hash !== undefined)
     user.customPasswordHash = u.custom_password_hash as Record<string, unknown>;
-  if (Array.isArray(u.mfa_factors)) user.mfaFactors = u.mfa_factors;
   return user;
 }
 

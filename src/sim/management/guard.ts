@@ -14,6 +14,11 @@ declare module 'fastify' {
     scopes?: string[];
     /** A token must hold every one of these scopes to call the route. */
     allScopes?: string[];
+    /**
+     * The 403 message when the token has none of `scopes`, for routes where Auth0 words it otherwise.
+     * @defaultValue `Insufficient scope, expected any of: <scopes>`
+     */
+    scopeMessage?: string;
   }
   interface FastifyRequest {
     simScopes?: Set<string>;
@@ -59,7 +64,7 @@ export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
       return sendManagementError(
         reply,
         403,
-        `Insufficient scope, expected any of: ${needed.join(',')}`,
+        req.routeOptions.config.scopeMessage ?? `Insufficient scope, expected any of: ${needed.join(',')}`,
         'insufficient_scope',
       );
     }

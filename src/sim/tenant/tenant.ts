@@ -33,6 +33,9 @@ export const MANAGEMENT_SCOPES = [
   'delete:role_members',
   'read:resource_servers',
   'create:resource_servers',
+  'read:authentication_methods',
+  'create:authentication_methods',
+  'delete:authentication_methods',
 ] as const;
 
 export interface SimTenantInfo {

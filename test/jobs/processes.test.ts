@@ -68,7 +68,7 @@ describe('worker processes', () => {
     procs.push(first);
     await first.ready;
     await until(async () => (await h!.rt.store.endedCount('killed')) >= 3);
-    const runningAtKill = await h.rt.redis.scard(h.rt.store.runKey('killed', 'running'));
+    const runningAtKill = (await h.rt.store.progress('killed'))!.batches.running;
     first.child.kill('SIGKILL');
     await first.exited;
     const second = spawnWorker(workerEnv(h));

@@ -55,7 +55,7 @@ export default {
       severity: 'error',
       comment:
         'Redis belongs to the run store: workers reach it through the Runtime (rt.store, rt.queue). ' +
-        'Add the Redis operation to src/jobs/store.ts and call it from the processor.',
+        'Add the Redis operation to the run store (src/jobs/store/) and call it from the processor.',
       from: { path: '^src/workers/' },
       to: { path: '(^|/)node_modules/ioredis/' },
     },

@@ -58,3 +58,33 @@ export function createLogger(
 
 /** A logger that drops everything (tests, library use). */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/**
+ * Lets a repeated message through once per `everyMs` per key, counting what it held back: a
+ * condition that lasts (Redis unreachable, a worker configured otherwise) is reported at a bounded
+ * rate instead of on every attempt.
+ */
+export class LogThrottle {
+  readonly everyMs: number;
+  readonly #last = new Map<string, { at: number; held: number }>();
+
+  constructor(everyMs: number) {
+    this.everyMs = everyMs;
+  }
+
+  /** Whether to log `key` now, and how many were held back since it was last let through. */
+  allow(key: string, now = Date.now()): { ok: boolean; held: number } {
+    const seen = this.#last.get(key);
+    if (seen !== undefined && now - seen.at < this.everyMs) {
+      seen.held++;
+      return { ok: false, held: seen.held };
+    }
+    this.#last.set(key, { at: now, held: 0 });
+    return { ok: true, held: seen?.held ?? 0 };
+  }
+
+  /** Forgets `key`: its next message goes through at once. */
+  reset(key: string): void {
+    this.#last.delete(key);
+  }
+}

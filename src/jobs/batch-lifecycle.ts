@@ -12,10 +12,12 @@ import type { Auth0Job, JobErrors } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
 import { FinalError, HandBack, WaitAndRetry, pause } from './job-control.js';
 import { batchJobId, maybeFinishRun } from './flow.js';
+import { WrongWorker, identityDiff } from './identity.js';
 import { classifyJob, dryRunBatch, failBatch } from './outcomes.js';
 import { PollSchedule } from './poll-schedule.js';
 import type { Runtime } from './runtime.js';
-import type { BatchOutcome, StagedBatch } from './types.js';
+import { RunStateLost } from './store/index.js';
+import type { BatchOutcome, RunMeta, StagedBatch } from './types.js';
 
 const RUNNING = new Set(['pending', 'processing']);
 
@@ -23,7 +25,10 @@ export interface BatchRunOptions {
   signal?: AbortSignal;
 }
 
-/** Runs batch `n` of the run to its end; throws {@link WaitAndRetry}, {@link HandBack}, or an error to retry. */
+/**
+ * Runs batch `n` of the run to its end; throws {@link WaitAndRetry}, {@link HandBack},
+ * {@link RunStateLost} (the job ends without writing), or an error to retry.
+ */
 export async function runBatch(
   rt: Runtime,
   runId: string,
@@ -32,15 +37,17 @@ export async function runBatch(
 ): Promise<void> {
   const id = batchJobId(runId, n);
   const run = await rt.store.getRun(runId);
+  // A batch job exists only once its run and batch were written: missing, they were lost.
+  if (run === undefined) throw new RunStateLost(runId);
+  checkIdentity(rt, run);
   const record = await rt.store.getBatch(runId, n);
-  if (run === undefined || record === undefined) {
-    rt.logger.warn({ batch: id }, 'batch of an unknown run: nothing to do');
-    return;
-  }
+  if (record === undefined) throw new RunStateLost(runId, `batch ${n} is gone`);
   if (record.state === 'done' || record.state === 'failed') {
     await maybeFinishRun(rt, runId);
     return;
   }
+  // A stopped run's batch waits for the resume, which adds its job again.
+  if (run.status === 'stopped') return;
   const staged = await rt.store.loadBatch(runId, n);
   if (staged === undefined) {
     throw new Error(`The payload of batch ${id} is missing from Redis although the batch has not ended.`);
@@ -54,7 +61,7 @@ export async function runBatch(
   let jobId = record.jobId;
   let submittedAt = record.submittedAt;
   if (jobId === undefined) {
-    ({ jobId, submittedAt } = await submit(
+    const submitted = await submit(
       rt,
       runId,
       n,
@@ -62,14 +69,20 @@ export async function runBatch(
       run.upsert,
       record.state === 'submitting',
       options.signal,
-    ));
+    );
+    if (submitted === undefined) {
+      // Another worker ended the batch meanwhile.
+      await maybeFinishRun(rt, runId);
+      return;
+    }
+    ({ jobId, submittedAt } = submitted);
   }
   // The slot's hold, for the report's picture of the import slots.
   const held = (endedAt: number) => ({ ...(submittedAt !== undefined && { submittedAt }), endedAt });
 
   let job: Auth0Job;
   try {
-    job = await poll(rt, id, jobId, options.signal);
+    job = await poll(rt, runId, n, jobId, options.signal);
   } catch (err) {
     if (isAuth0Error(err, 'not_found')) {
       await rt.slots.release(id);
@@ -115,6 +128,22 @@ export async function runBatch(
   await end(rt, runId, outcome);
 }
 
+/** This worker refuses a run started with other settings (identity.ts); the job goes back. */
+export function checkIdentity(rt: Runtime, run: RunMeta): void {
+  const diff = identityDiff(run, rt.identity);
+  if (diff.length === 0) return;
+  const refused = new WrongWorker(run.runId, diff, rt.settings.handBackMs);
+  const { ok, held } = rt.throttle.allow(`identity:${run.runId}`);
+  if (ok) {
+    rt.logger.warn(
+      { runId: run.runId, differences: diff, refusedSinceLastLine: held },
+      `${refused.message}; handing its jobs back for a worker that matches`,
+    );
+  }
+  throw refused;
+}
+
+/** Submits the batch and answers the Auth0 job id; undefined when another worker ended the batch. */
 async function submit(
   rt: Runtime,
   runId: string,
@@ -123,17 +152,22 @@ async function submit(
   upsert: boolean,
   outcomeUnknown: boolean,
   signal: AbortSignal | undefined,
-): Promise<{ jobId: string; submittedAt: number }> {
+): Promise<{ jobId: string; submittedAt: number } | undefined> {
   const id = batchJobId(runId, n);
   if (signal?.aborted) throw new HandBack();
   if (!(await waitForSlot(rt, id, signal))) {
     throw new WaitAndRetry(rt.settings.slotWaitMs, `all ${rt.slots.limit} import slots are taken`);
   }
-  await rt.store.markRunning(runId, n);
-  await rt.store.setBatch(runId, n, {
-    state: 'submitting',
-    ...(outcomeUnknown && { resubmitted: Date.now() }),
-  });
+  const marked = await rt.store
+    .setBatch(runId, n, { state: 'submitting', ...(outcomeUnknown && { resubmitted: Date.now() }) }, 'add')
+    .catch(async (err: unknown) => {
+      await rt.slots.release(id);
+      throw err;
+    });
+  if (!marked) {
+    await rt.slots.release(id);
+    return undefined;
+  }
   let job: Auth0Job;
   try {
     job = await rt.client('new').createImportJob({
@@ -148,8 +182,7 @@ async function submit(
     await rt.slots.release(id);
     if (isAuth0Error(err) && err.code !== 'outcome_unknown' && err.code !== 'server_error') {
       // Nothing was created: the batch is as it was before this attempt.
-      await rt.store.setBatch(runId, n, { state: outcomeUnknown ? 'submitting' : 'queued' });
-      await rt.redis.srem(rt.store.runKey(runId, 'running'), n);
+      await rt.store.setBatch(runId, n, { state: outcomeUnknown ? 'submitting' : 'queued' }, 'rem');
     }
     if (isAuth0Error(err, 'import_slots_busy') || isAuth0Error(err, 'rate_limited')) {
       const wait = err.code === 'import_slots_busy' ? rt.settings.busyWaitMs : rt.settings.slotWaitMs;
@@ -185,22 +218,29 @@ async function waitForSlot(rt: Runtime, id: string, signal: AbortSignal | undefi
 /** Polls until the job ends (poll-schedule.ts decides when to look again). */
 async function poll(
   rt: Runtime,
-  id: string,
+  runId: string,
+  n: number,
   jobId: string,
   signal: AbortSignal | undefined,
 ): Promise<Auth0Job> {
+  const id = batchJobId(runId, n);
   const schedule = new PollSchedule(rt.settings);
   for (;;) {
     if (signal?.aborted) throw new HandBack();
     const job = await rt.client('new').getJob(jobId);
     if (!RUNNING.has(job.status)) return job;
-    if (!(await rt.slots.renew(id))) await rt.slots.acquire(id);
+    if (!(await rt.slots.renew(id))) {
+      // The lease lapsed, or Redis lost it: taken again only for a batch Redis still holds.
+      if ((await rt.store.getBatch(runId, n)) === undefined)
+        throw new RunStateLost(runId, `batch ${n} is gone`);
+      await rt.slots.acquire(id);
+    }
     await pause(schedule.next(job, Date.now()), signal);
   }
 }
 
-async function end(rt: Runtime, runId: string, outcome: BatchOutcome): Promise<void> {
-  await rt.store.finishBatch(runId, outcome);
+async function end(rt: Runtime, runId: string, ended: BatchOutcome): Promise<void> {
+  const outcome = await rt.store.finishBatch(runId, ended);
   const c = outcome.counts;
   rt.logger.info(
     {
@@ -230,7 +270,8 @@ export async function giveUpBatch(
 ): Promise<void> {
   const id = batchJobId(runId, n);
   const record = await rt.store.getBatch(runId, n);
-  if (record === undefined || record.state === 'done' || record.state === 'failed') return;
+  if (record === undefined) throw new RunStateLost(runId, `batch ${n} is gone`);
+  if (record.state === 'done' || record.state === 'failed') return;
   const staged = await rt.store.loadBatch(runId, n);
   await rt.slots.release(id);
   await end(rt, runId, failBatch(id, n, staged?.users ?? [], code, message, record.jobId));

@@ -3,7 +3,7 @@
  * (store.ts), never from running counters.
  */
 import type { ProgressSnapshot, RunSummary } from '../report/types.js';
-import type { Auth0JobEntry } from './store.js';
+import type { Auth0JobEntry } from './store/index.js';
 import { sum, type RunProgress } from './types.js';
 
 export function phaseDurations(p: RunProgress['run']['phases']): Record<string, number> {

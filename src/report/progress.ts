@@ -38,7 +38,10 @@ export interface ProgressOptions {
 
 export interface ProgressDisplay {
   update(snapshot: ProgressSnapshot): void;
-  /** Prints the last (or given) snapshot as a final plain line and stops the timers; idempotent. */
+  /**
+   * Prints the last (or given) snapshot as a final plain line and stops the timers; idempotent. A
+   * snapshot whose phase is `stopped` ends as stopped, not finished.
+   */
   stop(final?: ProgressSnapshot): void;
 }
 
@@ -133,7 +136,7 @@ export function createProgress(options: ProgressOptions = {}): ProgressDisplay {
         `${JSON.stringify({
           level: 30,
           time: t,
-          msg: final ? 'finished' : 'progress',
+          msg: final ? (s.phase === 'stopped' ? 'stopped' : 'finished') : 'progress',
           ...s,
           done: estimate.done,
           elapsedMs: elapsed,

@@ -9,18 +9,12 @@ import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workerCommand } from '../../src/commands/worker.js';
 import { Secret } from '../../src/config.js';
 import { importCommand } from '../../src/import.js';
 import type { RunSummary, SkippedLine } from '../../src/report/types.js';
-import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { FAST, newTenantIds, startHarness } from '../jobs/harness.js';
 
 function io() {
   let text = '';
@@ -47,7 +41,7 @@ function user(n: number, extra: Record<string, unknown> = {}): Record<string, un
 
 describe('hostile lines in an import file', () => {
   it('skips users nested 5,000 deep, with "." or "$" in metadata names, or over the profile limit; imports the rest', async () => {
-    h = await startHarness();
+    const h = await startHarness();
     const deep = `${'{"a":'.repeat(4_999)}{}${'}'.repeat(4_999)}`;
     const lines = [
       JSON.stringify(user(1)),
@@ -91,7 +85,7 @@ describe('hostile lines in an import file', () => {
 
 describe('a run folder that is a symbolic link', () => {
   it('is refused: no user data and no mode change reach its target, and the error says why', async () => {
-    h = await startHarness({ sim: { seedOld: 50 } });
+    const h = await startHarness({ sim: { seedOld: 50 } });
     const target = await mkdtemp(join(tmpdir(), 'hostile-target-'));
     try {
       await chmod(target, 0o755);
@@ -112,7 +106,7 @@ describe('a run folder that is a symbolic link', () => {
 
 describe('the input file of import', () => {
   it('is checked before any tenant work: a CSV, a binary file, a gzip of a CSV, a folder, a missing or empty file', async () => {
-    h = await startHarness();
+    const h = await startHarness();
     const dir = h.reportsDir;
     const files: Array<[string, string | Buffer, RegExp]> = [
       ['users.csv', 'email,name\nuser1@example.com,One\n', /users\.csv is not JSON: it starts with 'e'/],
@@ -139,7 +133,7 @@ describe('the input file of import', () => {
   });
 
   it('names every problem at once, --hashes included', async () => {
-    h = await startHarness();
+    const h = await startHarness();
     const file = join(h.reportsDir, 'users.csv');
     const hashes = join(h.reportsDir, 'hashes.txt');
     await writeFile(file, 'email\n');
@@ -151,7 +145,7 @@ describe('the input file of import', () => {
   });
 
   it('may be empty with --allow-empty: the run finishes with nobody', async () => {
-    h = await startHarness();
+    const h = await startHarness();
     const file = join(h.reportsDir, 'empty.ndjson');
     await writeFile(file, '');
     let runId = '';
@@ -174,7 +168,7 @@ describe('without PAYLOAD_KEY', () => {
   }
 
   it('import and worker say once, at start, that users sit unencrypted in Redis', async () => {
-    h = await startHarness({ sim: { seedOld: 20 } });
+    const h = await startHarness({ sim: { seedOld: 20 } });
     const file = join(h.reportsDir, 'users.ndjson');
     await writeFile(file, `${JSON.stringify(user(1))}\n`);
     const run = capture();

@@ -8,6 +8,7 @@ import { startRun } from '../../src/jobs/flow.js';
 import { checkSummary } from '../../src/report/write.js';
 import { newTenantIds, startHarness } from '../jobs/harness.js';
 import { killAtImportJob } from '../jobs/processes.js';
+import { expectTenantsMatch, snapshotTenants } from './tenants.js';
 
 // Worker processes start through tsx (seconds each on a busy machine): a longer time limit.
 describe('a killed worker process', { timeout: 120_000 }, () => {
@@ -18,6 +19,7 @@ describe('a killed worker process', { timeout: 120_000 }, () => {
     });
     const oldUsers = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)];
     const before = newTenantIds(h.sim);
+    const tenants = snapshotTenants(h.sim);
     const { runId } = await startRun(h.rt, { kind: 'sweep' });
     const env = { BATCH_BYTES: '40000' };
 
@@ -42,6 +44,7 @@ describe('a killed worker process', { timeout: 120_000 }, () => {
     expect(summary.counts.total).toBe(oldUsers.length);
     expect(summary.counts.failed).toBe(0);
     expect(newTenantIds(h.sim)).toEqual(expected);
+    expectTenantsMatch(h.sim, tenants);
     expect(new Set(stats.importedUserIds).size).toBe(stats.importedUserIds.length);
     // Imported or already there: every user with an email, and those without one already in the new tenant.
     const noEmailThere = oldUsers.filter((u) => typeof u.email !== 'string' && before.has(String(u.user_id)));

@@ -85,8 +85,9 @@ describe('sweep', () => {
       .split('\n');
     expect(resets).toHaveLength(summary.counts.imported);
     expect(io.text()).toContain(`Report: ${join(h.reportsDir, runId)}`);
-    // The work files (exports) are gone; the run's per-user data left Redis.
+    // The work files (exports) and the parts the report was made of are gone; no user data in Redis.
     await expect(stat(join(h.reportsDir, runId, 'work'))).rejects.toThrow();
-    expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:chunk:*`)).toEqual([]);
+    await expect(stat(join(h.reportsDir, runId, 'parts'))).rejects.toThrow();
+    expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:payload:*`)).toEqual([]);
   });
 });

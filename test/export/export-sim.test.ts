@@ -6,7 +6,6 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenantClient, type RetryOptions } from '../../src/auth0/index.js';
 import { Secret, loadConfig, toTenantConfig, withTenants } from '../../src/config.js';
@@ -14,6 +13,7 @@ import { exportCommand } from '../../src/export.js';
 import { exportUsers, type ExportProgress } from '../../src/jobs/users-export.js';
 import { EXPORT_FIELDS } from '../../src/pipeline/export-fields.js';
 import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { captureLogger } from '../jobs/helpers.js';
 
 const SEEDED = 240;
 const retry: RetryOptions = { baseDelayMs: 5, maxDelayMs: 40, rateLimitFallbackMs: 5 };
@@ -92,25 +92,17 @@ describe('export against the simulator', () => {
       path: '/api/v2/connections',
       resetSeconds: 1,
     });
-    const waits: number[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      {
-        write(line: string) {
-          const { waitMs } = JSON.parse(line) as { waitMs?: number };
-          if (waitMs !== undefined) waits.push(waitMs);
-        },
-      },
-    );
+    const log = captureLogger('warn');
     const client = createTenantClient(toTenantConfig(sim.tenants.old), {
       label: 'old',
       retry: { ...retry, maxDelayMs: 5000, jitter: 0 },
-      logger,
+      logger: log.logger,
     });
     const started = Date.now();
     const connection = await client.getConnectionByName(DB_CONNECTION);
     const elapsed = Date.now() - started;
     expect(connection.id).toBe(sim.tenants.old.connectionId);
+    const waits = log.lines.filter((l) => l.waitMs !== undefined).map((l) => Number(l.waitMs));
     // The fault answers reset = ceil(now) + 1 s: one wait until then, at most 2 s (less when the
     // answer took long to arrive), and the retry comes no sooner than 1 s after the request.
     expect(waits).toHaveLength(1);

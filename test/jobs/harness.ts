@@ -14,8 +14,13 @@ import type { PlanItem } from '../../src/jobs/plan.js';
 import type { Batch, ImportCandidate } from '../../src/pipeline/types.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
 import { startWorkers, type StartWorkersOptions, type Workers } from '../../src/workers/index.js';
-import { newRedis, REDIS_URL, testConfig, uniquePrefix } from './helpers.js';
+import { REDIS_URL, newRedis, testConfig, uniquePrefix } from './helpers.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
+import {
+  startPrivateRedis,
+  type PrivateRedis,
+  type PrivateRedisOptions,
+} from '../../src/jobs/redis-server.js';
 import { spawnWorker, type WorkerProcess } from './processes.js';
 
 /** Timings that keep the suite in seconds: short locks and stalled checks, quick polls and backoffs. */
@@ -30,6 +35,8 @@ export const FAST: Partial<RunnerSettings> = {
   batchBackoffMs: 50,
   stageBackoffMs: 50,
   shutdownGraceMs: 3_000,
+  handBackMs: 300,
+  heartbeatMs: 500,
   retry: { baseDelayMs: 10, maxDelayMs: 200, rateLimitFallbackMs: 50, maxElapsedMs: 20_000 },
 };
 
@@ -86,8 +93,8 @@ export async function startHarness(
         LOG_LEVEL: 'silent',
         LOG_FORMAT: 'json',
         RUNNER_TEST_SETTINGS: JSON.stringify(FAST),
-        ...extra,
         ...tenantEnvironment(config),
+        ...extra,
       };
     },
     spawnWorker(extraEnv) {
@@ -109,9 +116,12 @@ export async function startHarness(
         for (const w of workers) await w.close();
         await rt.close();
         await sim.close();
-        const redis = newRedis();
-        await deleteKeysUnder(redis, prefix);
-        await redis.quit();
+        // A test's private Redis is stopped with its data; the shared one is cleaned.
+        if (config.redisUrl === REDIS_URL) {
+          const redis = newRedis();
+          await deleteKeysUnder(redis, prefix);
+          await redis.quit();
+        }
         await rm(reportsDir, { recursive: true, force: true });
       })();
       return closing;
@@ -123,6 +133,16 @@ export async function startHarness(
     // Started in a beforeAll hook, not in a test: the file's afterAll closes it.
   }
   return harness;
+}
+
+/**
+ * A redis-server of the test's own, for tests that stop or restart Redis. Call it in a test, before
+ * the harness that uses it: it stops when the test ends, after that harness has closed.
+ */
+export async function startOwnRedis(options?: PrivateRedisOptions): Promise<PrivateRedis> {
+  const redis = await startPrivateRedis(options);
+  onTestFinished(() => redis.stop());
+  return redis;
 }
 
 /**

@@ -6,6 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
+import { redisServerInstalled, startPrivateRedis } from '../../src/jobs/redis-server.js';
 import { REDIS_URL, uniquePrefix } from '../jobs/helpers.js';
 import { openResources } from './open-resources.js';
 
@@ -23,6 +24,18 @@ describe('open resources', () => {
     ]);
     await redis.quit();
     expect(await tracker.stillOpen(10_000)).toEqual([]);
+  });
+
+  it.skipIf(!redisServerInstalled())('are not a Redis connection closed while Redis was away', async () => {
+    const server = await startPrivateRedis();
+    const redis = new Redis(server.url, { retryStrategy: () => 50 });
+    redis.on('error', () => {});
+    await redis.ping();
+    await server.halt();
+    await new Promise((resolve) => redis.once('reconnecting', resolve));
+    redis.disconnect();
+    expect(await tracker.stillOpen(0)).toEqual([]);
+    await server.stop();
   });
 
   it("name a BullMQ Worker's connections", async () => {

@@ -100,10 +100,14 @@ function install(open: Tracked): void {
 
 function redisResource(redis: Redis, origin: Origin): OpenResource {
   const owner = origin.bullmq === undefined ? '' : ` (a BullMQ ${origin.bullmq}'s)`;
+  const client = redis as unknown as { manuallyClosing?: boolean; stream?: { destroyed?: boolean } };
   return {
     what: () => `a Redis connection to ${redis.options.host}:${redis.options.port}${owner}`,
     openedAt: origin.at,
-    isOpen: () => redis.status !== 'end',
+    // disconnect() while reconnecting leaves the status at 'reconnecting' for good (an ioredis
+    // quirk), though no socket or timer is left: closed on purpose with its socket gone is closed.
+    isOpen: () =>
+      redis.status !== 'end' && !(client.manuallyClosing === true && client.stream?.destroyed !== false),
     closed: new Promise((done) => (redis.status === 'end' ? done() : redis.once('end', () => done()))),
     forceClose: () => redis.disconnect(),
   };

@@ -7,12 +7,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { followRun } from '../../src/commands/run.js';
-import { batchJobId } from '../../src/jobs/flow.js';
+import { batchJobId, stageJobId } from '../../src/jobs/flow.js';
 import { stagePlan, stagingLimit } from '../../src/jobs/plan.js';
 import { QUEUES } from '../../src/jobs/queues.js';
 import type { RunSpec } from '../../src/jobs/flow.js';
 import { sum } from '../../src/jobs/types.js';
 import { batchesOf, importableUsers, iterate, newTenantIds, startHarness, type Harness } from './harness.js';
+import { until } from './processes.js';
 
 const BATCH_QUEUES = [QUEUES.importBatch, QUEUES.report] as const;
 
@@ -69,7 +70,10 @@ describe('import batches', () => {
     expect(summary.passwordResets).toBe(users.length);
     const mode = (await stat(join(final!.run.reportDir!, 'password-reset.ndjson'))).mode & 0o777;
     expect(mode).toBe(0o600);
-    // Per-user data never stays in Redis, and the parts go once the report holds them.
+    // Per-user data never stays in Redis, and the parts go once the report holds them (the report
+    // job deletes them after marking the run completed, so its end is waited for).
+    const report = (await h.rt.queue(QUEUES.report).getJob(stageJobId(runId, 'report')))!;
+    await until(() => report.isCompleted());
     expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:payload:*`)).toEqual([]);
     await expect(stat(join(h.reportsDir, runId, 'parts'))).rejects.toThrow();
   });

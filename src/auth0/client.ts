@@ -319,6 +319,25 @@ export class Auth0TenantClient implements TenantClient {
     return users as Array<Record<string, unknown>>;
   }
 
+  async getUser(id: string): Promise<Record<string, unknown> | undefined> {
+    const spec = { operation: 'GET /users/{id}', scope: 'read:users', subject: 'user' };
+    try {
+      return (await this.#call(spec, (sdk, ro) => sdk.users.get(id, {}, ro))) as Record<string, unknown>;
+    } catch (err) {
+      if (isAuth0Error(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  async searchUsers(q: string, perPage = 10): Promise<Array<Record<string, unknown>>> {
+    const spec = { operation: 'GET /users', scope: 'read:users', subject: 'users' };
+    const page = await this.#call(spec, (sdk, ro) =>
+      // The SDK reads the users out of the envelope include_totals=true answers with.
+      sdk.users.list({ q, search_engine: 'v3', per_page: perPage, include_totals: true }, ro),
+    );
+    return page.data as Array<Record<string, unknown>>;
+  }
+
   async createPasswordChangeTicket(request: {
     userId: string;
     ttlSec?: number;

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { InputError } from '../errors.js';
 
 /** Report files hold personal data: owner read/write only, folders owner only. */
@@ -39,14 +43,21 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   await chmod(dir, DIR_MODE);
 }
 
+export interface AtomicFileOptions {
+  /** Compress what is written (one gzip stream). @defaultValue false */
+  gzip?: boolean;
+}
+
 /**
  * A file written under a temporary name and renamed into place on `commit()`, so a reader (or a
- * crash) never sees half of it. Writes are buffered and flushed in chunks.
+ * crash) never sees half of it. Writes are buffered and flushed in chunks; with `gzip` they are
+ * compressed on the way (one gzip stream).
  */
 export class AtomicFile {
   readonly path: string;
   readonly #tmp: string;
   #fh: FileHandle | undefined;
+  #gzip: { stream: Gzip; done: Promise<void> } | undefined;
   #chunks: string[] = [];
   #size = 0;
 
@@ -58,11 +69,21 @@ export class AtomicFile {
     );
   }
 
-  static async create(path: string): Promise<AtomicFile> {
+  static async create(path: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
     const file = new AtomicFile(path);
-    file.#fh = await open(file.#tmp, 'wx', FILE_MODE);
+    const fh = await open(file.#tmp, 'wx', FILE_MODE);
+    file.#fh = fh;
     // The mode given to open() is reduced by the umask; set it exactly.
-    await file.#fh.chmod(FILE_MODE);
+    await fh.chmod(FILE_MODE);
+    if (options.gzip === true) {
+      const stream = createGzip();
+      // The file stream owns the handle from here: it syncs and closes it when the gzip ends
+      // (a handle a stream still holds never finishes closing).
+      const done = pipeline(stream, fh.createWriteStream({ flush: true }) as Writable);
+      // Awaited in finish(); a failure before then surfaces at the next write.
+      done.catch(() => undefined);
+      file.#gzip = { stream, done };
+    }
     return file;
   }
 
@@ -78,6 +99,11 @@ export class AtomicFile {
     if (fh === undefined) return;
     await this.#flush();
     this.#fh = undefined;
+    if (this.#gzip !== undefined) {
+      this.#gzip.stream.end();
+      await this.#gzip.done;
+      return;
+    }
     await fh.sync();
     await fh.close();
   }
@@ -92,6 +118,8 @@ export class AtomicFile {
   async abort(): Promise<void> {
     const fh = this.#fh;
     this.#fh = undefined;
+    this.#gzip?.stream.destroy();
+    await this.#gzip?.done.catch(() => undefined);
     await fh?.close().catch(() => undefined);
     await rm(this.#tmp, { force: true });
   }
@@ -101,7 +129,9 @@ export class AtomicFile {
     const data = this.#chunks.join('');
     this.#chunks = [];
     this.#size = 0;
-    await this.#fh!.write(data);
+    const gzip = this.#gzip?.stream;
+    if (gzip === undefined) await this.#fh!.write(data);
+    else if (!gzip.write(data)) await once(gzip, 'drain');
   }
 }
 
@@ -118,14 +148,21 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 }
 
 /**
- * Reads an NDJSON file line by line. A line that does not parse is passed to `onBad` (a file cut
- * short by a crash ends in one) and skipped.
+ * Reads an NDJSON file (gzipped when its name ends in `.gz`) line by line. A line that does not
+ * parse is passed to `onBad` (a file cut short by a crash ends in one) and skipped.
  */
 export async function* readNdjson<T>(
   path: string,
   onBad?: (lineNo: number, text: string) => void,
 ): AsyncGenerator<T> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const file = createReadStream(path);
+  let input: NodeJS.ReadableStream = file;
+  if (path.endsWith('.gz')) {
+    const gunzip = createGunzip();
+    file.on('error', (err) => gunzip.destroy(err));
+    input = file.pipe(gunzip);
+  }
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   for await (const text of lines) {
     n++;

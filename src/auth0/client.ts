@@ -269,9 +269,9 @@ export class Auth0TenantClient implements TenantClient {
    * created the job, and it offers no way to look a job up by `external_id`. Repeating the POST
    * here would hide that, so it fails with `outcome_unknown` and the runner decides. Submitting
    * the batch again is safe with upsert=false: users the lost job already inserted come back as
-   * DUPLICATED_USER, which the runner counts as already migrated, and the batch's `external_id`
-   * ties both jobs to the same batch in Auth0's logs. With upsert=true the same users are updated
-   * twice with the same values.
+   * DUPLICATED_USER, which the runner counts as that job's once a read finds them under their
+   * own id, and the batch's `external_id` ties both jobs to the same batch in Auth0's logs. With
+   * upsert=true the same users are updated twice with the same values.
    *
    * Repeated here, because nothing was created: a 429 rate limit, a refused connection (the
    * request never left), a 401 (one token renewal). Not repeated: 429 "There are 2 active import

@@ -7,7 +7,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { ExportRecord } from '../pipeline/types.js';
-import type { FailureLine, PasswordResetLine, RunSummary, SkippedLine } from '../report/types.js';
+import type {
+  AlreadyMigratedLine,
+  FailureLine,
+  ImportedLine,
+  RunSummary,
+  SkippedLine,
+} from '../report/types.js';
 import type { PayloadCodec } from './payload.js';
 import {
   addCounts,
@@ -35,6 +41,12 @@ export interface Auth0JobEntry {
   jobId: string;
   status: string;
   summary?: { inserted: number; updated: number; failed: number; total: number };
+}
+
+/** The per-user lines of a plan chunk, as stored. */
+interface ChunkLines {
+  skipped: SkippedLine[];
+  alreadyMigrated: AlreadyMigratedLine[];
 }
 
 interface CountsEntry {
@@ -185,7 +197,10 @@ export class RunStore {
       .multi()
       .set(
         this.runKey(runId, 'chunk', chunk.index),
-        await this.codec.encode(chunk.skipped, this.runKey(runId, 'chunk', chunk.index)),
+        await this.codec.encode(
+          { skipped: chunk.skipped, alreadyMigrated: chunk.alreadyMigrated } satisfies ChunkLines,
+          this.runKey(runId, 'chunk', chunk.index),
+        ),
       )
       .hset(this.runKey(runId, 'counts'), `c${chunk.index}`, JSON.stringify(entry))
       .hset(this.runKey(runId), { planRead, planChunks: chunk.index + 1 })
@@ -311,13 +326,26 @@ export class RunStore {
       .map(([, v]) => JSON.parse(v) as Auth0JobEntry);
   }
 
-  async *skippedLines(runId: string): AsyncGenerator<SkippedLine> {
+  async *chunkLines(runId: string): AsyncGenerator<ChunkLines> {
     const chunks = Number((await this.redis.hget(this.runKey(runId), 'planChunks')) ?? 0);
     for (let c = 0; c < chunks; c++) {
       const key = this.runKey(runId, 'chunk', c);
       const blob = await this.redis.getBuffer(key);
-      if (blob !== null) yield* await this.codec.decode<SkippedLine[]>(blob, key);
+      if (blob === null) continue;
+      const lines = await this.codec.decode<ChunkLines | SkippedLine[]>(blob, key);
+      // A chunk staged by an earlier version holds its skipped lines only.
+      yield Array.isArray(lines) ? { skipped: lines, alreadyMigrated: [] } : lines;
     }
+  }
+
+  async *skippedLines(runId: string): AsyncGenerator<SkippedLine> {
+    for await (const c of this.chunkLines(runId)) yield* c.skipped;
+  }
+
+  /** Found by the snapshot (plan chunks), then confirmed at import (batch outcomes). */
+  async *alreadyMigratedLines(runId: string): AsyncGenerator<AlreadyMigratedLine> {
+    for await (const c of this.chunkLines(runId)) yield* c.alreadyMigrated;
+    for await (const o of this.outcomes(runId)) yield* o.alreadyMigrated;
   }
 
   async *outcomes(runId: string): AsyncGenerator<BatchOutcome> {
@@ -336,8 +364,8 @@ export class RunStore {
     for await (const o of this.outcomes(runId)) yield* o.retry;
   }
 
-  async *resetLines(runId: string): AsyncGenerator<PasswordResetLine> {
-    for await (const o of this.outcomes(runId)) yield* o.resets;
+  async *importedLines(runId: string): AsyncGenerator<ImportedLine> {
+    for await (const o of this.outcomes(runId)) yield* o.imported;
   }
 
   // ---- after the report ----

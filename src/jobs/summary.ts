@@ -14,7 +14,12 @@ export function phaseDurations(p: RunProgress['run']['phases']): Record<string, 
   return out;
 }
 
-export function buildSummary(progress: RunProgress, jobs: Auth0JobEntry[], finishedAt: number): RunSummary {
+/** The run's summary but for its files, which writeRunReport names as it writes them. */
+export function buildSummary(
+  progress: RunProgress,
+  jobs: Auth0JobEntry[],
+  finishedAt: number,
+): Omit<RunSummary, 'files'> {
   const { run, counts } = progress;
   const alreadyMigrated = sum(counts.already_migrated);
   const skipped = sum(counts.skipped);
@@ -52,7 +57,6 @@ export function buildSummary(progress: RunProgress, jobs: Auth0JobEntry[], finis
       finishedAt: new Date(finishedAt).toISOString(),
       phases: phaseDurations(run.phases),
     },
-    files: { failures: '', skipped: '', retry: '', passwordReset: '' },
   };
 }
 

@@ -13,15 +13,20 @@ import { InputError } from '../errors.js';
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
-/** The files of a run's report folder, relative to it. */
+/**
+ * The files of a run's report folder, relative to it. The imported and already-migrated files
+ * name most of a run's users, so they are always gzipped; the others stay plain text to read
+ * and edit by hand (`import` accepts retry.ndjson as it is).
+ */
 export const REPORT_FILES = {
   summaryJson: 'summary.json',
   summaryMd: 'summary.md',
   summaryHtml: 'summary.html',
+  imported: 'imported.ndjson.gz',
+  alreadyMigrated: 'already-migrated.ndjson.gz',
   failures: 'failures.ndjson',
   skipped: 'skipped.ndjson',
   retry: 'retry.ndjson',
-  passwordReset: 'password-reset.ndjson',
   resets: 'resets.ndjson',
 } as const;
 

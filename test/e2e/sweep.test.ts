@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { checkSummary } from '../../src/report/write.js';
-import type { RunSummary } from '../../src/report/types.js';
+import { readNdjson } from '../../src/report/files.js';
+import type { ImportedLine, RunSummary } from '../../src/report/types.js';
 import { newTenantIds, startHarness, FAST, type Harness } from '../jobs/harness.js';
 
 let h: Harness | undefined;
@@ -67,17 +68,20 @@ describe('sweep', () => {
     expect(stats.maxActiveImportJobs).toBeLessThanOrEqual(2);
     for (const file of [
       'summary.json',
+      'imported.ndjson.gz',
+      'already-migrated.ndjson.gz',
       'failures.ndjson',
       'skipped.ndjson',
       'retry.ndjson',
-      'password-reset.ndjson',
     ]) {
       expect((await stat(join(h.reportsDir, runId, file))).mode & 0o777).toBe(0o600);
     }
-    const resets = (await readFile(join(h.reportsDir, runId, 'password-reset.ndjson'), 'utf8'))
-      .trim()
-      .split('\n');
-    expect(resets).toHaveLength(summary.counts.imported);
+    const imported = [];
+    for await (const l of readNdjson<ImportedLine>(join(h.reportsDir, runId, 'imported.ndjson.gz'))) {
+      imported.push(l);
+    }
+    expect(imported).toHaveLength(summary.counts.imported);
+    expect(imported.every((l) => l.password_reset)).toBe(true);
     expect(io.text()).toContain(`Report: ${join(h.reportsDir, runId)}`);
     // The work files (exports) are gone; the run's per-user data left Redis.
     await expect(stat(join(h.reportsDir, runId, 'work'))).rejects.toThrow();

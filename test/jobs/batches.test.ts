@@ -75,7 +75,7 @@ describe('import batches', () => {
     expect(summary.problems).toBeUndefined();
     expect(summary.auth0Jobs).toHaveLength(planned.batches);
     expect(summary.passwordResets).toBe(users.length);
-    const mode = (await stat(join(final!.run.reportDir!, 'password-reset.ndjson'))).mode & 0o777;
+    const mode = (await stat(join(final!.run.reportDir!, 'imported.ndjson.gz'))).mode & 0o777;
     expect(mode).toBe(0o600);
     // Per-user data leaves Redis once the files hold it.
     expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:result:*`)).toEqual([]);

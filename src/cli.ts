@@ -243,6 +243,13 @@ program
   )
   .option('--seed-old <n>', 'generated users in the old tenant', int('--seed-old', 0), 1000)
   .option('--seed-new-migrated <fraction>', 'share of old users already in the new tenant', fraction, 0)
+  .option(
+    '--seed-linked <fraction>',
+    'share of generated old users with a linked account (database + Google, Google + database)',
+    fraction,
+    0.05,
+  )
+  .option('--seed-mfa <fraction>', 'share of generated old database users enrolled in MFA', fraction, 0.1)
   .option('--seed-file <file>', 'seed the old tenant from an export file instead')
   .addOption(
     new Option('--timing <profile>', 'job speed: fast (tests), or Auth0-like per plan tier')

@@ -13,6 +13,10 @@ export interface SimCommandOptions {
   publicUrl?: string;
   seedOld?: number;
   seedNewMigrated?: number;
+  /** @defaultValue 0.05 */
+  seedLinked?: number;
+  /** @defaultValue 0.1 */
+  seedMfa?: number;
   seedFile?: string;
   timing?: TimingProfile;
   json?: boolean;
@@ -38,6 +42,8 @@ export async function simCommand(
     ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
     seedOld: opts.seedFile === undefined ? (opts.seedOld ?? 1000) : 0,
     seedNewMigrated: opts.seedNewMigrated ?? 0,
+    seedLinked: opts.seedLinked ?? 0.05,
+    seedMfa: opts.seedMfa ?? 0.1,
     ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),
     timing: opts.timing ?? 'production',
   });
@@ -74,11 +80,11 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
   const seeded =
     opts.seedFile !== undefined
       ? `old seeded from ${opts.seedFile}`
-      : `old: ${opts.seedOld ?? 1000} generated users`;
+      : `old: ${opts.seedOld ?? 1000} generated users, ${percent(opts.seedLinked ?? 0.05)}% with a linked account, ${percent(opts.seedMfa ?? 0.1)}% of the database ones enrolled in MFA`;
   const lines = [
-    `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${
-      Math.round((opts.seedNewMigrated ?? 0) * 1000) / 10
-    }% already migrated)`,
+    `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${percent(
+      opts.seedNewMigrated ?? 0,
+    )}% already migrated)`,
     '',
     'Point auth0-migrate at it (paste into .env):',
     '',
@@ -98,6 +104,7 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
     '',
     'Generated users log in with the password Sim-<n>-Passw0rd!, where <n> is the number in their email or username.',
     `Stats: ${sim.url}/__sim/stats   Faults: ${sim.url}/__sim/faults`,
+    `A social user's login: POST ${sim.url}/__sim/idp-login   MFA secrets: ${sim.url}/__sim/mfa-secrets`,
     'Ctrl-C stops it.',
     '',
   );
@@ -118,3 +125,5 @@ function untilStopped(signal: AbortSignal | undefined): Promise<void> {
     else signal?.addEventListener('abort', stop, { once: true });
   });
 }
+
+const percent = (share: number): number => Math.round(share * 1000) / 10;

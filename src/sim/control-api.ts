@@ -1,7 +1,10 @@
 /** `${url}/__sim/...`: fault injection and stats over HTTP, for scripts and other processes. */
 import type { FastifyInstance } from 'fastify';
 import type { Faults, FaultRule, JobFailure } from './faults.js';
+import { asImportFactor } from './tenant/authenticators.js';
+import { idpLogin, type IdpLogin } from './tenant/identities.js';
 import type { SimTenant } from './tenant/tenant.js';
+import { toApiUser } from './tenant/users.js';
 
 export async function controlRoutes(
   app: FastifyInstance,
@@ -61,4 +64,37 @@ export async function controlRoutes(
   app.post<{ Body: { tenant?: string } | undefined }>('/exports/expire', async (req) => ({
     expired: faults.expireExportLinks(req.body?.tenant),
   }));
+
+  // A social or enterprise user logs in: created on the first login with the provider's id (its
+  // profile, unless given, from the tenant that already knows the id), counted on later ones.
+  app.post<{ Body: (IdpLogin & { tenant?: string }) | undefined }>('/idp-login', async (req, reply) => {
+    const name = req.body?.tenant;
+    if (typeof name !== 'string' || !Object.hasOwn(tenants, name)) {
+      return reply
+        .code(400)
+        .send({ error: 'body must name a tenant: {"tenant":"new","user_id":"google-oauth2|1"}' });
+    }
+    const others = Object.entries(tenants).flatMap(([n, t]) => (n === name ? [] : [t]));
+    const result = idpLogin(tenants[name]!, req.body!, others);
+    if ('error' in result) return reply.code(400).send({ error: result.error });
+    return reply
+      .code(result.created ? 201 : 200)
+      .send({ created: result.created, user: toApiUser(result.user) });
+  });
+
+  // What Auth0 support sends on request: each enrolled user's MFA secrets, one NDJSON line each.
+  app.get<{ Querystring: { tenant?: string } }>('/mfa-secrets', async (req, reply) => {
+    const name = req.query.tenant ?? 'old';
+    if (!Object.hasOwn(tenants, name)) return reply.code(400).send({ error: `no tenant "${name}"` });
+    let out = '';
+    for (const u of tenants[name]!.users.iterate()) {
+      if (u.authenticators === undefined || u.authenticators.length === 0) continue;
+      out += `${JSON.stringify({
+        user_id: u.user_id,
+        ...(u.email !== undefined ? { email: u.email } : {}),
+        mfa_factors: u.authenticators.map(asImportFactor),
+      })}\n`;
+    }
+    return reply.type('application/x-ndjson').send(out);
+  });
 }

@@ -14,6 +14,12 @@ export const newJobId = (): string => `job_${randomAlnum(16)}`;
 /** Auth0 connection ids: `con_` + 16 alphanumerics. */
 export const newConnectionId = (): string => `con_${randomAlnum(16)}`;
 
+/** Auth0 role ids: `rol_` + 16 alphanumerics. */
+export const newRoleId = (): string => `rol_${randomAlnum(16)}`;
+
+/** Resource server (API) ids: 24 hex digits. */
+export const newResourceServerId = (): string => randomBytes(12).toString('hex');
+
 /** A MongoDB-ObjectId-like 24 hex id, as Auth0 gives database users without a supplied id. */
 export function newObjectIdHex(): string {
   const seconds = Math.floor(Date.now() / 1000)

@@ -96,6 +96,16 @@ export interface SimOptions {
   seedOld?: number;
   /** Share (0..1) of the old tenant's database users already in the new tenant, same ids. @defaultValue 0 */
   seedNewMigrated?: number;
+  /**
+   * Share (0..1) of the old tenant's generated users with a linked account: a database user with a
+   * linked Google identity, or a Google user with a linked database identity. @defaultValue 0
+   */
+  seedLinked?: number;
+  /**
+   * Share (0..1) of the old tenant's generated database users enrolled in MFA (TOTP, phone, email,
+   * or TOTP and phone). @defaultValue 0
+   */
+  seedMfa?: number;
   /** Seed of the user generator. @defaultValue 1 */
   seed?: number;
   /** Seed the old tenant from an Auth0 export file (NDJSON, optionally gzipped) instead. */
@@ -130,6 +140,8 @@ export interface ResolvedOptions {
   publicUrl: string | undefined;
   seedOld: number;
   seedNewMigrated: number;
+  seedLinked: number;
+  seedMfa: number;
   seed: number;
   seedFile: string | undefined;
   timing: SimTiming;
@@ -155,14 +167,21 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
   const timing: SimTiming =
     typeof o.timing === 'object' ? { ...TIMING_PROFILES.fast, ...o.timing } : { ...TIMING_PROFILES[profile] };
   const fraction = o.seedNewMigrated ?? 0;
-  if (!(fraction >= 0 && fraction <= 1))
-    throw new TypeError(`seedNewMigrated must be from 0 to 1 (got ${fraction})`);
+  for (const [name, share] of [
+    ['seedNewMigrated', fraction],
+    ['seedLinked', o.seedLinked ?? 0],
+    ['seedMfa', o.seedMfa ?? 0],
+  ] as const) {
+    if (!(share >= 0 && share <= 1)) throw new TypeError(`${name} must be from 0 to 1 (got ${share})`);
+  }
   return {
     port: o.port ?? 0,
     host: o.host ?? '127.0.0.1',
     publicUrl: o.publicUrl?.replace(/\/+$/, ''),
     seedOld: o.seedOld ?? 0,
     seedNewMigrated: fraction,
+    seedLinked: o.seedLinked ?? 0,
+    seedMfa: o.seedMfa ?? 0,
     seed: o.seed ?? 1,
     seedFile: o.seedFile,
     timing,

@@ -13,10 +13,16 @@ import type { JobEngine } from './engine/job-engine.js';
 import { exportDownloadRoutes } from './export-downloads.js';
 import type { Faults } from './faults.js';
 import { sendAuthError, sendManagementError } from './http.js';
+import { authenticationMethodsRoutes } from './management/authentication-methods.js';
 import { connectionsRoutes } from './management/connections.js';
 import { managementGuard } from './management/guard.js';
+import { identitiesRoutes } from './management/identities.js';
 import { MAX_IMPORT_BYTES, jobsRoutes } from './management/jobs.js';
+import { resourceServersRoutes } from './management/resource-servers.js';
+import { rolesRoutes } from './management/roles.js';
 import { ticketsRoutes } from './management/tickets.js';
+import { userPermissionsRoutes } from './management/user-permissions.js';
+import { userRolesRoutes } from './management/user-roles.js';
 import { usersRoutes } from './management/users.js';
 import type { SimTenant } from './tenant/tenant.js';
 
@@ -60,8 +66,14 @@ async function tenantRoutes(
       managementGuard(api, tenant);
       await api.register(connectionsRoutes, { tenant });
       await api.register(usersRoutes, { tenant });
+      await api.register(identitiesRoutes, { tenant });
+      await api.register(authenticationMethodsRoutes, { tenant });
       await api.register(ticketsRoutes, { tenant });
       await api.register(jobsRoutes, { tenant, engine });
+      await api.register(rolesRoutes, { tenant });
+      await api.register(userRolesRoutes, { tenant });
+      await api.register(userPermissionsRoutes, { tenant });
+      await api.register(resourceServersRoutes, { tenant });
     },
     { prefix: '/api/v2' },
   );

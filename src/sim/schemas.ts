@@ -21,7 +21,15 @@ function ajv(): Ajv2020 {
   const a = new Ajv2020({ allErrors: true, strict: false, validateFormats: true });
   addFormats(a);
   // Auth0's own formats in the OAS: opaque identifiers, accepted as strings here.
-  for (const f of ['user-id', 'client-id', 'organization-id', 'connection-realm', 'url'])
+  for (const f of [
+    'user-id',
+    'client-id',
+    'organization-id',
+    'connection-realm',
+    'url',
+    'user-id-with-max-length',
+    'authenticator-id',
+  ])
     a.addFormat(f, true);
   a.addSchema(loadDataFile('management-api-oas.subset.json') as object, 'mgmt');
   ajvInstance = a;
@@ -177,10 +185,10 @@ export function payloadError(component: string, body: unknown): string | undefin
   if (v(body)) return undefined;
   const first = describeAll(v.errors, body)[0];
   if (first === undefined) return 'Payload validation error.';
-  const on =
-    first.path === '' || first.message.startsWith('Additional properties')
-      ? ''
-      : ` on property ${first.path}`;
+  // A missing or extra key is named in the message; the property is then the object holding it.
+  const keyed = /^(Additional properties|Missing required property)/.test(first.message);
+  const where = keyed ? first.path.replace(/(^|\.)[^.]+$/, '') : first.path;
+  const on = where === '' ? '' : ` on property ${where}`;
   return `Payload validation error: '${first.message}'${on}.`;
 }
 
@@ -192,4 +200,19 @@ export function importUserErrors(user: unknown): SchemaError[] {
   importValidator ??= ajv().compile(loadDataFile('import-user-schema.json') as object);
   if (importValidator(user)) return [];
   return describeAll(importValidator.errors, user);
+}
+
+let mfaValidator: ValidateFunction | undefined;
+
+/** The import schema's errors for a user's `mfa_factors`, with paths from the user (`mfa_factors[0].totp`). */
+export function mfaFactorsErrors(factors: unknown): SchemaError[] {
+  mfaValidator ??= ajv().compile(
+    (loadDataFile('import-user-schema.json') as { properties: { mfa_factors: object } }).properties
+      .mfa_factors,
+  );
+  if (mfaValidator(factors)) return [];
+  return describeAll(mfaValidator.errors, factors).map((e) => ({
+    ...e,
+    path: e.path === '' ? 'mfa_factors' : `mfa_factors${e.path.startsWith('[') ? '' : '.'}${e.path}`,
+  }));
 }

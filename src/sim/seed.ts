@@ -1,7 +1,9 @@
 /**
- * What the simulated tenants hold at start: the old tenant's users, generated or read from an
- * Auth0 export file (NDJSON, optionally gzipped), and a share of them already in the new tenant
- * (as a lazy migration leaves it).
+ * What the simulated tenants hold at start: the old tenant's users, generated (with the shares of
+ * linked accounts and MFA enrolments asked for) or read from an Auth0 export file (NDJSON,
+ * optionally gzipped, linked identities included), and a share of them already in the new tenant
+ * (as a lazy migration leaves it: no links, no enrolments); generated tenants also get APIs, roles
+ * and who holds them (tenant/generate-rbac.ts).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -11,7 +13,8 @@ import type { ResolvedOptions } from './options.js';
 import { hash32 } from './prng.js';
 import { DB_CONNECTION, isMigrated } from './tenant/generate.js';
 import type { SimTenant } from './tenant/tenant.js';
-import type { SimUser } from './tenant/users.js';
+import type { GeneratedPopulation } from './tenant/user-store.js';
+import type { SimLinkedIdentity, SimUser } from './tenant/users.js';
 
 export async function seedTenants(
   tenants: { old: SimTenant; new: SimTenant },
@@ -26,23 +29,34 @@ export async function seedTenants(
         user.connection === DB_CONNECTION &&
         hash32(opts.seed ^ 0x5a5a5a5a, i) / 4294967296 < opts.seedNewMigrated
       ) {
-        tenants.new.users.insert({ ...structuredClone(user), logins_count: 1 });
+        const { identities: _links, ...migrated } = structuredClone(user);
+        tenants.new.users.insert({ ...migrated, logins_count: 1 });
       }
       i++;
     }
     return;
   }
   if (opts.seedOld <= 0) return;
-  tenants.old.users.setGenerated({ seed: opts.seed, variant: 'old', indices: { count: opts.seedOld } });
-  if (opts.seedNewMigrated > 0) {
-    const picked: number[] = [];
-    for (let i = 0; i < opts.seedOld; i++) if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
-    tenants.new.users.setGenerated({
-      seed: opts.seed,
-      variant: 'migrated',
-      indices: Uint32Array.from(picked),
-    });
+  const old: GeneratedPopulation = {
+    seed: opts.seed,
+    variant: 'old',
+    indices: { count: opts.seedOld },
+    extras: { linked: opts.seedLinked, mfa: opts.seedMfa },
+  };
+  tenants.old.users.setGenerated(old);
+  tenants.old.rbac.seed(old);
+  const picked: number[] = [];
+  for (let i = 0; i < opts.seedOld && opts.seedNewMigrated > 0; i++) {
+    if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
   }
+  const migrated: GeneratedPopulation = {
+    seed: opts.seed,
+    variant: 'migrated',
+    indices: Uint32Array.from(picked),
+  };
+  if (picked.length > 0) tenants.new.users.setGenerated(migrated);
+  // The new tenant has the APIs and part of the roles even before anyone moved.
+  tenants.new.rbac.seed(migrated);
 }
 
 // A deliberate copy of src/pipeline/read.ts's reading: the simulator stays an independent check.
@@ -125,5 +139,22 @@ export function fromExportRecord(r: Record<string, unknown>): SimUser {
     u.app_metadata = r.app_metadata as Record<string, unknown>;
   if (r.user_metadata && typeof r.user_metadata === 'object')
     u.user_metadata = r.user_metadata as Record<string, unknown>;
+  const linked = identities.slice(1).flatMap((i): SimLinkedIdentity[] =>
+    typeof i.provider === 'string' && typeof i.connection === 'string' && i.user_id !== undefined
+      ? [
+          {
+            connection: i.connection,
+            provider: i.provider,
+            user_id: String(i.user_id),
+            isSocial: i.isSocial === true,
+            profileData:
+              i.profileData !== null && typeof i.profileData === 'object'
+                ? (i.profileData as Record<string, unknown>)
+                : {},
+          },
+        ]
+      : [],
+  );
+  if (linked.length > 0) u.identities = linked;
   return u;
 }

@@ -47,9 +47,32 @@ describe('sim command', () => {
     });
     expect(res.status).toBe(200);
     expect(run.sim.tenant('old').userCount()).toBe(10);
+    expect(run.sim.tenant('new').userCount()).toBe(0);
     run.stop();
     expect(await run.exited).toBe(0);
     await expect(fetch(`${old.baseUrl}/oauth/token`, { method: 'POST' })).rejects.toThrow();
+  });
+
+  it('seeds linked accounts and MFA enrolments unless told otherwise', async () => {
+    const run = await runUntilReady({ port: 0, seedOld: 600, timing: 'fast', json: true });
+    const users = [...run.sim.tenant('old').users.iterate()];
+    expect(users.filter((u) => u.identities !== undefined).length).toBeGreaterThan(10);
+    expect(users.filter((u) => u.authenticators !== undefined).length).toBeGreaterThan(20);
+    run.stop();
+    expect(await run.exited).toBe(0);
+    const none = await runUntilReady({
+      port: 0,
+      seedOld: 600,
+      seedLinked: 0,
+      seedMfa: 0,
+      timing: 'fast',
+      json: true,
+    });
+    expect([...none.sim.tenant('old').users.iterate()].some((u) => u.identities ?? u.authenticators)).toBe(
+      false,
+    );
+    none.stop();
+    expect(await none.exited).toBe(0);
   });
 
   it('prints a banner with the environment lines to paste', async () => {

@@ -65,10 +65,14 @@ describe('the docs example import files', () => {
           custom_password_hash: { algorithm: 'md6', hash: { value: 'x' } },
         },
       ],
-      ['PATTERN', { ...mfa, email: 'v3@example.com', mfa_factors: [{ totp: { secret: 'not base32!' } }] }],
-      ['ARRAY_LENGTH_SHORT', { ...mfa, email: 'v4@example.com', mfa_factors: [] }],
+      // Factors are imported after the user: bad ones fail as MFA_FACTORS_FAILED, not schema codes.
       [
-        'ARRAY_LENGTH_LONG',
+        'MFA_FACTORS_FAILED',
+        { ...mfa, email: 'v3@example.com', mfa_factors: [{ totp: { secret: 'not base32!' } }] },
+      ],
+      ['MFA_FACTORS_FAILED', { ...mfa, email: 'v4@example.com', mfa_factors: [] }],
+      [
+        'MFA_FACTORS_FAILED',
         {
           ...mfa,
           email: 'v5@example.com',

@@ -194,10 +194,10 @@ describe('processing', () => {
       'OBJECT_REQUIRED',
       'NOT_PASSED',
       'ENUM_MISMATCH',
-      'ARRAY_LENGTH_SHORT',
+      'MFA_FACTORS_FAILED',
       'NOT_PASSED',
       'INVALID_TYPE',
-      'PATTERN',
+      'MFA_FACTORS_FAILED',
     ]);
     expect(errors.body[0].user.custom_password_hash.hash.value).toBe('*****');
     expect(errors.body[1].errors[0].message).toBe('A user with this email was already provided.');

@@ -13,7 +13,9 @@ import {
   type Simulator,
 } from '../../src/sim/index.js';
 import { UserStore } from '../../src/sim/tenant/user-store.js';
-import { importUserErrors } from '../../src/sim/schemas.js';
+import { importUserErrors, mfaFactorsErrors } from '../../src/sim/schemas.js';
+import { asImportFactor } from '../../src/sim/tenant/authenticators.js';
+import { Mgmt } from './helpers.js';
 
 let sim: Simulator | undefined;
 let dir: string | undefined;
@@ -102,7 +104,96 @@ describe('generated users', () => {
   });
 });
 
+describe('generated linked accounts and MFA enrolments', () => {
+  const extras = { linked: 0.05, mfa: 0.1 };
+
+  it('come in the shares asked for, deterministic, and change nothing else about a user', () => {
+    const users = Array.from({ length: 5000 }, (_, i) => generateUser(1, i, 'old', extras));
+    expect(users.every((u, i) => generateUser(1, i).identities === undefined)).toBe(true);
+    expect(users.every((u, i) => generateUser(1, i).authenticators === undefined)).toBe(true);
+    for (const [i, u] of users.entries()) {
+      const { identities: _i, authenticators: _a, ...rest } = u;
+      expect(rest).toEqual(generateUser(1, i));
+    }
+    expect(generateUser(1, 77, 'old', extras)).toEqual(generateUser(1, 77, 'old', extras));
+
+    const linked = users.filter((u) => u.identities !== undefined);
+    expect(linked.length / users.length).toBeGreaterThan(0.03);
+    expect(linked.length / users.length).toBeLessThan(0.07);
+    const dbWithSocial = linked.filter((u) => u.connection === DB_CONNECTION);
+    const socialWithDb = linked.filter((u) => u.connection === SOCIAL_CONNECTION);
+    expect(dbWithSocial.length).toBeGreaterThan(0);
+    expect(socialWithDb.length).toBeGreaterThan(0);
+    expect(dbWithSocial[0]!.identities![0]).toMatchObject({ connection: SOCIAL_CONNECTION, isSocial: true });
+    expect(socialWithDb[0]!.identities![0]).toMatchObject({ connection: DB_CONNECTION, provider: 'auth0' });
+    const ids = users.flatMap((u) => [
+      u.user_id,
+      ...(u.identities ?? []).map((i) => `${i.provider}|${i.user_id}`),
+    ]);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    const db = users.filter((u) => u.connection === DB_CONNECTION);
+    const enrolled = db.filter((u) => u.authenticators !== undefined);
+    expect(enrolled.length / db.length).toBeGreaterThan(0.07);
+    expect(enrolled.length / db.length).toBeLessThan(0.13);
+    expect(users.some((u) => u.connection === SOCIAL_CONNECTION && u.authenticators !== undefined)).toBe(
+      false,
+    );
+    const types = new Set(enrolled.map((u) => u.authenticators!.map((a) => a.type).join('+')));
+    expect([...types].sort()).toEqual(['email', 'phone', 'totp', 'totp+phone']);
+    for (const u of enrolled) expect(mfaFactorsErrors(u.authenticators!.map(asImportFactor))).toEqual([]);
+  });
+
+  it('are found in the store: linked identities by id and, in their connection, by email', () => {
+    const store = new UserStore();
+    store.setGenerated({ seed: 3, variant: 'old', indices: { count: 2000 }, extras });
+    for (const connection of [DB_CONNECTION, SOCIAL_CONNECTION]) {
+      expect([...store.iterate(connection)]).toHaveLength(store.count(connection));
+    }
+    expect(store.count(DB_CONNECTION) + store.count(SOCIAL_CONNECTION)).toBeGreaterThan(store.count());
+    const primary = [...store.iterate(SOCIAL_CONNECTION)].find(
+      (u) => u.connection === SOCIAL_CONNECTION && u.identities !== undefined,
+    )!;
+    const secondary = primary.identities![0]!;
+    expect([...store.iterate(DB_CONNECTION)].map((u) => u.user_id)).toContain(primary.user_id);
+    expect(store.get(`auth0|${secondary.user_id}`)).toBeUndefined();
+    expect(store.findLinked(`auth0|${secondary.user_id}`)?.primary.user_id).toBe(primary.user_id);
+    const email = String(secondary.profileData.email);
+    expect(store.findByEmail(email, DB_CONNECTION).map((u) => u.user_id)).toEqual([primary.user_id]);
+    expect(store.findByEmail(email)).toEqual([]);
+  });
+});
+
 describe('seeding a simulator', () => {
+  it("serves the old tenant's MFA secrets at /__sim/mfa-secrets, and they import into the new tenant", async () => {
+    sim = await startSimulator({ seedOld: 400, seedMfa: 0.3 });
+    const res = await fetch(`${sim.url}/__sim/mfa-secrets`);
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { user_id: string; email?: string; mfa_factors: unknown[] });
+    const enrolled = [...sim.tenant('old').users.iterate()].filter((u) => u.authenticators !== undefined);
+    expect(lines.map((l) => l.user_id)).toEqual(enrolled.map((u) => u.user_id));
+
+    const api = await Mgmt.connect(sim, 'new');
+    const withEmail = lines.filter((l) => l.email !== undefined);
+    const job = await api.importUsers(withEmail.map((l) => ({ email: l.email, mfa_factors: l.mfa_factors })));
+    expect(job.summary).toMatchObject({ inserted: withEmail.length, failed: 0 });
+    const someone = withEmail[0]!;
+    const [inNew] = sim.tenant('new').users.findByEmail(someone.email!);
+    const oldMethods = await (
+      await Mgmt.connect(sim, 'old')
+    ).call('GET', `/users/${encodeURIComponent(someone.user_id)}/authentication-methods`);
+    const newMethods = await api.call(
+      'GET',
+      `/users/${encodeURIComponent(inNew!.user_id)}/authentication-methods`,
+    );
+    const shape = (list: Array<Record<string, unknown>>) =>
+      list.map(({ id: _id, created_at: _at, authentication_methods: _m, ...rest }) => rest);
+    expect(shape(newMethods.body)).toEqual(shape(oldMethods.body));
+  });
+
   it('puts a share of the old database users in the new tenant with the same ids and passwords', async () => {
     sim = await startSimulator({ seedOld: 2000, seedNewMigrated: 0.25 });
     const oldDb = sim.tenant('old').userCount(DB_CONNECTION);
@@ -145,6 +236,13 @@ describe('seeding a simulator', () => {
         email: 'g@example.com',
         identities: [
           { connection: 'google-oauth2', provider: 'google-oauth2', user_id: '123', isSocial: true },
+          {
+            connection: DB_CONNECTION,
+            provider: 'auth0',
+            user_id: 'linked',
+            isSocial: false,
+            profileData: { email: 'linked@example.com' },
+          },
         ],
       },
     ]
@@ -161,8 +259,11 @@ describe('seeding a simulator', () => {
         email: 'a@example.com',
         app_metadata: { plan: 'pro' },
       });
-      expect(sim.tenant('old').userCount(DB_CONNECTION)).toBe(1);
+      // The Google user has a linked database identity: it is in both connections.
+      expect(sim.tenant('old').userCount(DB_CONNECTION)).toBe(2);
       expect(sim.tenant('old').userCount(SOCIAL_CONNECTION)).toBe(1);
+      expect(sim.tenant('old').user('google-oauth2|123')?.identities).toHaveLength(2);
+      expect(sim.tenant('new').userCount()).toBe(0);
       await sim.close();
       sim = undefined;
     }

@@ -242,12 +242,18 @@ async function passwordGrant(
     user = created;
   } else {
     if (user.blocked === true) return sendAuthError(reply, 401, 'unauthorized', 'user is blocked');
-    const check = await checkPassword(user, password, tenant.options.timing.bcryptCost);
+    // The credentials of a database identity linked to another user log that user in.
+    const linked =
+      user.connection === connection.name
+        ? undefined
+        : user.identities?.find((i) => i.connection === connection.name && !i.isSocial);
+    const check = await checkPassword(linked ?? user, password, tenant.options.timing.bcryptCost);
     if (check.newHash !== undefined) {
       const newHash = check.newHash;
       tenant.users.update(user.user_id, (u) => {
-        u.passwordHash = newHash;
-        delete u.customPasswordHash;
+        const holder = linked === undefined ? u : u.identities!.find((i) => i.user_id === linked.user_id)!;
+        holder.passwordHash = newHash;
+        delete holder.customPasswordHash;
       });
     }
     if (!check.ok) return fail();

@@ -1,10 +1,11 @@
 /**
  * What an Auth0 import job does with each user of its file: schema validation with Auth0's error
  * codes, duplicates within the file, matching existing users (email, user_id, username, phone),
- * insert or upsert. Invalid users fail alone; the job goes on.
+ * insert or upsert, then the user's MFA factors. Invalid users fail alone; the job goes on.
  */
 import { newObjectIdHex } from '../ids.js';
 import { importUserErrors, type SchemaError } from '../schemas.js';
+import { authenticatorsFromFactors, type SimAuthenticator } from '../tenant/authenticators.js';
 import type { ImportCounts, ImportUserError } from '../tenant/jobs.js';
 import type { SimTenant } from '../tenant/tenant.js';
 import type { SimUser } from '../tenant/users.js';
@@ -35,11 +36,20 @@ const RESERVED_APP_METADATA = [
 /** Attributes an upsert may change (the `upsertable` tags of the import schema). */
 const UPSERTABLE_STRINGS = ['family_name', 'given_name', 'name', 'nickname', 'picture'] as const;
 
-/** The user as `/errors` shows it: hash values and HMAC keys redacted. */
+/**
+ * The user as `/errors` shows it: hash values and HMAC keys redacted, and TOTP secrets (Auth0
+ * documents the redaction of hashes only; a secret is treated the same way here).
+ */
 export function redactUser(raw: unknown): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const copy = structuredClone(raw) as Record<string, unknown>;
   if (typeof copy.password_hash === 'string') copy.password_hash = '*****';
+  if (Array.isArray(copy.mfa_factors)) {
+    for (const f of copy.mfa_factors as unknown[]) {
+      const totp = (f as { totp?: Record<string, unknown> } | null)?.totp;
+      if (totp !== null && typeof totp === 'object' && 'secret' in totp) totp.secret = '*****';
+    }
+  }
   const custom = copy.custom_password_hash as Record<string, unknown> | undefined;
   const hash = custom?.hash as Record<string, unknown> | undefined;
   if (hash && typeof hash === 'object') {
@@ -137,7 +147,8 @@ export function importOne(
     counts.failed++;
     return { user: redactUser(raw), errors: withoutEmptyPath(errors as SchemaError[]) };
   };
-  const schemaErrors = importUserErrors(raw);
+  // Factors are imported after the user, so they are validated on their own (see importFactors).
+  const schemaErrors = importUserErrors(withoutFactors(raw));
   if (schemaErrors.length > 0) return failWith(schemaErrors);
   const u = raw as Record<string, unknown>;
   const extra = extraChecks(u, tenant.options.maxProfileBytes);
@@ -167,10 +178,21 @@ export function importOne(
         { code: 'CONFLICT', message: 'A user with this user_id already exists in another connection' },
       ]);
     }
+    // An identity linked to another user keeps its id taken.
+    if (idGiven !== undefined && store.findLinked(idGiven) !== undefined) {
+      return failWith([
+        upsert
+          ? { code: 'CONFLICT', message: 'The user_id is already used by another user of this connection' }
+          : { code: 'DUPLICATED_USER', message: 'The user already exist and upsert parameter is false' },
+      ]);
+    }
     const user = newUser(u, email, connection, idGiven);
+    const factors = importFactors(u);
+    if (Array.isArray(factors)) user.authenticators = factors;
     store.insert(user);
-    counts.inserted++;
     tenant.stats.importedUserIds.push(user.user_id);
+    if (factors !== undefined && !Array.isArray(factors)) return failWith([factors]);
+    counts.inserted++;
     return undefined;
   }
   if (!upsert) {
@@ -201,6 +223,7 @@ export function importOne(
     ]);
   }
   if (
+    byEmail.connection !== connection ||
     (byId !== undefined && byId.user_id !== byEmail.user_id) ||
     (byPhone !== undefined && byPhone.user_id !== byEmail.user_id)
   ) {
@@ -211,10 +234,32 @@ export function importOne(
       },
     ]);
   }
-  store.update(byEmail.user_id, (existing) => applyUpsert(existing, u));
-  counts.updated++;
+  const factors = importFactors(u);
+  store.update(byEmail.user_id, (existing) => {
+    applyUpsert(existing, u);
+    if (Array.isArray(factors)) existing.authenticators = factors;
+  });
   tenant.stats.importedUserIds.push(byEmail.user_id);
+  if (factors !== undefined && !Array.isArray(factors)) return failWith([factors]);
+  counts.updated++;
   return undefined;
+}
+
+function withoutFactors(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { mfa_factors: _factors, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * A user's `mfa_factors` as enrolments (none given: none), or Auth0's MFA_FACTORS_FAILED. The user
+ * is inserted or updated either way; under upsert, imported factors replace the user's enrolments.
+ */
+function importFactors(u: Record<string, unknown>): SimAuthenticator[] | undefined | SchemaError {
+  if (!('mfa_factors' in u)) return undefined;
+  const made = authenticatorsFromFactors(u.mfa_factors, new Date().toISOString());
+  if (Array.isArray(made)) return made;
+  return { code: 'MFA_FACTORS_FAILED', message: 'Unable to import factors', path: made.path };
 }
 
 function newUser(
@@ -256,7 +301,6 @@ function newUser(
   if (typeof u.password_hash === 'string') user.passwordHash = u.password_hash;
   if (u.custom_password_hash !== undefined)
     user.customPasswordHash = u.custom_password_hash as Record<string, unknown>;
-  if (Array.isArray(u.mfa_factors)) user.mfaFactors = u.mfa_factors;
   return user;
 }
 

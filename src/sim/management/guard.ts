@@ -1,6 +1,7 @@
 /**
  * What every Management API v2 request of a simulated tenant meets first: the rate limit (with
- * its headers) and the bearer token, whose scopes must include one of the route's `scopes`.
+ * its headers) and the bearer token, whose scopes must include one of the route's `scopes` and
+ * all of its `allScopes`.
  */
 import type { FastifyInstance } from 'fastify';
 import { RATE_LIMIT_MESSAGE, sendManagementError } from '../http.js';
@@ -11,6 +12,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Any one of these scopes lets a token call the route. */
     scopes?: string[];
+    /** A token must hold every one of these scopes to call the route. */
+    allScopes?: string[];
+    /**
+     * The 403 message when the token has none of `scopes`, for routes where Auth0 words it otherwise.
+     * @defaultValue `Insufficient scope, expected any of: <scopes>`
+     */
+    scopeMessage?: string;
   }
   interface FastifyRequest {
     simScopes?: Set<string>;
@@ -31,8 +39,8 @@ export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
     }
   });
   api.addHook('preHandler', async (req, reply) => {
-    const needed = req.routeOptions.config.scopes;
-    if (needed === undefined) return;
+    const { scopes: needed, allScopes } = req.routeOptions.config;
+    if (needed === undefined && allScopes === undefined) return;
     const header = req.headers.authorization;
     if (header === undefined || header.trim() === '')
       return sendManagementError(reply, 401, 'Missing authentication');
@@ -52,11 +60,19 @@ export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
     }
     const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ') : []);
     req.simScopes = scopes;
-    if (!needed.some((s) => scopes.has(s))) {
+    if (needed !== undefined && !needed.some((s) => scopes.has(s))) {
       return sendManagementError(
         reply,
         403,
-        `Insufficient scope, expected any of: ${needed.join(',')}`,
+        req.routeOptions.config.scopeMessage ?? `Insufficient scope, expected any of: ${needed.join(',')}`,
+        'insufficient_scope',
+      );
+    }
+    if (allScopes !== undefined && !allScopes.every((s) => scopes.has(s))) {
+      return sendManagementError(
+        reply,
+        403,
+        `Insufficient scope, expected all of: ${allScopes.join(',')}`,
         'insufficient_scope',
       );
     }

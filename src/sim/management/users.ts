@@ -196,12 +196,14 @@ export async function usersRoutes(api: FastifyInstance, { tenant }: { tenant: Si
     },
   );
 
+  // Auth0 answers 204 whether or not the user existed (a second delete too); the user's linked
+  // identities and enrolments go with it, and removal listeners drop what other resources hold.
   api.delete<{ Params: { id: string } }>(
     '/users/:id',
-    { config: { scopes: ['delete:users'] } },
+    { config: { scopes: ['delete:users', 'delete:current_user'] } },
     async (req, reply) => {
       tenant.users.delete(req.params.id);
-      return reply.code(204).send();
+      return reply.code(204).type(JSON_UTF8).send();
     },
   );
 

@@ -1,13 +1,15 @@
 /**
  * Deterministic users of realistic shape for seeding: unicode names, metadata, some blocked, some
- * social (google-oauth2), some without email, a few with app_metadata keys Auth0 reserves.
+ * social (google-oauth2), some without email, a few with app_metadata keys Auth0 reserves; and, in
+ * the shares asked for, linked accounts and MFA enrolments.
  *
  * A generated user is a pure function of (seed, index), so a million of them cost no memory until
  * one is changed: ids, emails, usernames and phone numbers carry the index and are parsed back.
  * The password of generated user `i` is {@link generatedPassword}(i): `Sim-<i>-Passw0rd!`.
  */
 import { hash32, mulberry32 } from '../prng.js';
-import type { SimUser } from './users.js';
+import { newAuthenticatorId, type SimAuthenticator } from './authenticators.js';
+import type { SimLinkedIdentity, SimUser } from './users.js';
 
 export const DB_CONNECTION = 'Username-Password-Authentication';
 export const SOCIAL_CONNECTION = 'google-oauth2';
@@ -24,6 +26,24 @@ export type GeneratedKind = 'db' | 'db-no-email' | 'social';
 
 /** `old`: as in the tenant being left; `migrated`: the same person after a lazy migration. */
 export type GeneratedVariant = 'old' | 'migrated';
+
+/** Shares (0..1) of old-tenant users with more than a profile; they draw from their own streams. */
+export interface GeneratedExtras {
+  /**
+   * Users with a linked account: a database user with a linked Google identity, or a Google user
+   * with a linked database identity (its password is the generated user's).
+   */
+  linked: number;
+  /** Database users enrolled in MFA: TOTP, phone, email, or TOTP and phone. */
+  mfa: number;
+}
+
+export const NO_EXTRAS: Readonly<GeneratedExtras> = { linked: 0, mfa: 0 };
+
+const LINK_SALT = 0x11c0ffee;
+const MFA_SALT = 0x3fa5eed;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 const FIRST: ReadonlyArray<readonly [string, string]> = [
   ['María', 'maria'],
@@ -109,6 +129,25 @@ function kindOf(draw: number): GeneratedKind {
   return draw < 0.05 ? 'social' : draw < 0.065 ? 'db-no-email' : 'db';
 }
 
+/** Whether old-tenant user `index` has a linked account (the first draw of its link stream). */
+function isLinked(seed: number, index: number, kind: GeneratedKind, extras: GeneratedExtras): boolean {
+  if (extras.linked <= 0 || kind === 'db-no-email') return false;
+  return mulberry32(hash32(seed ^ LINK_SALT, index))() < extras.linked;
+}
+
+/** The connections generated user `index` has an identity in, without generating it. */
+export function generatedConnections(
+  seed: number,
+  index: number,
+  variant: GeneratedVariant,
+  extras: GeneratedExtras,
+): string[] {
+  const kind = generatedKind(seed, index);
+  const own = kind === 'social' ? SOCIAL_CONNECTION : DB_CONNECTION;
+  if (variant !== 'old' || !isLinked(seed, index, kind, extras)) return [own];
+  return kind === 'social' ? [own, DB_CONNECTION] : [own, SOCIAL_CONNECTION];
+}
+
 /** Whether old-tenant user `index` is already in the new tenant for a migrated share `fraction`. */
 export function isMigrated(seed: number, index: number, fraction: number): boolean {
   if (fraction <= 0) return false;
@@ -124,7 +163,12 @@ function machineHex(seed: number): string {
 }
 
 /** Generated user `index` of `seed`. */
-export function generateUser(seed: number, index: number, variant: GeneratedVariant = 'old'): SimUser {
+export function generateUser(
+  seed: number,
+  index: number,
+  variant: GeneratedVariant = 'old',
+  extras: Readonly<GeneratedExtras> = NO_EXTRAS,
+): SimUser {
   const rnd = mulberry32(hash32(seed, index));
   const kind = kindOf(rnd());
   const [first, firstAscii] = pick(rnd, FIRST);
@@ -213,6 +257,14 @@ export function generateUser(seed: number, index: number, variant: GeneratedVari
   }
   u.logins_count = loginsCount;
 
+  if (variant === 'old') {
+    if (isLinked(seed, index, kind, extras)) {
+      const id = linkedIdentity(seed, index, kind, { first, last, firstAscii, lastAscii, domain, createdMs });
+      u.identities = [id];
+    }
+    const enrolments = generatedAuthenticators(seed, index, kind, extras, u);
+    if (enrolments !== undefined) u.authenticators = enrolments;
+  }
   if (variant === 'migrated') {
     const at = new Date(
       MIGRATION_BASE + Math.floor((hash32(seed ^ 0x77, index) / 4294967296) * 90 * 86_400_000),
@@ -224,6 +276,91 @@ export function generateUser(seed: number, index: number, variant: GeneratedVari
     delete u.last_ip;
   }
   return u;
+}
+
+interface Person {
+  first: string;
+  last: string;
+  firstAscii: string;
+  lastAscii: string;
+  domain: string;
+  createdMs: number;
+}
+
+/**
+ * The account linked to generated user `index`: a Google identity for a database user, a database
+ * identity for a Google user. Its id carries the index the way generated ids do, so the store finds
+ * it; no standalone user has that id.
+ */
+function linkedIdentity(seed: number, index: number, kind: GeneratedKind, p: Person): SimLinkedIdentity {
+  if (kind === 'social') {
+    const email = `${p.firstAscii}.${p.lastAscii}.${index}@${p.domain}`;
+    const id =
+      Math.floor(p.createdMs / 1000 + 86_400)
+        .toString(16)
+        .padStart(8, '0') +
+      machineHex(seed ^ 0x2d2d) +
+      index.toString(16).padStart(6, '0');
+    return {
+      connection: DB_CONNECTION,
+      provider: 'auth0',
+      user_id: id,
+      isSocial: false,
+      profileData: {
+        email,
+        email_verified: true,
+        name: `${p.first} ${p.last}`,
+        nickname: email.slice(0, email.indexOf('@')),
+      },
+      generatedIndex: index,
+    };
+  }
+  return {
+    connection: SOCIAL_CONNECTION,
+    provider: SOCIAL_CONNECTION,
+    user_id: `1${String(hash32(seed ^ 0x600d, index) % 1e11).padStart(11, '0')}${String(index).padStart(9, '0')}`,
+    isSocial: true,
+    profileData: {
+      email: `${p.firstAscii}.${p.lastAscii}.${index}@gmail.com`,
+      email_verified: true,
+      name: `${p.first} ${p.last}`,
+      given_name: p.first,
+      family_name: p.last,
+      picture: `https://lh3.googleusercontent.com/a/ACg8oc${hash32(seed ^ 0x600e, index).toString(36)}=s96-c`,
+    },
+  };
+}
+
+/** The MFA enrolments of a generated database user, if its MFA draw falls in the share. */
+function generatedAuthenticators(
+  seed: number,
+  index: number,
+  kind: GeneratedKind,
+  extras: GeneratedExtras,
+  u: SimUser,
+): SimAuthenticator[] | undefined {
+  if (extras.mfa <= 0 || kind === 'social') return undefined;
+  const rnd = mulberry32(hash32(seed ^ MFA_SALT, index));
+  if (rnd() >= extras.mfa) return undefined;
+  const chars = (alphabet: string, n: number) =>
+    Array.from({ length: n }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+  const pick = rnd();
+  let types: Array<SimAuthenticator['type']>;
+  if (pick < 0.45) types = ['totp'];
+  else if (pick < 0.85 && u.email === undefined) types = ['totp'];
+  else if (pick < 0.7) types = ['phone'];
+  else if (pick < 0.85) types = ['email'];
+  else types = ['totp', 'phone'];
+  const at = new Date(Date.parse(u.created_at) + Math.floor(rnd() * 86_400_000)).toISOString();
+  return types.map((type) => {
+    const a: SimAuthenticator = { id: newAuthenticatorId(type, chars(ALNUM, 16)), type, created_at: at };
+    if (type === 'totp') a.secret = chars(BASE32, 32);
+    else if (type === 'phone') {
+      a.phone_number = `+4477${String(index).padStart(8, '0')}`;
+      a.preferred_authentication_method = 'sms';
+    } else a.email = u.email;
+    return a;
+  });
 }
 
 /** The index a generated user's id, email, username or phone number carries, if it looks generated. */

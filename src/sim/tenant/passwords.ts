@@ -86,7 +86,7 @@ export async function verifyCustomHash(spec: Record<string, unknown>, password: 
  * after a successful login, as Auth0 does.
  */
 export async function checkPassword(
-  user: SimUser,
+  user: Pick<SimUser, 'passwordHash' | 'customPasswordHash' | 'generatedIndex' | 'isSocial'>,
   password: string,
   bcryptCost: number,
 ): Promise<{ ok: boolean; newHash?: string }> {

@@ -6,6 +6,7 @@ import type { ResolvedOptions } from '../options.js';
 import { TokenBucket } from '../rate-limit.js';
 import { DB_CONNECTION, SOCIAL_CONNECTION } from './generate.js';
 import type { SimJob } from './jobs.js';
+import { RbacStore } from './rbac.js';
 import { UserStore } from './user-store.js';
 import { toApiUser, type SimUser } from './users.js';
 
@@ -23,6 +24,18 @@ export const MANAGEMENT_SCOPES = [
   'update:connections_options',
   'create:user_tickets',
   'read:clients',
+  'read:roles',
+  'create:roles',
+  'update:roles',
+  'delete:roles',
+  'read:role_members',
+  'create:role_members',
+  'delete:role_members',
+  'read:resource_servers',
+  'create:resource_servers',
+  'read:authentication_methods',
+  'create:authentication_methods',
+  'delete:authentication_methods',
 ] as const;
 
 export interface SimTenantInfo {
@@ -112,6 +125,8 @@ export class SimTenant {
   readonly clients = new Map<string, SimClient>();
   readonly mainClient: SimClient;
   readonly users = new UserStore();
+  /** APIs, roles, permissions and who holds them. */
+  readonly rbac: RbacStore;
   readonly jobs = new Map<string, SimJob>();
   readonly tickets: SimTicket[] = [];
   /** Emails the tenant would have sent, oldest first. */
@@ -153,6 +168,8 @@ export class SimTenant {
     readonly options: ResolvedOptions,
   ) {
     this.domain = `${name}.sim.auth0-migrate.local`;
+    this.rbac = new RbacStore(this.users, this.domain);
+    this.users.onDelete((user) => this.rbac.forgetUser(user));
     this.mainClient = this.addClient({
       name: 'auth0-migrate',
       grantTypes: ['client_credentials', 'password', PASSWORD_REALM_GRANT],

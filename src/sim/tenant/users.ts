@@ -1,7 +1,8 @@
 /**
  * A user as the simulated tenant keeps it, and its Management API representation.
- * Password hashes live here and never leave through the API.
+ * Password hashes and TOTP secrets live here and never leave through the API.
  */
+import { multifactorOf, type SimAuthenticator } from './authenticators.js';
 
 export interface SimIdentity {
   connection: string;
@@ -9,6 +10,21 @@ export interface SimIdentity {
   /** The id without the provider prefix, as Auth0 shows it in `identities`. */
   user_id: string;
   isSocial: boolean;
+}
+
+/**
+ * An identity linked to a primary user (`identities[1..]`): the standalone user it was is gone,
+ * its profile kept as `profileData`, and a database identity keeps its credentials (logging in
+ * with them reaches the primary).
+ */
+export interface SimLinkedIdentity extends SimIdentity {
+  profileData: Record<string, unknown>;
+  /** bcrypt hash; never in an API answer. */
+  passwordHash?: string;
+  /** Auth0's `custom_password_hash` object; never in an API answer. */
+  customPasswordHash?: Record<string, unknown>;
+  /** A generated database identity's password is that of generated user `generatedIndex`. */
+  generatedIndex?: number;
 }
 
 export interface SimUser {
@@ -39,7 +55,10 @@ export interface SimUser {
   passwordHash?: string;
   /** Auth0's `custom_password_hash` object as imported; never in an API answer. */
   customPasswordHash?: Record<string, unknown>;
-  mfaFactors?: unknown[];
+  /** Identities linked to this user, after its own. */
+  identities?: SimLinkedIdentity[];
+  /** MFA enrolments (authentication methods). */
+  authenticators?: SimAuthenticator[];
   /** Index of a generated user (its password is derived from it), undefined otherwise. */
   generatedIndex?: number;
 }
@@ -60,6 +79,7 @@ export function toApiUser(u: SimUser): Record<string, unknown> {
   if (u.given_name !== undefined) out.given_name = u.given_name;
   out.identities = [
     { connection: u.connection, provider: u.provider, user_id: identityUserId(u), isSocial: u.isSocial },
+    ...(u.identities ?? []).map(linkedIdentityApi),
   ];
   if (u.name !== undefined) out.name = u.name;
   if (u.nickname !== undefined) out.nickname = u.nickname;
@@ -75,8 +95,45 @@ export function toApiUser(u: SimUser): Record<string, unknown> {
   if (u.last_ip !== undefined) out.last_ip = u.last_ip;
   if (u.last_login !== undefined) out.last_login = u.last_login;
   if (u.logins_count !== undefined) out.logins_count = u.logins_count;
-  if (u.mfaFactors !== undefined && u.mfaFactors.length > 0) {
-    out.multifactor = ['guardian'];
+  const multifactor = multifactorOf(u.authenticators);
+  if (multifactor !== undefined) out.multifactor = multifactor;
+  return out;
+}
+
+/** A linked identity as `identities[]` shows it: the secondary's profile under `profileData`. */
+export function linkedIdentityApi(i: SimLinkedIdentity): Record<string, unknown> {
+  return {
+    profileData: i.profileData,
+    connection: i.connection,
+    user_id: i.user_id,
+    provider: i.provider,
+    isSocial: i.isSocial,
+  };
+}
+
+/** The profile attributes Auth0 keeps as a linked identity's `profileData`. */
+export function profileDataOf(u: SimUser): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of [
+    'email',
+    'email_verified',
+    'name',
+    'username',
+    'given_name',
+    'family_name',
+    'nickname',
+    'picture',
+    'phone_number',
+    'phone_verified',
+  ] as const) {
+    if (u[k] !== undefined) out[k] = u[k];
   }
+  return out;
+}
+
+/** The connections a user has an identity in: its own first, then its linked identities'. */
+export function userConnections(u: Pick<SimUser, 'connection' | 'identities'>): string[] {
+  const out = [u.connection];
+  for (const i of u.identities ?? []) if (!out.includes(i.connection)) out.push(i.connection);
   return out;
 }

@@ -4,7 +4,7 @@
  * and handed to the command; each command returns its exit code (errors.ts, ExitCode).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, type Config, type TenantName } from './config.js';
 import { ExitCode, coerceError, isToolError } from './errors.js';
 
 // `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
@@ -38,12 +38,19 @@ function fraction(value: string): number {
   return n;
 }
 
-/** Runs a command with the config read once, and turns its outcome into the process exit code. */
-function run<A extends unknown[]>(fn: (config: Config, ...args: A) => Promise<number>) {
+/**
+ * Runs a command with the config read once, and turns its outcome into the process exit code.
+ * `needs` names the tenants the command uses, so their problems come in the same message as the
+ * others.
+ */
+function run<A extends unknown[]>(
+  fn: (config: Config, ...args: A) => Promise<number>,
+  needs?: NoInfer<(config: Config, ...args: A) => readonly TenantName[]>,
+) {
   return async (...args: A): Promise<void> => {
     let code: number;
     try {
-      const config = loadConfig();
+      const config = loadConfig(needs === undefined ? {} : { needs: (c) => needs(c, ...args) });
       for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
       code = await fn(config, ...args);
     } catch (err) {
@@ -69,10 +76,13 @@ program
   .addOption(new Option('--tenant <tenant>', 'which tenant').choices(['old', 'new']).default('old'))
   .option('--out <file>', 'where to write the .ndjson.gz (default: ./exports/<tenant>-<time>.ndjson.gz)')
   .action(
-    run(async (config, opts: { tenant: 'old' | 'new'; out?: string }) => {
-      const { exportCommand } = await import('./export.js');
-      return exportCommand(config, opts);
-    }),
+    run(
+      async (config, opts: { tenant: 'old' | 'new'; out?: string }) => {
+        const { exportCommand } = await import('./export.js');
+        return exportCommand(config, opts);
+      },
+      (_c, opts) => [opts.tenant],
+    ),
   );
 
 program
@@ -87,15 +97,19 @@ program
     '--allow-plaintext-hashes',
     'allow --hashes without PAYLOAD_KEY (hashes then sit unencrypted in Redis)',
   )
+  .option('--allow-empty', 'run even when FILE (or the --hashes file) holds no users')
   .option('--dry-run', 'go through everything but the import submissions, and report what would happen')
   .option('--upsert', "update users that already exist (Auth0's upsert; metadata is replaced, not merged)")
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
-    run(async (config, file: string, opts) => {
-      const { importCommand } = await import('./import.js');
-      return importCommand(config, file, opts);
-    }),
+    run(
+      async (config, file: string, opts) => {
+        const { importCommand } = await import('./import.js');
+        return importCommand(config, file, opts);
+      },
+      () => ['new'],
+    ),
   );
 
 program
@@ -106,20 +120,26 @@ program
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
-    run(async (config, opts) => {
-      const { sweepCommand } = await import('./commands/sweep.js');
-      return sweepCommand(config, opts);
-    }),
+    run(
+      async (config, opts) => {
+        const { sweepCommand } = await import('./commands/sweep.js');
+        return sweepCommand(config, opts);
+      },
+      () => ['old', 'new'],
+    ),
   );
 
 program
   .command('worker')
   .description('run the workers (the container command) and keep the sweep schedule (SWEEP_CRON)')
   .action(
-    run(async (config) => {
-      const { workerCommand } = await import('./commands/worker.js');
-      return workerCommand(config);
-    }),
+    run(
+      async (config) => {
+        const { workerCommand } = await import('./commands/worker.js');
+        return workerCommand(config);
+      },
+      (c) => (c.sweepCron === undefined ? ['new'] : ['old', 'new']),
+    ),
   );
 
 program
@@ -182,10 +202,13 @@ program
   .option('--result-url <url>', 'where the user lands after the reset')
   .option('--client-id <id>', 'application whose login page follows the reset')
   .action(
-    run(async (config, runId: string, opts) => {
-      const { resetsCommand } = await import('./commands/resets.js');
-      return resetsCommand(config, runId, opts);
-    }),
+    run(
+      async (config, runId: string, opts) => {
+        const { resetsCommand } = await import('./commands/resets.js');
+        return resetsCommand(config, runId, opts);
+      },
+      () => ['new'],
+    ),
   );
 
 program
@@ -215,10 +238,13 @@ lazy
   .option('--dry-run', 'show what would change, change nothing')
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
-    run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyDeployCommand } = await import('./commands/lazy.js');
-      return lazyDeployCommand(config, opts);
-    }),
+    run(
+      async (config, opts: { dryRun?: boolean; force?: boolean }) => {
+        const { lazyDeployCommand } = await import('./commands/lazy.js');
+        return lazyDeployCommand(config, opts);
+      },
+      () => ['old', 'new'],
+    ),
   );
 lazy
   .command('finish')
@@ -226,10 +252,13 @@ lazy
   .option('--dry-run', 'show what would change, change nothing')
   .option('--force', 'overwrite scripts this tool did not write')
   .action(
-    run(async (config, opts: { dryRun?: boolean; force?: boolean }) => {
-      const { lazyFinishCommand } = await import('./commands/lazy.js');
-      return lazyFinishCommand(config, opts);
-    }),
+    run(
+      async (config, opts: { dryRun?: boolean; force?: boolean }) => {
+        const { lazyFinishCommand } = await import('./commands/lazy.js');
+        return lazyFinishCommand(config, opts);
+      },
+      () => ['new'],
+    ),
   );
 
 program

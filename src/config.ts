@@ -77,6 +77,16 @@ export interface Config {
   importConcurrency: number;
   /** `BATCH_BYTES`: target size of one import file; Auth0 refuses more than 512000. @defaultValue 400000 */
   batchBytes: number;
+  /**
+   * `MAX_PROFILE_BYTES`: users whose import JSON is larger are skipped (`profile_too_large`)
+   * rather than refused by Auth0 (src/pipeline/profile-checks.ts). @defaultValue 102400
+   */
+  maxProfileBytes: number;
+  /**
+   * `EXPORT_MAX_BYTES`: the largest export file downloaded; a download that grows past it stops.
+   * @defaultValue 10737418240 (10 GiB, about a hundred million users)
+   */
+  exportMaxBytes: number;
   /** `WORKER_CONCURRENCY`: import-batch jobs one worker process holds at once. @defaultValue 4 */
   workerConcurrency: number;
   /** `PAYLOAD_KEY`: 32-byte key (64 hex or base64) encrypting batch payloads at rest in Redis. */
@@ -85,6 +95,8 @@ export interface Config {
   smtp: SmtpConfig | undefined;
   /** `METRICS_PORT`: the worker serves Prometheus metrics here when set. */
   metricsPort: number | undefined;
+  /** `METRICS_HOST`: the address the metrics listen on. @defaultValue `127.0.0.1` */
+  metricsHost: string;
   /** `DASHBOARD_HOST` @defaultValue `127.0.0.1` */
   dashboardHost: string;
   /** `DASHBOARD_PORT` @defaultValue 3000 */
@@ -113,11 +125,28 @@ type Env = Record<string, string | undefined>;
 
 const TENANT_FIELDS = ['DOMAIN', 'CLIENT_ID', 'CLIENT_SECRET', 'CONNECTION'] as const;
 
+export interface LoadConfigOptions {
+  /** @defaultValue `process.env` */
+  env?: Env;
+  /** `false` reads no file. @defaultValue `.env` in the working directory */
+  dotenvPath?: string | false;
+  /**
+   * The tenants the command about to run needs, given the rest of the configuration: their
+   * problems join the others in the one error. @defaultValue none
+   */
+  needs?: (config: Config) => readonly TenantName[];
+}
+
+const CONFIG_HINT = 'Set these in the environment or in a .env file (see README, Configuration).';
+const TENANT_HINT =
+  "Each tenant needs a machine-to-machine application authorised for the Management API (README, 'What the Management API applications need').";
+
 /**
  * Reads the environment (and `.env` in the working directory when present; real environment
- * variables win) once, validates it, and throws one {@link ConfigError} naming every bad variable.
+ * variables win) once, validates it, and throws one {@link ConfigError} naming every bad
+ * variable, those of the tenants the command needs included.
  */
-export function loadConfig(options: { env?: Env; dotenvPath?: string | false } = {}): Config {
+export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env: Env = { ...readDotenv(options.dotenvPath), ...(options.env ?? process.env) };
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
@@ -179,6 +208,9 @@ export function loadConfig(options: { env?: Env; dotenvPath?: string | false } =
     problems.push(`REDIS_URL must start with redis:// or rediss:// (got a different scheme)`);
 
   const batchBytes = int('BATCH_BYTES', 400_000, 1_000, 512_000);
+  // The default is DEFAULT_MAX_PROFILE_BYTES (src/pipeline/profile-checks.ts); no user above 512000 fits a file.
+  const maxProfileBytes = int('MAX_PROFILE_BYTES', 102_400, 1_024, 512_000);
+  const exportMaxBytes = int('EXPORT_MAX_BYTES', 10 * 1024 ** 3, 1024 * 1024, Number.MAX_SAFE_INTEGER);
   const importConcurrency = int('IMPORT_CONCURRENCY', 2, 1, 10);
 
   let payloadKey: Secret | undefined;
@@ -238,10 +270,13 @@ export function loadConfig(options: { env?: Env; dotenvPath?: string | false } =
     sweepTimezone: get('SWEEP_TZ') ?? 'UTC',
     importConcurrency,
     batchBytes,
+    maxProfileBytes,
+    exportMaxBytes,
     workerConcurrency: int('WORKER_CONCURRENCY', 4, 1, 64),
     payloadKey,
     smtp,
     metricsPort: optionalPort('METRICS_PORT'),
+    metricsHost: get('METRICS_HOST') ?? '127.0.0.1',
     dashboardHost,
     dashboardPort: int('DASHBOARD_PORT', 3000, 1, 65535),
     dashboardAuth:
@@ -256,9 +291,15 @@ export function loadConfig(options: { env?: Env; dotenvPath?: string | false } =
       .map(([name, why]) => `${name} is no longer used: ${why}`),
   };
 
+  let tenantsMissing = false;
+  for (const tenant of new Set(options.needs?.(config) ?? [])) {
+    if (config.tenants[tenant] !== undefined) continue;
+    tenantsMissing = true;
+    for (const p of tenantProblems[tenant]) problems.push(`the ${tenant} tenant: ${p}`);
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Configuration problems:\n  - ${problems.join('\n  - ')}`, {
-      hint: 'Set these in the environment or in a .env file (see README, Configuration).',
+      hint: tenantsMissing ? `${CONFIG_HINT} ${TENANT_HINT}` : CONFIG_HINT,
     });
   }
   return config;
@@ -270,7 +311,7 @@ export function requireTenant(config: Config, tenant: TenantName): TenantConfig 
   if (t !== undefined) return t;
   throw new ConfigError(
     `The ${tenant} tenant is not configured:\n  - ${config.tenantProblems[tenant].join('\n  - ')}`,
-    { hint: 'Set these in the environment or in a .env file (see README, Configuration).' },
+    { hint: `${CONFIG_HINT} ${TENANT_HINT}` },
   );
 }
 

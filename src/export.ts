@@ -426,7 +426,12 @@ export async function exportCommand(
   process.once('SIGTERM', onSignal);
   const progress = progressPrinter(process.stderr);
   try {
-    const client = createTenantClient(tenant, { label: tenantName, logger, signal: stop.signal });
+    const client = createTenantClient(tenant, {
+      label: tenantName,
+      logger,
+      signal: stop.signal,
+      maxDownloadBytes: config.exportMaxBytes,
+    });
     const result = await exportUsers(client, {
       connection: tenant.connection,
       out: opts.out ?? defaultOut(tenantName),

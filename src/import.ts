@@ -1,23 +1,21 @@
 /**
- * `auth0-migrate import FILE [--hashes FILE] [--dry-run] [--upsert] [--run-id ID] [--no-workers]`:
- * an export file through snapshot (new tenant), plan, import batches and report, like the sweep
- * without the old tenant's export.
+ * `auth0-migrate import FILE [--hashes FILE] [--allow-empty] [--dry-run] [--upsert] [--run-id ID]
+ * [--no-workers]`: an export file through snapshot (new tenant), plan, import batches and report,
+ * like the sweep without the old tenant's export.
  */
+import { stat } from 'node:fs/promises';
 import { requireTenant, type Config } from './config.js';
-import { ConfigError } from './errors.js';
-import {
-  checkInputFile,
-  pickRun,
-  runCommand,
-  type CommandHooks,
-  type RunCommandOptions,
-} from './commands/run.js';
+import { InputError, isToolError } from './errors.js';
+import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './commands/run.js';
+import { inspectExport } from './pipeline/index.js';
 
 export interface ImportCommandOptions extends RunCommandOptions {
   /** Password hashes (NDJSON) merged into the users. */
   hashes?: string;
   /** Allow `hashes` without PAYLOAD_KEY. */
   allowPlaintextHashes?: boolean;
+  /** Run even when the input (or the hash file) holds no users. @defaultValue false */
+  allowEmpty?: boolean;
 }
 
 export async function importCommand(
@@ -27,22 +25,72 @@ export async function importCommand(
   hooks: CommandHooks = {},
 ): Promise<number> {
   requireTenant(config, 'new');
-  checkInputFile(file, 'FILE');
-  if (opts.hashes !== undefined) {
-    checkInputFile(opts.hashes, '--hashes');
-    if (config.payloadKey === undefined && opts.allowPlaintextHashes !== true) {
-      throw new ConfigError(
-        '--hashes puts password hashes in the batch payloads kept in Redis, and PAYLOAD_KEY is not set.',
-        {
-          hint: 'Set PAYLOAD_KEY to 32 random bytes (e.g. `openssl rand -hex 32`) so payloads are encrypted, or pass --allow-plaintext-hashes to accept unencrypted hashes in Redis.',
-        },
-      );
-    }
-  }
+  await checkInputs(config, file, opts);
   return runCommand(
     config,
     { kind: 'import', file, ...(opts.hashes !== undefined && { hashesFile: opts.hashes }), ...pickRun(opts) },
     opts,
     hooks,
   );
+}
+
+/**
+ * Everything wrong with the files and the options, in one error, before any tenant work: a run
+ * started on a file that turns out not to be an export could never be resumed.
+ */
+async function checkInputs(config: Config, file: string, opts: ImportCommandOptions): Promise<void> {
+  const allowEmpty = opts.allowEmpty === true;
+  const problems: string[] = [];
+  const hints = new Set<string>();
+  const fileProblem = await inputProblem(file, allowEmpty);
+  if (fileProblem !== undefined) {
+    problems.push(fileProblem.problem);
+    hints.add(fileProblem.hint);
+  }
+  if (opts.hashes !== undefined) {
+    const hashesProblem = await inputProblem(opts.hashes, allowEmpty);
+    if (hashesProblem !== undefined) {
+      problems.push(`--hashes ${hashesProblem.problem}`);
+      hints.add('--hashes takes the NDJSON file of password hashes Auth0 support sends.');
+    }
+    if (config.payloadKey === undefined && opts.allowPlaintextHashes !== true) {
+      problems.push(
+        '--hashes puts password hashes in the batch payloads kept in Redis, and PAYLOAD_KEY is not set.',
+      );
+      hints.add(
+        'Set PAYLOAD_KEY to 32 random bytes (e.g. `openssl rand -hex 32`) so payloads are encrypted, or pass --allow-plaintext-hashes to accept unencrypted hashes in Redis.',
+      );
+    }
+  }
+  if (problems.length === 1) throw new InputError(problems[0]!, { hint: [...hints].join(' ') });
+  if (problems.length > 1) {
+    throw new InputError(`import cannot start:\n  - ${problems.join('\n  - ')}`, {
+      hint: [...hints].join(' '),
+    });
+  }
+}
+
+/** Why `path` cannot be imported (missing, a folder, unreadable, not an export, empty), or undefined. */
+async function inputProblem(
+  path: string,
+  allowEmpty: boolean,
+): Promise<{ problem: string; hint: string } | undefined> {
+  const exportHint = 'Pass the users-export file itself (.ndjson, .ndjson.gz) or a JSON array of users.';
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) return { problem: `${path} is a folder, not a file.`, hint: exportHint };
+    const kind = await inspectExport(path, { name: path });
+    if (kind.format === 'empty' && !allowEmpty) {
+      return {
+        problem: `${path} holds no users${kind.gzip ? ' (once gunzipped)' : ''}; --allow-empty runs with none.`,
+        hint: 'Check that it is the file you meant; a users export is never empty.',
+      };
+    }
+    return undefined;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { reason?: string };
+    if (e.code === 'ENOENT') return { problem: `${path}: no such file.`, hint: exportHint };
+    if (isToolError(err)) return { problem: e.reason ?? e.message, hint: exportHint };
+    return { problem: `${path} cannot be read: ${e.code ?? e.message}.`, hint: 'Check its permissions.' };
+  }
 }

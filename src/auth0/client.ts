@@ -10,6 +10,7 @@ import { ManagementClient } from 'auth0';
 import type { TenantConfig } from '../config.js';
 import { silentLogger, type Logger } from '../log.js';
 import { Auth0Error, isAuth0Error } from './errors.js';
+import { DEFAULT_MAX_ANSWER_BYTES, answerTooLarge, guardedFetch } from './guarded-fetch.js';
 import {
   fromHttpFailure,
   fromThrown,
@@ -45,7 +46,15 @@ export interface TenantClientOptions {
   requestTimeoutMs?: number;
   /** Cancels waits and requests in flight. */
   signal?: AbortSignal;
+  /** The largest API answer read; past it the call fails with `answer_too_large`. @defaultValue 16 MiB */
+  maxAnswerBytes?: number;
+  /** `EXPORT_MAX_BYTES`: the largest export file downloaded. @defaultValue 10 GiB */
+  maxDownloadBytes?: number;
 }
+
+const DEFAULT_MAX_DOWNLOAD_BYTES = 10 * 1024 ** 3;
+/** Of an error answer to a download, only this much is read: enough for Auth0's or a CDN's words. */
+const ERROR_BODY_BYTES = 2000;
 
 interface RequestOptions {
   maxRetries: number;
@@ -85,6 +94,7 @@ export class Auth0TenantClient implements TenantClient {
   readonly #fetch: typeof fetch;
   readonly #domain: string;
   readonly #clientId: string;
+  readonly #maxDownloadBytes: number;
 
   constructor(config: TenantConfig, options: TenantClientOptions = {}) {
     this.label = options.label ?? 'tenant';
@@ -105,7 +115,12 @@ export class Auth0TenantClient implements TenantClient {
         return out;
       },
     };
-    this.#fetch = rewritingFetch(config.domain, config.baseUrl);
+    this.#fetch = guardedFetch(
+      this.#tenant,
+      { maxBytes: options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES, bodyTimeoutMs: this.#timeoutMs },
+      rewritingFetch(config.domain, config.baseUrl),
+    );
+    this.#maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
     this.#domain = config.domain;
     this.#clientId = config.clientId;
     this.#tokens = new TokenSource({
@@ -402,6 +417,7 @@ export class Auth0TenantClient implements TenantClient {
           });
         } catch (err) {
           this.#signal?.throwIfAborted();
+          if (isAuth0Error(err)) throw err;
           throw networkError(this.#tenant, spec.operation, err);
         }
         const text = await answer.text();
@@ -434,7 +450,13 @@ export class Auth0TenantClient implements TenantClient {
       async () => {
         const res = await this.#get(rewriteUrl(location, this.#tenant), 0);
         const status = res.statusCode ?? 0;
-        if (status === 200) return this.#body(res, operation);
+        if (status === 200) {
+          if (Number(res.headers['content-length']) > this.#maxDownloadBytes) {
+            res.destroy();
+            throw this.#fileTooLarge(operation);
+          }
+          return this.#body(res, operation);
+        }
         const body = await readSmall(res).catch(() => '');
         if ([401, 403, 404, 410].includes(status) || (status === 400 && /expired/i.test(body))) {
           throw new Auth0Error(
@@ -490,15 +512,43 @@ export class Auth0TenantClient implements TenantClient {
     });
   }
 
-  /** The body as a stream whose failures (a dropped connection, silence) are `network` errors. */
+  #fileTooLarge(operation: string): Auth0Error {
+    const max = this.#maxDownloadBytes;
+    const err = answerTooLarge(this.#tenant, operation, max, 200);
+    return new Auth0Error(
+      'answer_too_large',
+      `${err.message} An export larger than ${max} bytes needs a larger EXPORT_MAX_BYTES.`,
+      { status: 200 },
+    );
+  }
+
+  /**
+   * The body as a stream whose failures (a dropped connection, silence) are `network` errors, and
+   * which fails with `answer_too_large` past the largest file allowed.
+   */
   #body(res: IncomingMessage, operation: string): Readable {
-    const out = new PassThrough();
+    let size = 0;
+    const max = this.#maxDownloadBytes;
+    // Set when the file outgrows `max`: the hang-up that follows is ours, not a network failure.
+    let tooLarge: Auth0Error | undefined;
+    const out = new PassThrough({
+      transform: (chunk: Buffer, _enc, done) => {
+        size += chunk.length;
+        if (size <= max) {
+          done(null, chunk);
+          return;
+        }
+        tooLarge = this.#fileTooLarge(operation);
+        done(tooLarge);
+        res.destroy();
+      },
+    });
     res.setTimeout(this.#timeoutMs, () =>
       res.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
     );
-    res.on('error', (err) => out.destroy(networkError(this.#tenant, operation, err)));
+    res.on('error', (err) => out.destroy(tooLarge ?? networkError(this.#tenant, operation, err)));
     res.on('aborted', () =>
-      out.destroy(networkError(this.#tenant, operation, new Error('connection closed mid-body'))),
+      out.destroy(tooLarge ?? networkError(this.#tenant, operation, new Error('connection closed mid-body'))),
     );
     out.on('close', () => {
       if (!res.complete) res.destroy();
@@ -516,7 +566,12 @@ function creationMayBeRepeated(err: Auth0Error): boolean {
 
 /** A job-creating POST whose answer was lost becomes `outcome_unknown` (see createImportJob). */
 function asCreationFailure(t: TenantDescription, spec: CallSpec, err: Auth0Error): Auth0Error {
-  if (err.code === 'server_error' || (err.code === 'network' && !neverReachedServer(err.cause))) {
+  if (
+    err.code === 'server_error' ||
+    (err.code === 'network' && !neverReachedServer(err.cause)) ||
+    // An answer cut off may have been the job's creation.
+    (err.code === 'answer_too_large' && err.status !== undefined && err.status < 300)
+  ) {
     return new Auth0Error(
       'outcome_unknown',
       `${spec.operation} on ${tenantName(t)} got no usable answer: ${err.message} The job may have been created; submitting again is safe with upsert=false (users already inserted come back as DUPLICATED_USER).`,
@@ -552,10 +607,13 @@ function toConnection(c: unknown): Connection {
   } as Connection;
 }
 
+/** The start of an error answer; the rest is not read (it may never end). */
 async function readSmall(res: IncomingMessage): Promise<string> {
   let text = '';
   for await (const chunk of res) {
-    if (text.length < 2000) text += String(chunk);
+    text += String(chunk);
+    if (text.length >= ERROR_BODY_BYTES) break;
   }
-  return text.slice(0, 2000);
+  if (!res.complete) res.destroy();
+  return text.slice(0, ERROR_BODY_BYTES);
 }

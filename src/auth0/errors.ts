@@ -32,6 +32,13 @@ export type Auth0ErrorCode =
   /** An export's download link expired; fetch the job again for a fresh one. */
   | 'link_expired'
   /**
+   * The tenant answered with a redirect, which is never followed: the request carried the client
+   * secret, a token or users. The base URL or domain is wrong (or not the tenant's).
+   */
+  | 'redirected'
+  /** The answer (or the export file) was larger than allowed; reading stopped there. */
+  | 'answer_too_large'
+  /**
    * A job-creating POST got no usable answer (5xx, a dropped connection, a timeout): the job may
    * or may not exist, and Auth0 cannot list jobs by `external_id`. Not retried by the client; the
    * caller decides (with upsert=false, users submitted twice come back as DUPLICATED_USER).

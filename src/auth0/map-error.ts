@@ -246,6 +246,9 @@ export function networkError(t: TenantDescription, operation: string, cause: unk
 /** The SDK's errors, and the raw fetch errors its token provider lets through. */
 export function fromThrown(t: TenantDescription, call: CallDescription, thrown: unknown): Auth0Error {
   if (isAuth0Error(thrown)) return thrown;
+  // The SDK wraps what its fetch threw (a refused redirect, an answer cut off) as the cause.
+  const cause = (thrown as { cause?: unknown } | null)?.cause;
+  if (isAuth0Error(cause)) return cause;
   const err = thrown as {
     name?: unknown;
     statusCode?: unknown;

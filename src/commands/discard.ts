@@ -1,7 +1,6 @@
-import { rm } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import { ExitCode, MigrateError } from '../errors.js';
-import { workDir } from '../jobs/report.js';
+import { removeWorkDir } from '../jobs/report.js';
 import { createRuntime } from '../jobs/runtime.js';
 import type { CommandHooks } from './run.js';
 
@@ -41,7 +40,7 @@ export async function discardCommand(
       );
     }
     await rt.store.purgeUserData(runId);
-    await rm(workDir(rt, runId), { recursive: true, force: true });
+    await removeWorkDir(rt, runId);
     await rt.store.setRun(runId, { discardedAt: Date.now() });
     out.write(
       `Discarded run ${runId}: its user data in Redis and its work files are deleted; the report stays${run.reportDir !== undefined ? ` in ${run.reportDir}` : ''}.\n`,

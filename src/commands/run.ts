@@ -3,15 +3,15 @@
  * follow it to its report; `status` and `discard` read runs. Each command builds the runtime once,
  * does its work, closes every connection and returns the exit code (errors.ts).
  */
-import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { ConfigError, ExitCode, MigrateError } from '../errors.js';
+import { ExitCode, MigrateError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { count, formatDuration, n } from '../report/format.js';
 import { createProgress, type ProgressStream } from '../report/progress.js';
 import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from '../jobs/flow.js';
+import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
 import { createRuntime, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunProgress } from '../jobs/types.js';
@@ -65,6 +65,7 @@ export async function runCommand(
   const out = hooks.out ?? process.stdout;
   const logger = hooks.logger ?? createLogger(config, { command: spec.kind });
   const rt = await createRuntime(config, { logger, ...(hooks.settings && { settings: hooks.settings }) });
+  warnIfPayloadsUnencrypted(config, logger);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   const external = hooks.signal;
@@ -204,8 +205,4 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
       `Send them password-change tickets with \`auth0-migrate resets ${s.runId}\`, or have Auth0 email them with \`--email\`.`,
     );
   return `${lines.join('\n')}\n`;
-}
-
-export function checkInputFile(path: string, flag: string): void {
-  if (!existsSync(path)) throw new ConfigError(`${flag} ${path}: no such file.`);
 }

@@ -1,5 +1,6 @@
 import { requireTenant, type Config } from '../config.js';
 import { ConfigError, ExitCode, coerceError } from '../errors.js';
+import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
 import { QUEUES, type QueueName } from '../jobs/queues.js';
 import { createRuntime, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
@@ -17,6 +18,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
   // starting must close what it opened, not die on Node's default SIGTERM handling.
   const stopped = stopSignal(hooks.signal, logger);
   const rt = await createRuntime(config, { logger, ...(hooks.settings && { settings: hooks.settings }) });
+  warnIfPayloadsUnencrypted(config, logger);
   let metrics: MetricsServer | undefined;
   let workers: Awaited<ReturnType<typeof startWorkers>> | undefined;
   let clean = true;
@@ -26,6 +28,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
     if (config.metricsPort !== undefined) {
       metrics = await startMetricsServer({
         port: config.metricsPort,
+        host: config.metricsHost,
         queues: (Object.values(QUEUES) as QueueName[]).map((q) => rt.queue(q)),
         counters: () => runningSnapshots(rt),
         logger,

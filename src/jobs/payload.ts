@@ -6,8 +6,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
-import type { Secret } from '../config.js';
+import type { Config, Secret } from '../config.js';
 import { MigrateError } from '../errors.js';
+import type { Logger } from '../log.js';
 
 // Off the event loop (libuv's pool), and a fast level: payloads are bounded and short-lived.
 const gzip = promisify(gzipCb);
@@ -76,4 +77,15 @@ export class PayloadCodec {
     }
     return JSON.parse((await gunzip(zipped)).toString('utf8')) as T;
   }
+}
+
+/**
+ * Said once by each command that stages users (sweep, import, worker) when they would sit in Redis
+ * unencrypted: the operator may not know that Redis holds their names and emails meanwhile.
+ */
+export function warnIfPayloadsUnencrypted(config: Pick<Config, 'payloadKey'>, logger: Logger): void {
+  if (config.payloadKey !== undefined) return;
+  logger.warn(
+    "PAYLOAD_KEY is not set: while a run lasts, its users' names and emails (and metadata) sit in Redis as plain gzip. Set PAYLOAD_KEY to 32 random bytes (`openssl rand -hex 32`), the same for every worker, to encrypt them.",
+  );
 }

@@ -3,12 +3,13 @@
  * per-user data is dropped (the files hold it now), the work files deleted, the email sent.
  * Idempotent: writing the report again replaces the same files; the email goes once.
  */
-import { rm } from 'node:fs/promises';
+import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Secret } from '../config.js';
 import { coerceError } from '../errors.js';
 import { sendRunReport } from '../report/email.js';
 import type { RunSummary } from '../report/types.js';
+import { ensurePrivateDir } from '../report/files.js';
 import { runDir, writeRunReport } from '../report/write.js';
 import { releaseSweepLock } from './flow.js';
 import type { Runtime } from './runtime.js';
@@ -18,6 +19,19 @@ import type { RunMeta } from './types.js';
 /** Where a run keeps its export and snapshot files until its report is written. */
 export function workDir(rt: Runtime, runId: string): string {
   return join(runDir(rt.config.reportsDir, runId), 'work');
+}
+
+/** Creates the run's work folder, owner-only and never through a symbolic link; returns it. */
+export async function ensureWorkDir(rt: Runtime, runId: string): Promise<string> {
+  runDir(rt.config.reportsDir, runId);
+  return ensurePrivateDir(rt.config.reportsDir, runId, 'work');
+}
+
+/** Deletes the run's work files, unless its folder is a symbolic link: nothing is deleted through one. */
+export async function removeWorkDir(rt: Runtime, runId: string): Promise<void> {
+  const run = await lstat(runDir(rt.config.reportsDir, runId)).catch(() => undefined);
+  if (run?.isDirectory() !== true) return;
+  await rm(workDir(rt, runId), { recursive: true, force: true });
 }
 
 export async function writeReport(rt: Runtime, runId: string): Promise<RunSummary | undefined> {
@@ -77,7 +91,7 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
 async function cleanUp(rt: Runtime, run: RunMeta): Promise<void> {
   if (run.status !== 'failed') {
     await rt.store.purgeUserData(run.runId);
-    await rm(workDir(rt, run.runId), { recursive: true, force: true });
+    await removeWorkDir(rt, run.runId);
   }
   if (run.kind === 'sweep') await releaseSweepLock(rt, run.runId);
 }

@@ -180,6 +180,7 @@ export async function createRuntime(
         c = createTenantClient(requireTenant(config, tenant), {
           label: tenant,
           logger: logger.child({ tenant }),
+          maxDownloadBytes: config.exportMaxBytes,
           ...(settings.retry && { retry: settings.retry }),
         });
         clients.set(tenant, c);

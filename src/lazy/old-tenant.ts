@@ -66,6 +66,8 @@ export function createOldTenant(env: ScriptEnv): OldTenant {
   const timeoutMs = Number.isFinite(rawTimeout) ? Math.min(Math.max(rawTimeout, 50), 5000) : 5000;
   const deadline = Date.now() + Math.min(3 * timeoutMs, 15000);
   const host = baseUrl.replace(/^https?:\/\//, '');
+  // The largest answer read: a few profiles, each within Auth0's profile limit (about 100 KB).
+  const maxAnswerBytes = 1024 * 1024;
 
   const t: Impl = {
     connection,
@@ -108,10 +110,43 @@ export function createOldTenant(env: ScriptEnv): OldTenant {
           headers,
           body: req.body === undefined ? undefined : JSON.stringify(req.body),
           signal: AbortSignal.timeout(wait),
+          // A redirect would carry the client secret and the user's password to wherever it points.
+          redirect: 'manual',
         });
-        text = await res.text();
+        if (res.status >= 300 && res.status < 400) {
+          await res.body?.cancel().catch(() => undefined);
+          const location = res.headers.get('location') ?? '';
+          const to = /^https?:\/\/([^/?#]+)/i.exec(location);
+          throw t.misconfigured(
+            `the old tenant answered ${req.path} with a redirect (HTTP ${res.status}${to ? ` to ${to[1]}` : ''}), ` +
+              'which the scripts never follow: set OLD_AUTH0_BASE_URL (or OLD_AUTH0_DOMAIN) to the address that ' +
+              'answers itself.',
+          );
+        }
+        const declared = Number(res.headers.get('content-length'));
+        if (declared > maxAnswerBytes) {
+          await res.body?.cancel().catch(() => undefined);
+          throw t.unavailable(req.path, `sent an answer of more than ${maxAnswerBytes} bytes`);
+        }
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        if (res.body) {
+          const reader = res.body.getReader();
+          for (;;) {
+            const part = await reader.read();
+            if (part.done) break;
+            size += part.value.byteLength;
+            if (size > maxAnswerBytes) {
+              await reader.cancel().catch(() => undefined);
+              throw t.unavailable(req.path, `sent an answer of more than ${maxAnswerBytes} bytes`);
+            }
+            chunks.push(part.value);
+          }
+        }
+        text = Buffer.concat(chunks).toString('utf8');
       } catch (err) {
-        const e = err as { name?: string; cause?: { code?: string } };
+        const e = err as { name?: string; code?: string; cause?: { code?: string } };
+        if (e.code === 'old_tenant_unavailable' || e.code === 'lazy_migration_misconfigured') throw err;
         if (e.name === 'TimeoutError' || e.name === 'AbortError') {
           throw t.unavailable(req.path, `did not answer within ${wait} ms`);
         }

@@ -8,6 +8,7 @@
  */
 import type { DuplicateFilter } from './duplicates.js';
 import { PipelineInputError } from './errors.js';
+import { DEFAULT_MAX_PROFILE_BYTES, invalidMetadataKey } from './profile-checks.js';
 import { checkImportUser, describeSchemaProblem } from './schema.js';
 import type { Batch, ImportCandidate, Skipped } from './types.js';
 
@@ -21,6 +22,17 @@ export interface BatchOptions {
   batchBytes?: number;
   /** Hard limit no batch exceeds; at most 512000. @defaultValue 512000 */
   maxBatchBytes?: number;
+  /**
+   * A user whose JSON is larger is skipped as `profile_too_large` (Auth0 refuses it with
+   * PROFILE_SIZE_EXCEEDED; see profile-checks.ts). @defaultValue 102400
+   */
+  maxProfileBytes?: number;
+}
+
+/** The sizes one user's JSON is checked against. */
+export interface UserLimits {
+  maxBatchBytes: number;
+  maxProfileBytes: number;
 }
 
 /** A candidate that passed the schema, with its JSON text (what goes into the file). */
@@ -29,9 +41,10 @@ export interface PreparedUser {
   json: string;
 }
 
-export class Batcher {
+export class Batcher implements UserLimits {
   readonly batchBytes: number;
   readonly maxBatchBytes: number;
+  readonly maxProfileBytes: number;
   #index = 0;
   /**
    * The open batch as it will be sent, written user by user: `[`, users and commas; `#at` is its
@@ -45,6 +58,14 @@ export class Batcher {
   constructor(options: BatchOptions = {}) {
     this.maxBatchBytes = options.maxBatchBytes ?? AUTH0_MAX_IMPORT_BYTES;
     this.batchBytes = options.batchBytes ?? Math.min(DEFAULT_BATCH_BYTES, this.maxBatchBytes);
+    this.maxProfileBytes = options.maxProfileBytes ?? DEFAULT_MAX_PROFILE_BYTES;
+    if (!Number.isInteger(this.maxProfileBytes) || this.maxProfileBytes < 1) {
+      throw new PipelineInputError(
+        'bad_option',
+        'batch',
+        `MAX_PROFILE_BYTES must be a whole number of bytes above 0 (got ${this.maxProfileBytes})`,
+      );
+    }
     if (
       !Number.isInteger(this.maxBatchBytes) ||
       this.maxBatchBytes < 3 ||
@@ -80,7 +101,7 @@ export class Batcher {
 
   /** {@link prepare} without the wrapper object: the user's JSON text, or `schema_invalid`. */
   serialise(candidate: ImportCandidate): string | Skipped {
-    return serialiseUser(candidate, this.maxBatchBytes);
+    return serialiseUser(candidate, this);
   }
 
   /** Places a prepared user; returns the batch it closed when it did not fit there. */
@@ -151,20 +172,38 @@ export class Batcher {
 
 /**
  * Schema check and serialisation of one user: its JSON text as it goes into an import file, or
- * `schema_invalid` (also for a user too large for a file of `maxBatchBytes`).
+ * why Auth0 would refuse it: `schema_invalid` (also for a user too large for a file of
+ * `maxBatchBytes`), `invalid_metadata_key`, `profile_too_large`.
  */
-export function serialiseUser(candidate: ImportCandidate, maxBatchBytes: number): string | Skipped {
+export function serialiseUser(candidate: ImportCandidate, limits: UserLimits): string | Skipped {
   const problem = checkImportUser(candidate.user);
   if (problem !== undefined) {
-    return schemaInvalid(candidate, describeSchemaProblem(problem));
+    return skipped(candidate, 'schema_invalid', describeSchemaProblem(problem));
+  }
+  const key = invalidMetadataKey(candidate.user);
+  if (key !== undefined) {
+    return skipped(
+      candidate,
+      'invalid_metadata_key',
+      `${key}: metadata field names must not contain "." or "$" (Auth0 refuses the user with NOT_PASSED)`,
+    );
   }
   const json = JSON.stringify(candidate.user);
+  const { maxBatchBytes, maxProfileBytes } = limits;
   // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count exactly only when the bound says it may not fit.
-  if (json.length * 3 + 2 > maxBatchBytes) {
+  if (json.length * 3 + 2 > Math.min(maxBatchBytes, maxProfileBytes)) {
     const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes + 2 > maxBatchBytes) {
-      return schemaInvalid(
+    if (bytes > maxProfileBytes) {
+      return skipped(
         candidate,
+        'profile_too_large',
+        `the profile is ${bytes} bytes as JSON; Auth0 refuses profiles over ${maxProfileBytes} bytes (PROFILE_SIZE_EXCEEDED)`,
+      );
+    }
+    if (bytes + 2 > maxBatchBytes) {
+      return skipped(
+        candidate,
+        'schema_invalid',
         `user too large: ${bytes} bytes as JSON, and an import file holds at most ${maxBatchBytes} bytes`,
       );
     }
@@ -172,14 +211,8 @@ export function serialiseUser(candidate: ImportCandidate, maxBatchBytes: number)
   return json;
 }
 
-function schemaInvalid(candidate: ImportCandidate, detail: string): Skipped {
-  return {
-    kind: 'skipped',
-    source: candidate.source,
-    reason: 'schema_invalid',
-    detail,
-    original: candidate.original,
-  };
+function skipped(candidate: ImportCandidate, reason: Skipped['reason'], detail: string): Skipped {
+  return { kind: 'skipped', source: candidate.source, reason, detail, original: candidate.original };
 }
 
 /**

@@ -35,9 +35,11 @@ export * from './types.js';
 export { PipelineInputError, type PipelineErrorCode, type ReadProgress } from './errors.js';
 export {
   createReadState,
+  inspectExport,
   readExport,
   readExportChunks,
   type ExportInput,
+  type ExportKind,
   type ReadItem,
   type ReadOptions,
   type ReadRecord,
@@ -158,6 +160,7 @@ async function* run(
     migrated: options.migrated,
     hashes: options.hashes,
     maxBatchBytes: batcher.maxBatchBytes,
+    maxProfileBytes: batcher.maxProfileBytes,
   });
   // Keys computed once per user, shared by the migrated index and the duplicate filter.
   const keys = new Uint32Array(6);

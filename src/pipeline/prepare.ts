@@ -20,6 +20,8 @@ export interface PreparerOptions {
   hashes?: PasswordHashes | undefined;
   /** The largest import file; a user that cannot fit one is `schema_invalid`. */
   maxBatchBytes: number;
+  /** Users whose JSON is larger are `profile_too_large` (batcher.ts, `BatchOptions.maxProfileBytes`). */
+  maxProfileBytes: number;
 }
 
 export interface Preparer {
@@ -42,7 +44,8 @@ export function createPreparer(options: PreparerOptions): Preparer {
     name: options.name,
     ...(options.skipBlocked !== undefined && { skipBlocked: options.skipBlocked }),
   });
-  const { migrated, hashes, maxBatchBytes } = options;
+  const { migrated, hashes } = options;
+  const limits = { maxBatchBytes: options.maxBatchBytes, maxProfileBytes: options.maxProfileBytes };
   let json = '';
   let hasId = false;
 
@@ -55,7 +58,8 @@ export function createPreparer(options: PreparerOptions): Preparer {
     if (t.kind !== 'import') {
       // A user already in the new tenant is already migrated, whatever is wrong with its email.
       const by =
-        migrated !== undefined && (t.reason === 'no_email' || t.reason === 'invalid_email')
+        migrated !== undefined &&
+        (t.reason === 'no_email' || t.reason === 'invalid_email' || t.reason === 'too_deep')
           ? migrated.match(transformer.lastId, t.source.email)
           : undefined;
       return by === undefined ? t : { kind: 'already_migrated', source: t.source, matchedBy: by };
@@ -71,7 +75,7 @@ export function createPreparer(options: PreparerOptions): Preparer {
     if (migrated?.hasKey(keys, 3) === true)
       return { kind: 'already_migrated', source: t.source, matchedBy: 'email' };
     mergePasswordHash(t, hashes);
-    const text = serialiseUser(t, maxBatchBytes);
+    const text = serialiseUser(t, limits);
     if (typeof text !== 'string') return text;
     json = text;
     return t;

@@ -146,6 +146,43 @@ export async function openExport(input: ExportInput, options: ReadOptions = {}):
   return { name, state, format: state.format, text: start.rest, leadingLines: start.first.newlines, fail };
 }
 
+/** What {@link inspectExport} finds at the start of an input. */
+export interface ExportKind {
+  /** `empty`: no text, blank lines only, or an array without elements. */
+  format: 'ndjson' | 'json-array' | 'empty';
+  gzip: boolean;
+}
+
+/**
+ * Reads no more of an input than it takes to tell what it is (gzip or not; NDJSON, a JSON array,
+ * or empty), so a wrong file is refused before any work starts. Throws {@link PipelineInputError}
+ * `not_json` for anything else (a CSV, a binary file) and `read_failed` when it cannot be read.
+ */
+export async function inspectExport(
+  input: ExportInput,
+  options: { name?: string } = {},
+): Promise<ExportKind> {
+  const opened = await openExport(input, options);
+  const gzip = opened.state.gzip;
+  const it = opened.text[Symbol.asyncIterator]();
+  try {
+    if (opened.format !== 'json-array') return { format: opened.format, gzip };
+    // The text starts at its '['; the next character that is not blank tells an empty array.
+    let skip = 1;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return { format: 'empty', gzip };
+      const chunk = r.value;
+      let i = skip;
+      skip = 0;
+      while (i < chunk.length && isBlank(chunk[i]!)) i++;
+      if (i < chunk.length) return { format: chunk[i] === 0x5d ? 'empty' : 'json-array', gzip };
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
 export type Fail = (
   code: PipelineErrorCode,
   message: string,

@@ -17,6 +17,7 @@
  * not an export this tool understands: it ends with an error listing the keys found.
  */
 import { PipelineInputError } from './errors.js';
+import { MAX_NESTING, nestsDeeperThan } from './profile-checks.js';
 import { isSchemaEmail } from './schema.js';
 import type { ExportRecord, ImportCandidate, ImportUser, RecordSource, Skipped } from './types.js';
 
@@ -254,9 +255,21 @@ export function createTransformer(options: TransformOptions): Transformer {
     if (fields.open)
       fields.record(rawId !== undefined || rawEmail !== undefined ? undefined : Object.keys(record));
 
-    const original = hasSecret ? withoutSecrets(record) : record;
     const source: RecordSource = { line };
     if (typeof rawId === 'string') source.userId = rawId;
+    if (nestsDeeperThan(record, MAX_NESTING)) {
+      // Before anything that walks the record; its original goes nowhere, since nothing could write it.
+      const bare = stripDatabasePrefix(rawId);
+      if (typeof bare === 'string' && bare !== '' && !bare.includes('|')) lastId = bare;
+      return skip(
+        source,
+        undefined,
+        'too_deep',
+        `the record nests objects or arrays more than ${MAX_NESTING} levels deep`,
+        rawEmail,
+      );
+    }
+    const original = hasSecret ? withoutSecrets(record) : record;
 
     // Which identity is the database one decides both whether to import and under which id.
     let id: unknown = rawId;
@@ -416,14 +429,16 @@ function withoutReservedKeys(meta: unknown): { value: Record<string, unknown>; d
 
 function skip(
   source: RecordSource,
-  original: ExportRecord,
+  original: ExportRecord | undefined,
   reason: Skipped['reason'],
   detail: string,
   rawEmail: unknown,
 ): Skipped {
   if (source.email === undefined && typeof rawEmail === 'string' && rawEmail !== '')
     source.email = rawEmail.trim().toLowerCase();
-  return { kind: 'skipped', source, reason, detail, original };
+  const skipped: Skipped = { kind: 'skipped', source, reason, detail };
+  if (original !== undefined) skipped.original = original;
+  return skipped;
 }
 
 function findIdentity(identities: unknown[], connection: string): Record<string, unknown> | undefined {

@@ -43,7 +43,10 @@ export type SkipReason =
   | 'duplicate_in_export'
   | 'malformed_line'
   | 'schema_invalid'
-  | 'blocked_excluded';
+  | 'blocked_excluded'
+  | 'too_deep'
+  | 'invalid_metadata_key'
+  | 'profile_too_large';
 
 export interface ImportCandidate {
   kind: 'import';

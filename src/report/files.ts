@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
@@ -42,11 +42,59 @@ export function runDir(reportsDir: string, runId: string): string {
   return join(reportsDir, runId);
 }
 
-/** Creates the folder (and parents) and makes sure it is owner-only even when it already existed. */
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: DIR_MODE });
-  await chmod(dir, DIR_MODE);
+/**
+ * `base/part/…`, each part a folder created owner-only (0700, also when it already existed) and
+ * never a symbolic link: a link there would send users' data, and the mode change, to wherever it
+ * points. `base` itself (`REPORTS_DIR`) is the operator's and may be a link. Returns the path.
+ */
+export async function ensurePrivateDir(base: string, ...parts: string[]): Promise<string> {
+  await mkdir(base, { recursive: true, mode: DIR_MODE });
+  let dir = base;
+  for (const part of parts) {
+    dir = join(dir, part);
+    try {
+      await mkdir(dir, { mode: DIR_MODE });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let fh: FileHandle;
+    try {
+      // O_NOFOLLOW: the check and the chmod are on the folder itself, whatever replaces it meanwhile.
+      fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
+      // Linux answers a link with ENOTDIR when O_DIRECTORY is given too: tell the two apart.
+      await refuseSymlink(dir);
+      throw new InputError(`${dir} is not a folder.`, { hint: 'Move it away and run again.' });
+    }
+    try {
+      await fh.chmod(DIR_MODE);
+    } finally {
+      await fh.close();
+    }
+  }
+  return dir;
 }
+
+/** Throws when `path` is a symbolic link (so nothing is written where it points); a missing path is fine. */
+export async function refuseSymlink(path: string): Promise<void> {
+  const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (st?.isSymbolicLink() === true) throw symlinkRefused(path);
+}
+
+function symlinkRefused(path: string): InputError {
+  return new InputError(
+    `${path} is a symbolic link: files holding users' data are never written through one.`,
+    { hint: 'Remove the link (check who made it and where it points), then run again.' },
+  );
+}
+
+/** Flags for a new file of user data: created here, never existing, never through a link. */
+const CREATE_PRIVATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export interface AtomicFileOptions {
   /** Compress what is written (one gzip stream). @defaultValue false */
@@ -75,8 +123,9 @@ export class AtomicFile {
   }
 
   static async create(path: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
+    await refuseSymlink(path);
     const file = new AtomicFile(path);
-    const fh = await open(file.#tmp, 'wx', FILE_MODE);
+    const fh = await open(file.#tmp, CREATE_PRIVATE, FILE_MODE);
     file.#fh = fh;
     // The mode given to open() is reduced by the umask; set it exactly.
     await fh.chmod(FILE_MODE);
@@ -113,9 +162,10 @@ export class AtomicFile {
     await fh.close();
   }
 
-  /** Puts the file in place, replacing any previous version in one step. */
+  /** Puts the file in place, replacing any previous version in one step (a link there is refused). */
   async commit(): Promise<void> {
     await this.finish();
+    await refuseSymlink(this.path);
     await rename(this.#tmp, this.path);
   }
 

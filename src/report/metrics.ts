@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics of a worker process (METRICS_PORT): BullMQ job counts per queue and state, and
  * the counters of the runs it works on. Values are read when Prometheus scrapes, so nothing has to
- * push them. Only counts are exposed, never user data, so the default is to listen on every interface
- * (a container's port is how Prometheus reaches it).
+ * push them. Only counts and run ids are exposed, never user data; still, it has no
+ * authentication, so like the dashboard it listens on loopback unless told otherwise
+ * (METRICS_HOST, e.g. `0.0.0.0` in a container whose port only Prometheus reaches).
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -28,7 +29,7 @@ export const QUEUE_STATES = [
 export interface MetricsServerOptions {
   /** `METRICS_PORT`; 0 picks a free port. */
   port: number;
-  /** @defaultValue `0.0.0.0` */
+  /** `METRICS_HOST` @defaultValue `127.0.0.1` */
   host?: string;
   /** The queues whose job counts are exported (label `queue` = the queue's name). */
   queues: ReadonlyArray<Pick<Queue, 'name' | 'getJobCounts'>>;
@@ -159,7 +160,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       },
     );
   });
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? '127.0.0.1';
   server.listen(options.port, host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

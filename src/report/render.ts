@@ -33,6 +33,9 @@ const SKIP_REASONS: Record<string, string> = {
   malformed_line: 'the input line is not valid JSON',
   schema_invalid: "does not fit Auth0's import schema after conversion",
   blocked_excluded: 'blocked in the old tenant and left out',
+  too_deep: 'nested more than 100 levels deep; Auth0 stores no such profile',
+  invalid_metadata_key: 'a metadata field name holds "." or "$", which Auth0 refuses',
+  profile_too_large: "larger than Auth0's profile size limit (MAX_PROFILE_BYTES)",
 };
 
 const FAILURE_CODES: Record<string, string> = {

@@ -84,8 +84,8 @@ export interface WriteRunReportResult {
  * from one underlying scan; each is read once.
  */
 export async function writeRunReport(options: WriteRunReportOptions): Promise<WriteRunReportResult> {
-  const dir = runDir(options.reportsDir, options.summary.runId);
-  await ensurePrivateDir(dir);
+  runDir(options.reportsDir, options.summary.runId);
+  const dir = await ensurePrivateDir(options.reportsDir, options.summary.runId);
   const sanitizer = new Sanitizer(options.secrets);
   const digest = new FailureDigest();
   const ledger = new LineLedger();

@@ -126,7 +126,11 @@ export interface SimOptions {
   bruteForceThreshold?: number;
   /** How long such a block lasts. @defaultValue 900000 */
   bruteForceBlockMs?: number;
-  /** Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED. @defaultValue 10240 */
+  /**
+   * Import users whose JSON is larger fail with PROFILE_SIZE_EXCEEDED: Auth0's 10 KB profile limit
+   * plus its extended allowance of about ten times that (profiles in between are stored with a
+   * warning). @defaultValue 102400
+   */
   maxProfileBytes?: number;
   /** Faults active from the start. */
   faults?: FaultRule[];
@@ -192,7 +196,7 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
     tokenTtlSeconds: o.tokenTtlSeconds ?? 86_400,
     bruteForceThreshold: o.bruteForceThreshold ?? 10,
     bruteForceBlockMs: o.bruteForceBlockMs ?? 15 * 60_000,
-    maxProfileBytes: o.maxProfileBytes ?? 10_240,
+    maxProfileBytes: o.maxProfileBytes ?? 102_400,
     faults: o.faults ?? [],
     workDir: o.workDir,
   };

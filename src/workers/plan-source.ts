@@ -48,5 +48,6 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     migrated,
     ...(hashes !== undefined && { hashes }),
     batchBytes: rt.config.batchBytes,
+    maxProfileBytes: rt.config.maxProfileBytes,
   });
 }

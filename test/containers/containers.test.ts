@@ -66,6 +66,16 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(compose.services.worker!.depends_on?.redis?.condition).toBe('service_healthy');
   });
 
+  it('serves worker metrics to the compose network only, and recommends PAYLOAD_KEY with how to make one', () => {
+    const worker = compose.services.worker!;
+    expect(worker.environment?.METRICS_HOST).toBe('${METRICS_HOST:-0.0.0.0}');
+    expect((worker as { ports?: unknown }).ports).toBeUndefined();
+    expect(worker.environment?.PAYLOAD_KEY).toBe('${PAYLOAD_KEY:-}');
+    expect(read('docker-compose.yml')).toMatch(
+      /# .*PAYLOAD_KEY[\s\S]*openssl rand -hex 32[\s\S]*PAYLOAD_KEY: /,
+    );
+  });
+
   it('runs worker replicas with an init process and a stop grace period', () => {
     const worker = compose.services.worker!;
     expect(worker.init).toBe(true);

@@ -227,7 +227,12 @@ describe('import command', () => {
       /PAYLOAD_KEY is not set/,
     );
     expect(
-      await importCommand(h.config, file, { hashes: file, allowPlaintextHashes: true, dryRun: true }, io()),
+      await importCommand(
+        h.config,
+        file,
+        { hashes: file, allowPlaintextHashes: true, allowEmpty: true, dryRun: true },
+        io(),
+      ),
     ).toBe(0);
     await expect(importCommand(h.config, join(h.reportsDir, 'missing.ndjson'), {}, io())).rejects.toThrow(
       /no such file/,

@@ -12,6 +12,14 @@ import {
   type ScriptOutcome,
   type ScriptRuntime,
 } from '../../src/sim/auth/custom-db.js';
+import {
+  endlessJson,
+  hugeContentLength,
+  redirectTo,
+  startHostileServer,
+  tricklingJson,
+  type HostileServer,
+} from '../hostile-servers.js';
 import { startFakeOldTenant, type FakeOldTenant, type FakeUser } from './fake-old-tenant.js';
 
 const ALICE: FakeUser = {
@@ -463,5 +471,69 @@ describe('time limits', () => {
     expect(aborted[0]).toBeGreaterThanOrEqual(4900);
     expect(aborted[0]).toBeLessThan(6500);
     expect(hanging.problems).toEqual([]);
+  });
+});
+
+describe('a hostile old tenant', () => {
+  const servers: HostileServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  const serve = async (...args: Parameters<typeof startHostileServer>) => {
+    const server = await startHostileServer(...args);
+    servers.push(server);
+    return server;
+  };
+
+  it.each([301, 302, 303, 307, 308])(
+    'never follows a %i: the client secret and the password reach no other host',
+    async (status) => {
+      const elsewhere = await serve((_req, res) => res.writeHead(200).end('{}'), '127.0.0.2');
+      const hostile = await serve(redirectTo(() => elsewhere.url, status));
+      const outcome = await login('alice@example.com', ALICE.password, {
+        configuration: { OLD_AUTH0_BASE_URL: hostile.url },
+      });
+      expect(hostile.requests.map((r) => r.url)).toEqual(['/oauth/token']);
+      expect(elsewhere.requests).toEqual([]);
+      const error = errorOf(outcome);
+      expect(error.message).toMatch(
+        new RegExp(`misconfigured.*redirect \\(HTTP ${status} to 127\\.0\\.0\\.2`),
+      );
+      expect(error.message).not.toMatch(/wrong/i);
+      expect(JSON.stringify(outcome)).not.toContain(old.clientSecret);
+      expect(JSON.stringify(outcome)).not.toContain(ALICE.password);
+    },
+  );
+
+  it('stops reading an answer that never ends, well before the time limit, and hangs up', async () => {
+    const hostile = await serve(endlessJson());
+    const started = Date.now();
+    const outcome = await login('alice@example.com', ALICE.password, {
+      configuration: { OLD_AUTH0_BASE_URL: hostile.url },
+    });
+    expectTryAgain(outcome);
+    expect(errorOf(outcome).message).toMatch(/more than 1048576 bytes/);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    await hostile.hungUp;
+    // What the server got to write: the 1 MiB read, plus what the sockets buffer on the way.
+    expect(hostile.sent).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('keeps its time limit on an answer that trickles on forever', async () => {
+    const hostile = await serve(tricklingJson());
+    const outcome = await login('alice@example.com', ALICE.password, {
+      configuration: { OLD_AUTH0_BASE_URL: hostile.url, OLD_AUTH0_TIMEOUT_MS: '300' },
+    });
+    expectTryAgain(outcome);
+    expect(errorOf(outcome).message).toMatch(/did not answer within 300 ms/);
+  });
+
+  it('refuses an answer whose declared length is over the limit without reading it', async () => {
+    const hostile = await serve(hugeContentLength(4 * 1024 ** 3));
+    const outcome = await login('alice@example.com', ALICE.password, {
+      configuration: { OLD_AUTH0_BASE_URL: hostile.url },
+    });
+    expectTryAgain(outcome);
+    expect(errorOf(outcome).message).toMatch(/more than 1048576 bytes/);
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PipelineInputError } from '../../src/pipeline/errors.js';
-import { createReadState, readExport, type ReadItem } from '../../src/pipeline/read.js';
+import { createReadState, inspectExport, readExport, type ReadItem } from '../../src/pipeline/read.js';
 import { chunked, collect, gzip, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -194,5 +194,33 @@ describe('readExport', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('inspectExport', () => {
+  it('tells NDJSON, a JSON array and an empty input from the first bytes, gzip or not, in any chunks', async () => {
+    const cases: Array<[string, string]> = [
+      ['{"email":"a@example.com"}\n', 'ndjson'],
+      ['\n\n{"email":"a@example.com"}', 'ndjson'],
+      ['[{"email":"a@example.com"}]', 'json-array'],
+      ['[ \n\t {"email":"a@example.com"}]', 'json-array'],
+      ['[ \n ]', 'empty'],
+      ['[', 'empty'],
+      ['\ufeff  \n', 'empty'],
+      ['', 'empty'],
+    ];
+    for (const [text, format] of cases) {
+      const bytes = Buffer.from(text, 'utf8');
+      expect(await inspectExport(chunked(bytes, [1, 1, 2]))).toEqual({ format, gzip: false });
+      expect(await inspectExport(chunked(gzip(bytes), [3]))).toEqual({ format, gzip: true });
+    }
+  });
+
+  it('refuses what is not an export, naming it', async () => {
+    const csv = tmp.file('users.csv', 'email,name\n');
+    await expect(inspectExport(csv)).rejects.toThrow(/users\.csv is not JSON: it starts with 'e'/);
+    await expect(inspectExport(tmp.file('x.bin', Buffer.from([0, 1])))).rejects.toMatchObject({
+      code: 'not_json',
+    });
   });
 });

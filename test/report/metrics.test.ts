@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../../src/report/metrics.js';
@@ -30,6 +31,18 @@ afterEach(async () => {
 });
 
 describe('startMetricsServer', () => {
+  it('listens on loopback unless given a host: another interface of the machine is refused', async () => {
+    server = await startMetricsServer({ port: 0, queues: [], processMetrics: false });
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/metrics`);
+    expect((await fetch(server.url)).status).toBe(200);
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && !a.internal && a.family === 'IPv4');
+    if (outside !== undefined) {
+      await expect(fetch(`http://${outside.address}:${server.port}/metrics`)).rejects.toThrow();
+    }
+  });
+
   it('serves the job counts of each queue and the counters of the runs', async () => {
     const prefix = `test-metrics-${randomUUID()}`;
     const imports = new Queue('import-batch', { connection, prefix });

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -296,5 +296,23 @@ describe('sendResets', () => {
     const again = await planResets(dir);
     expect(again.todo).toHaveLength(0);
     expect(again.alreadyDone.size).toBe(3);
+  });
+
+  it('never appends its ticket links through a resets.ndjson that is a symbolic link', async () => {
+    const dir = await writeRun(users.slice(0, 2));
+    const outside = await mkdtemp(join(tmpdir(), 'resets-target-'));
+    try {
+      const victim = join(outside, 'victim.txt');
+      await writeFile(victim, 'untouched\n', { mode: 0o644 });
+      await symlink(victim, join(dir, 'resets.ndjson'));
+      const client = createTenantClient(toTenantConfig(sim.tenants.new), { label: 'new' });
+      await expect(sendResets(client, await planResets(dir), { dir })).rejects.toThrow(
+        /resets\.ndjson is a symbolic link/,
+      );
+      expect(await readFile(victim, 'utf8')).toBe('untouched\n');
+      expect((await stat(victim)).mode & 0o777).toBe(0o644);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -300,6 +300,40 @@ describe('writeRunReport', () => {
     expect(await readLines(join(dir, 'retry.ndjson'))).toHaveLength(3);
     expect(await gzLines(join(dir, 'imported.ndjson.gz'))).toHaveLength(72);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses a run folder that is a symbolic link: nothing is written to its target, whose mode stays', async () => {
+    const target = await mkdtemp(join(tmpdir(), 'reports-target-'));
+    try {
+      await chmod(target, 0o755);
+      await symlink(target, join(reportsDir, 'run-2024-05-01-a'));
+      await expect(writeRunReport({ reportsDir, summary: sampleSummary(), ...all })).rejects.toThrow(
+        /run-2024-05-01-a is a symbolic link/,
+      );
+      expect(await readdir(target)).toEqual([]);
+      expect((await stat(target)).mode & 0o777).toBe(0o755);
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a report file that is a symbolic link, leaving its target as it was', async () => {
+    const target = await mkdtemp(join(tmpdir(), 'reports-target-'));
+    try {
+      const victim = join(target, 'victim.txt');
+      await writeFile(victim, 'untouched\n', { mode: 0o644 });
+      const dir = join(reportsDir, 'run-2024-05-01-a');
+      await mkdir(dir, { mode: 0o700 });
+      await symlink(victim, join(dir, 'skipped.ndjson'));
+      await expect(writeRunReport({ reportsDir, summary: sampleSummary(), ...all })).rejects.toThrow(
+        /skipped\.ndjson is a symbolic link/,
+      );
+      expect(await readFile(victim, 'utf8')).toBe('untouched\n');
+      expect((await stat(victim)).mode & 0o777).toBe(0o644);
+      expect(await readdir(dir)).toEqual(['skipped.ndjson']);
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
   });
 
   it('refuses a run id that would leave the reports folder', async () => {

@@ -207,6 +207,58 @@ describe('processing', () => {
     });
   });
 
+  it('fails a user nested 5,000 levels deep alone, and keeps answering', async () => {
+    const { sim, api } = await start();
+    const deep = `${'{"a":'.repeat(4_999)}{}${'}'.repeat(4_999)}`;
+    const file = `[{"email":"before@example.com"},{"email":"deep@example.com","user_id":"deep1","user_metadata":${deep}},{"email":"after@example.com"}]`;
+    const job = await api.importUsers(file);
+    expect(job).toMatchObject({ status: 'completed', summary: { inserted: 2, failed: 1, total: 3 } });
+    const errors = await api.call('GET', `/jobs/${job.id}/errors`);
+    expect(errors.status).toBe(200);
+    expect(errors.body).toEqual([
+      {
+        user: { email: 'deep@example.com', user_id: 'deep1' },
+        errors: [
+          {
+            code: 'NOT_PASSED',
+            message: 'Objects nest more than 100 levels deep',
+            path: 'user_metadata',
+          },
+        ],
+      },
+    ]);
+    expect(sim.tenant('new').users.findByEmail('after@example.com')).toHaveLength(1);
+    expect((await api.call('GET', '/jobs/' + job.id)).status).toBe(200);
+  });
+
+  it("refuses metadata field names with '.' or '$' at any depth, and profiles over the extended allowance", async () => {
+    const { sim, api } = await start();
+    const job = await api.importUsers([
+      { email: 'top@example.com', user_metadata: { 'a.b': 1 } },
+      { email: 'nested@example.com', app_metadata: { plan: { $inc: 1 } } },
+      { email: 'in-array@example.com', user_metadata: { list: [{ 'x.y': 1 }] } },
+      { email: 'value@example.com', user_metadata: { price: '$5.00', host: 'a.example.com' } },
+      // Over the 10 KB limit but within the extended allowance: stored (with a warning in tenant logs).
+      { email: 'big@example.com', user_metadata: { blob: 'x'.repeat(50_000) } },
+      { email: 'huge@example.com', user_metadata: { blob: 'x'.repeat(110_000) } },
+    ]);
+    expect(job).toMatchObject({ summary: { inserted: 2, failed: 4, total: 6 } });
+    const errors = await api.call('GET', `/jobs/${job.id}/errors`);
+    expect(
+      errors.body.map((e: { user: { email: string }; errors: Array<{ code: string; path?: string }> }) => [
+        e.user.email,
+        e.errors[0]!.code,
+        e.errors[0]!.path,
+      ]),
+    ).toEqual([
+      ['top@example.com', 'NOT_PASSED', 'user_metadata.a.b'],
+      ['nested@example.com', 'NOT_PASSED', 'app_metadata.plan.$inc'],
+      ['in-array@example.com', 'NOT_PASSED', 'user_metadata.list[0].x.y'],
+      ['huge@example.com', 'PROFILE_SIZE_EXCEEDED', undefined],
+    ]);
+    expect(sim.tenant('new').users.findByEmail('big@example.com')).toHaveLength(1);
+  });
+
   it('fails existing users without upsert; with upsert updates upsertable fields and replaces metadata', async () => {
     const { sim, api } = await start();
     await api.importUsers([

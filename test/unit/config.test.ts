@@ -20,6 +20,9 @@ describe('loadConfig', () => {
     expect(c.reportsDir).toBe('./reports');
     expect(c.importConcurrency).toBe(2);
     expect(c.batchBytes).toBe(400_000);
+    expect(c.maxProfileBytes).toBe(102_400);
+    expect(c.exportMaxBytes).toBe(10 * 1024 ** 3);
+    expect(c.metricsHost).toBe('127.0.0.1');
     expect(c.tenants).toEqual({});
   });
 
@@ -40,6 +43,32 @@ describe('loadConfig', () => {
         dotenvPath: false,
       }),
     ).toThrowError(/BATCH_BYTES[\s\S]*IMPORT_CONCURRENCY[\s\S]*REDIS_URL|REDIS_URL[\s\S]*BATCH_BYTES/);
+  });
+
+  it('puts the problems of the tenants a command needs in the same message as the others', () => {
+    const load = (env: Record<string, string>, needs: ('old' | 'new')[]) => {
+      try {
+        loadConfig({ env, dotenvPath: false, needs: () => needs });
+      } catch (err) {
+        return err as { message: string; hint?: string };
+      }
+      return undefined;
+    };
+    const all = load({ BATCH_BYTES: '600000', OLD_AUTH0_DOMAIN: 'x.auth0.com', METRICS_PORT: '0' }, [
+      'old',
+      'new',
+    ]);
+    expect(all?.message).toMatch(/BATCH_BYTES/);
+    expect(all?.message).toMatch(/METRICS_PORT/);
+    expect(all?.message).toMatch(
+      /old tenant: missing OLD_AUTH0_CLIENT_ID, OLD_AUTH0_CLIENT_SECRET, OLD_AUTH0_CONNECTION/,
+    );
+    expect(all?.message).toMatch(/new tenant: set NEW_AUTH0_DOMAIN/);
+    expect(all?.hint).toMatch(/Management API/);
+    // A tenant the command does not need is not asked for.
+    const newOnly = load({ ...tenantEnv('NEW'), OLD_AUTH0_DOMAIN: 'x.auth0.com' }, ['new']);
+    expect(newOnly).toBeUndefined();
+    expect(load({}, ['new'])?.message).not.toMatch(/OLD_AUTH0/);
   });
 
   it('warns about a retired variable that is still set, and goes on', () => {

@@ -84,6 +84,51 @@ export class FileDuplicates {
   }
 }
 
+/**
+ * Levels of objects and arrays a user may nest, the user being level 1. Auth0 documents no depth
+ * limit; its profile store refuses documents nested more than 100 levels [inference], which its
+ * import answers as one user's failure. A deliberate copy of src/pipeline/profile-checks.ts: the
+ * simulator shares no code with what it checks.
+ */
+const MAX_NESTING = 100;
+
+/** The top-level field that nests more than {@link MAX_NESTING} levels (iteratively: any depth is safe). */
+function tooDeepField(u: Record<string, unknown>): string | undefined {
+  for (const [field, value] of Object.entries(u)) {
+    if (value === null || typeof value !== 'object') continue;
+    const stack: Array<[unknown, number]> = [[value, 2]];
+    while (stack.length > 0) {
+      const [node, depth] = stack.pop()!;
+      if (depth > MAX_NESTING) return field;
+      for (const child of Object.values(node as object)) {
+        if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Where a metadata field name holds `.` or `$` ("Metadata field names must not contain . or $"), at any depth. */
+function invalidMetadataKeys(u: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const field of ['app_metadata', 'user_metadata']) {
+    const md = u[field];
+    if (!md || typeof md !== 'object' || Array.isArray(md)) continue;
+    const stack: Array<[unknown, string]> = [[md, field]];
+    while (stack.length > 0) {
+      const [node, path] = stack.pop()!;
+      const entries = Object.entries(node as object);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        const at = Array.isArray(node) ? `${path}[${key}]` : `${path}.${key}`;
+        if (!Array.isArray(node) && (key.includes('.') || key.includes('$'))) out.push(at);
+        if (child !== null && typeof child === 'object') stack.push([child, at]);
+      }
+    }
+  }
+  return out;
+}
+
 function extraChecks(u: Record<string, unknown>, maxProfileBytes: number): SchemaError[] {
   const out: SchemaError[] = [];
   if (u.password_hash !== undefined && u.custom_password_hash !== undefined) {
@@ -105,19 +150,12 @@ function extraChecks(u: Record<string, unknown>, maxProfileBytes: number): Schem
       }
     }
   }
-  for (const field of ['app_metadata', 'user_metadata']) {
-    const md = u[field];
-    if (md && typeof md === 'object' && !Array.isArray(md)) {
-      for (const key of Object.keys(md)) {
-        if (key.includes('.') || key.includes('$')) {
-          out.push({
-            code: 'NOT_PASSED',
-            message: `${field} field names must not contain "." or "$"`,
-            path: `${field}.${key}`,
-          });
-        }
-      }
-    }
+  for (const path of invalidMetadataKeys(u)) {
+    out.push({
+      code: 'NOT_PASSED',
+      message: `${path.split(/[.[]/)[0]} field names must not contain "." or "$"`,
+      path,
+    });
   }
   if (out.length === 0 && Buffer.byteLength(JSON.stringify(u)) > maxProfileBytes) {
     out.push({
@@ -147,6 +185,22 @@ export function importOne(
     counts.failed++;
     return { user: redactUser(raw), errors: withoutEmptyPath(errors as SchemaError[]) };
   };
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const deep = tooDeepField(raw as Record<string, unknown>);
+    if (deep !== undefined) {
+      counts.failed++;
+      // Shown without its nested fields: the /errors answer could not be serialised with them.
+      const shown: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(raw)) if (v === null || typeof v !== 'object') shown[k] = v;
+      if (typeof shown.password_hash === 'string') shown.password_hash = '*****';
+      return {
+        user: shown,
+        errors: [
+          { code: 'NOT_PASSED', message: `Objects nest more than ${MAX_NESTING} levels deep`, path: deep },
+        ],
+      };
+    }
+  }
   // Factors are imported after the user, so they are validated on their own (see importFactors).
   const schemaErrors = importUserErrors(withoutFactors(raw));
   if (schemaErrors.length > 0) return failWith(schemaErrors);

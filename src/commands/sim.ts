@@ -80,7 +80,7 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
   const seeded =
     opts.seedFile !== undefined
       ? `old seeded from ${opts.seedFile}`
-      : `old: ${opts.seedOld ?? 1000} generated users, ${percent(opts.seedLinked ?? 0.05)}% with a linked account, ${percent(opts.seedMfa ?? 0.1)}% of the database ones enrolled in MFA`;
+      : `old: ${opts.seedOld ?? 1000} generated users in ${sim.tenant('old').organizations.size} organizations, ${percent(opts.seedLinked ?? 0.05)}% with a linked account, ${percent(opts.seedMfa ?? 0.1)}% of the database ones enrolled in MFA`;
   const lines = [
     `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${percent(
       opts.seedNewMigrated ?? 0,

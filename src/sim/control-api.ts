@@ -19,6 +19,7 @@ export async function controlRoutes(
         importedUsers: importedUserIds.length,
         ...(req.query.ids === 'true' ? { importedUserIds } : {}),
         users: t.userCount(),
+        organizations: t.organizations.size,
         jobs: t.jobs.size,
       };
     }

@@ -40,6 +40,11 @@ export function sendManagementError(
     .send(managementErrorBody(status, message, errorCode));
 }
 
+/** 204 as real tenants send it: no body, still Auth0's JSON content type. */
+export function sendNoContent(reply: FastifyReply): FastifyReply {
+  return reply.code(204).type(JSON_UTF8).send();
+}
+
 /** What the Authentication API says with a 429. */
 export const AUTH_RATE_LIMIT_MESSAGE = 'Rate limit exceeded. Please retry after some time.';
 

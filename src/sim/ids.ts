@@ -1,10 +1,17 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export function randomAlnum(length: number): string {
+  // One draw of random bytes per id, not one per character: seeding creates thousands of ids.
+  // Bytes from 248 up are skipped so that every character is equally likely (248 = 4 × 62).
   let out = '';
-  for (let i = 0; i < length; i++) out += ALNUM[randomInt(ALNUM.length)];
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b < 248) out += ALNUM[b % ALNUM.length];
+      if (out.length === length) break;
+    }
+  }
   return out;
 }
 
@@ -30,3 +37,6 @@ export function newObjectIdHex(): string {
 
 export const JOB_ID_PATTERN = /^job_[A-Za-z0-9]{16}$/;
 export const CONNECTION_ID_PATTERN = /^con_[A-Za-z0-9]{16}$/;
+
+/** Auth0 organization ids: `org_` + 16 alphanumerics. */
+export const newOrganizationId = (): string => `org_${randomAlnum(16)}`;

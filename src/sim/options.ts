@@ -82,6 +82,77 @@ export const AUTH_RATE_LIMIT_PROFILES: Readonly<Record<TimingProfile, RateLimitO
   enterprise: { capacity: 100, refillPerSecond: 100 },
 };
 
+/** Management API endpoints with a rate limit of their own, besides the tenant-wide bucket. */
+export type EndpointRateLimitName =
+  | 'read-organizations'
+  | 'read-organization'
+  | 'read-organization-by-name'
+  | 'write-organizations'
+  | 'read-organization-members'
+  | 'write-organization-members'
+  | 'read-organization-member-roles'
+  | 'write-organization-member-roles'
+  | 'read-organization-connections'
+  | 'write-organization-connections'
+  | 'read-user-organizations';
+
+const perMinute = (capacity: number, n: number): RateLimitOptions => ({ capacity, refillPerSecond: n / 60 });
+
+/**
+ * Per-endpoint buckets (MIGRATION-FACTS.md's endpoint table). Enterprise: Auth0's enterprise and
+ * private-cloud tables (write organizations 5 + 150/min, one bucket for POST, PATCH and DELETE);
+ * free and production: the self-service figures where Auth0 gives them, the enterprise ones
+ * otherwise. GET /users/{id}/organizations has only the older 40 + 500/min figure. `fast` has none.
+ */
+const ENTERPRISE_ENDPOINT_LIMITS: Readonly<Record<EndpointRateLimitName, RateLimitOptions>> = {
+  'read-organizations': perMinute(10, 100),
+  'read-organization': perMinute(40, 500),
+  'read-organization-by-name': perMinute(20, 200),
+  'write-organizations': perMinute(5, 150),
+  'read-organization-members': perMinute(40, 500),
+  'write-organization-members': perMinute(20, 200),
+  'read-organization-member-roles': perMinute(20, 200),
+  'write-organization-member-roles': perMinute(20, 200),
+  'read-organization-connections': perMinute(10, 100),
+  'write-organization-connections': perMinute(5, 150),
+  'read-user-organizations': perMinute(40, 500),
+};
+const SELF_SERVICE_ENDPOINT_LIMITS: Readonly<Record<EndpointRateLimitName, RateLimitOptions>> = {
+  ...ENTERPRISE_ENDPOINT_LIMITS,
+  'read-organizations': perMinute(5, 50),
+  'read-organization-by-name': perMinute(10, 100),
+  'write-organizations': perMinute(5, 25),
+  'read-organization-connections': perMinute(5, 50),
+};
+
+export const ENDPOINT_RATE_LIMIT_PROFILES: Readonly<
+  Record<TimingProfile, Readonly<Partial<Record<EndpointRateLimitName, RateLimitOptions>>>>
+> = {
+  fast: {},
+  free: SELF_SERVICE_ENDPOINT_LIMITS,
+  production: SELF_SERVICE_ENDPOINT_LIMITS,
+  enterprise: ENTERPRISE_ENDPOINT_LIMITS,
+};
+
+/** Entity limits of Auth0's entity-limit policy for organizations (public cloud defaults). */
+export interface OrganizationLimits {
+  /** @defaultValue 100000 */
+  organizationsPerTenant: number;
+  /** @defaultValue 100000 */
+  membersPerOrganization: number;
+  /** @defaultValue 10 */
+  connectionsPerOrganization: number;
+  /** Organization roles one member may hold. @defaultValue 50 */
+  rolesPerMember: number;
+}
+
+export const DEFAULT_ORGANIZATION_LIMITS: Readonly<OrganizationLimits> = {
+  organizationsPerTenant: 100_000,
+  membersPerOrganization: 100_000,
+  connectionsPerOrganization: 10,
+  rolesPerMember: 50,
+};
+
 export interface SimOptions {
   /** @defaultValue 0 (a free port) */
   port?: number;
@@ -116,6 +187,13 @@ export interface SimOptions {
   rateLimit?: RateLimitOptions | false;
   /** `/oauth/token` bucket per tenant, or `false`. @defaultValue by timing profile */
   authRateLimit?: RateLimitOptions | false;
+  /**
+   * Per-endpoint buckets (each one per tenant) over the timing profile's; `false` for a name turns
+   * one off, `false` for all turns them all off. @defaultValue by timing profile (none for `fast`)
+   */
+  endpointRateLimits?: Partial<Record<EndpointRateLimitName, RateLimitOptions | false>> | false;
+  /** Organization entity limits, small ones for tests. @defaultValue Auth0's (see {@link OrganizationLimits}) */
+  organizationLimits?: Partial<OrganizationLimits>;
   /** Lifetime of an export's download link. @defaultValue 60 */
   exportLinkTtlSeconds?: number;
   /** Jobs (and their files) disappear this long after creation. @defaultValue 86400 */
@@ -151,6 +229,8 @@ export interface ResolvedOptions {
   timing: SimTiming;
   rateLimit: RateLimitOptions | false;
   authRateLimit: RateLimitOptions | false;
+  endpointRateLimits: Partial<Record<EndpointRateLimitName, RateLimitOptions>>;
+  organizationLimits: OrganizationLimits;
   exportLinkTtlMs: number;
   jobRetentionMs: number;
   tokenTtlSeconds: number;
@@ -191,6 +271,8 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
     timing,
     rateLimit: o.rateLimit ?? RATE_LIMIT_PROFILES[profile],
     authRateLimit: o.authRateLimit ?? AUTH_RATE_LIMIT_PROFILES[profile],
+    endpointRateLimits: endpointLimits(profile, o.endpointRateLimits),
+    organizationLimits: { ...DEFAULT_ORGANIZATION_LIMITS, ...o.organizationLimits },
     exportLinkTtlMs: (o.exportLinkTtlSeconds ?? 60) * 1000,
     jobRetentionMs: (o.jobRetentionSeconds ?? 86_400) * 1000,
     tokenTtlSeconds: o.tokenTtlSeconds ?? 86_400,
@@ -200,4 +282,21 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
     faults: o.faults ?? [],
     workDir: o.workDir,
   };
+}
+
+function endpointLimits(
+  profile: TimingProfile,
+  given: SimOptions['endpointRateLimits'],
+): Partial<Record<EndpointRateLimitName, RateLimitOptions>> {
+  if (given === false) return {};
+  const out: Partial<Record<EndpointRateLimitName, RateLimitOptions>> = {
+    ...ENDPOINT_RATE_LIMIT_PROFILES[profile],
+  };
+  for (const [name, limit] of Object.entries(given ?? {}) as Array<
+    [EndpointRateLimitName, RateLimitOptions | false]
+  >) {
+    if (limit === false) delete out[name];
+    else out[name] = limit;
+  }
+  return out;
 }

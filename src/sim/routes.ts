@@ -18,6 +18,8 @@ import { connectionsRoutes } from './management/connections.js';
 import { managementGuard } from './management/guard.js';
 import { identitiesRoutes } from './management/identities.js';
 import { MAX_IMPORT_BYTES, jobsRoutes } from './management/jobs.js';
+import { organizationMembersRoutes } from './management/organization-members.js';
+import { organizationsRoutes } from './management/organizations.js';
 import { resourceServersRoutes } from './management/resource-servers.js';
 import { rolesRoutes } from './management/roles.js';
 import { ticketsRoutes } from './management/tickets.js';
@@ -70,6 +72,8 @@ async function tenantRoutes(
       await api.register(authenticationMethodsRoutes, { tenant });
       await api.register(ticketsRoutes, { tenant });
       await api.register(jobsRoutes, { tenant, engine });
+      await api.register(organizationsRoutes, { tenant });
+      await api.register(organizationMembersRoutes, { tenant });
       await api.register(rolesRoutes, { tenant });
       await api.register(userRolesRoutes, { tenant });
       await api.register(userPermissionsRoutes, { tenant });

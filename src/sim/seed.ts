@@ -3,7 +3,8 @@
  * linked accounts and MFA enrolments asked for) or read from an Auth0 export file (NDJSON,
  * optionally gzipped, linked identities included), and a share of them already in the new tenant
  * (as a lazy migration leaves it: no links, no enrolments); generated tenants also get APIs, roles
- * and who holds them (tenant/generate-rbac.ts).
+ * and who holds them (tenant/generate-rbac.ts), and organizations with their members, whose
+ * member roles draw on those roles (seed-organizations.ts).
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -11,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 import { newObjectIdHex } from './ids.js';
 import type { ResolvedOptions } from './options.js';
 import { hash32 } from './prng.js';
+import { seedOrganizations } from './seed-organizations.js';
 import { DB_CONNECTION, isMigrated } from './tenant/generate.js';
 import type { SimTenant } from './tenant/tenant.js';
 import type { GeneratedPopulation } from './tenant/user-store.js';
@@ -49,14 +51,12 @@ export async function seedTenants(
   for (let i = 0; i < opts.seedOld && opts.seedNewMigrated > 0; i++) {
     if (isMigrated(opts.seed, i, opts.seedNewMigrated)) picked.push(i);
   }
-  const migrated: GeneratedPopulation = {
-    seed: opts.seed,
-    variant: 'migrated',
-    indices: Uint32Array.from(picked),
-  };
+  const migratedIndices = Uint32Array.from(picked);
+  const migrated: GeneratedPopulation = { seed: opts.seed, variant: 'migrated', indices: migratedIndices };
   if (picked.length > 0) tenants.new.users.setGenerated(migrated);
   // The new tenant has the APIs and part of the roles even before anyone moved.
   tenants.new.rbac.seed(migrated);
+  seedOrganizations(tenants, opts.seed, opts.seedOld, migratedIndices);
 }
 
 // A deliberate copy of src/pipeline/read.ts's reading: the simulator stays an independent check.

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
+import { ManagementClient } from 'auth0';
 import { expect } from 'vitest';
 import type { SimTenant, SimTenantInfo, Simulator } from '../../src/sim/index.js';
 
@@ -92,23 +93,48 @@ export interface Answer<T = unknown> {
 
 /**
  * Statuses an operation answers beyond those its OAS entry lists: real tenants answer 204 to a
- * role-permission removal (RELATIONS-API.md), and a role that does not exist is a 404 (a name
- * taken a 409) on every role path, as on those the OAS lists it for.
+ * role-permission removal (RELATIONS-API.md); a role or an organization that does not exist is a
+ * 404 on every path of theirs ("The role does not exist.", "No organization found by that id or
+ * name"), a name taken a 409, as on the paths the OAS lists them for; offset paging past 1,000
+ * records is a 400 `invalid_paging` wherever the cap applies.
  */
 const UNLISTED_STATUSES: Record<string, string[]> = {
   'DELETE /roles/{id}/permissions': ['204', '404'],
   'PATCH /roles/{id}': ['404', '409'],
+  'PATCH /organizations/{id}': ['404', '409'],
+  'POST /organizations/{id}/members': ['404'],
+  'DELETE /organizations/{id}/members': ['404'],
+  'POST /organizations/{id}/members/{user_id}/roles': ['404'],
+  'DELETE /organizations/{id}/members/{user_id}/roles': ['404'],
+  'GET /users/{id}/organizations': ['400'],
 };
 
 /**
- * Checkpoint pages, by path: their OAS answer is oneOf(array, offset page, checkpoint page), but a
- * last checkpoint page is `{<key>}` without `next` (Auth0: "when next is no longer included, no
- * pages are remaining"), which fits both page shapes; a request with take/from asks for this one.
+ * List answers are oneOf(array, offset page, checkpoint page), and some page shapes fit two
+ * branches: a last checkpoint page is `{<key>}` without `next` (Auth0: "when next is no longer
+ * included, no pages are remaining"); a members offset page fits the members checkpoint schema,
+ * which allows extra keys. The request says which one it asked for: take/from the checkpoint page,
+ * include_totals the offset one.
  */
-const CHECKPOINT_PAGES: Record<string, string> = {
-  '/connections': 'ListConnectionsCheckpointPaginatedResponseContent',
-  '/roles/{id}/users': 'ListRoleUsersPaginatedResponseContent',
+const PAGE_SHAPES: Record<string, { offset?: string; checkpoint: string }> = {
+  '/connections': { checkpoint: 'ListConnectionsCheckpointPaginatedResponseContent' },
+  '/roles/{id}/users': { checkpoint: 'ListRoleUsersPaginatedResponseContent' },
+  '/organizations': {
+    offset: 'ListOrganizationsOffsetPaginatedResponseContent',
+    checkpoint: 'ListOrganizationsPaginatedResponseContent',
+  },
+  '/organizations/{id}/members': {
+    offset: 'ListOrganizationMembersOffsetPaginatedResponseContent',
+    checkpoint: 'ListOrganizationMembersPaginatedResponseContent',
+  },
 };
+
+function pageShape(template: string, path: string, answer: Answer): string | undefined {
+  const shapes = PAGE_SHAPES[template];
+  if (shapes === undefined || answer.status !== 200) return undefined;
+  if (/[?&](take|from)=/.test(path)) return shapes.checkpoint;
+  return /[?&]include_totals=true/.test(path) ? shapes.offset : undefined;
+}
 
 /** Checks an answer against the OAS operation. */
 export function checkAgainstOas(doc: 'mgmt' | 'auth', method: string, path: string, answer: Answer): void {
@@ -129,9 +155,9 @@ export function checkAgainstOas(doc: 'mgmt' | 'auth', method: string, path: stri
     return;
   }
   const schema = op!.responses[status]?.content?.['application/json']?.schema;
-  const checkpoint = CHECKPOINT_PAGES[template];
-  if (checkpoint !== undefined && /[?&](take|from)=/.test(path) && answer.status === 200) {
-    const v = responseValidator('mgmt', ['components', 'schemas', checkpoint]);
+  const shape = doc === 'mgmt' ? pageShape(template, path, answer) : undefined;
+  if (shape !== undefined) {
+    const v = responseValidator('mgmt', ['components', 'schemas', shape]);
     expect(v(answer.body), `${method} ${path}: ${ajv.errorsText(v.errors)}`).toBe(true);
   } else if (schema !== undefined) {
     const v = responseValidator(doc, [
@@ -277,4 +303,18 @@ export class Mgmt {
     expect(created.status).toBe(202);
     return this.waitForJob(created.body.id);
   }
+}
+
+/**
+ * The official auth0 v7 SDK pointed at a simulated tenant through {@link simulatorFetch} (its
+ * ManagementClient always calls https://<domain>), without retries.
+ */
+export function sdkFor(info: SimTenantInfo): ManagementClient {
+  return new ManagementClient({
+    domain: info.domain,
+    clientId: info.clientId,
+    clientSecret: info.clientSecret,
+    fetch: simulatorFetch(info),
+    maxRetries: 0,
+  });
 }

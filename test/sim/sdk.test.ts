@@ -4,24 +4,14 @@
  * answer it gets is checked against the OAS.
  */
 import { gunzipSync } from 'node:zlib';
-import { ManagementClient, ManagementError } from 'auth0';
+import { ManagementError, type ManagementClient } from 'auth0';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DB_CONNECTION, startSimulator, type SimTenantInfo, type Simulator } from '../../src/sim/index.js';
-import { simulatorFetch } from './helpers.js';
+import { DB_CONNECTION, startSimulator, type Simulator } from '../../src/sim/index.js';
+import { sdkFor } from './helpers.js';
 
 let sim: Simulator;
 let oldApi: ManagementClient;
 let newApi: ManagementClient;
-
-function sdkFor(info: SimTenantInfo): ManagementClient {
-  return new ManagementClient({
-    domain: info.domain,
-    clientId: info.clientId,
-    clientSecret: info.clientSecret,
-    fetch: simulatorFetch(info),
-    maxRetries: 0,
-  });
-}
 
 beforeAll(async () => {
   sim = await startSimulator({ seedOld: 120, seedNewMigrated: 0.2 });

@@ -1,7 +1,8 @@
 /**
  * POST /oauth/token of a simulated tenant: client_credentials for the Management API, and the
  * password / password-realm grants checking the user store (or a custom database's login script
- * for connections in import mode, storing the user as Auth0 does).
+ * for connections in import mode, storing the user as Auth0 does), in an organization's context
+ * when the request names one (organization-login.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,6 +18,7 @@ import type { SimUser } from '../tenant/users.js';
 import { signJwt } from '../tokens.js';
 import { runLoginScript } from './custom-db.js';
 import { limitAuthRequest } from './guard.js';
+import { admitToOrganization, requestedOrganization } from './organization-login.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -190,6 +192,10 @@ async function passwordGrant(
   if (connection === undefined || connection.strategy !== 'auth0') {
     return sendAuthError(reply, 400, 'invalid_request', 'connection not found');
   }
+  const orgParam = str(body.organization);
+  const org = orgParam === undefined ? undefined : requestedOrganization(tenant, orgParam);
+  if (org !== undefined && 'status' in org)
+    return sendAuthError(reply, org.status, org.error, org.description);
 
   const ip = clientIp(req, client, authenticated);
   const attemptKey = `${connection.name}\0${username.toLowerCase()}\0${ip}`;
@@ -260,6 +266,13 @@ async function passwordGrant(
   }
 
   tenant.failedAttempts.delete(attemptKey);
+  if (org !== undefined) {
+    const refused = admitToOrganization(tenant, org, connection, user);
+    if (refused !== undefined) {
+      tenant.stats.organizationLoginsRefused++;
+      return sendAuthError(reply, refused.status, refused.error, refused.description);
+    }
+  }
   tenant.stats.logins++;
   const now = new Date();
   const stored =
@@ -268,7 +281,7 @@ async function passwordGrant(
       u.last_ip = ip;
       u.logins_count = (u.logins_count ?? 0) + 1;
     }) ?? user;
-  return reply.type(JSON_UTF8).send(userTokens(tenant, client, stored, body));
+  return reply.type(JSON_UTF8).send(userTokens(tenant, client, stored, body, org?.id));
 }
 
 function findLoginUser(tenant: SimTenant, connection: SimConnection, username: string): SimUser | undefined {
@@ -344,12 +357,15 @@ async function storeScriptProfile(
   return user;
 }
 
+/** Tokens of a login; one in an organization's context carries its `org_id` claim. */
 function userTokens(
   tenant: SimTenant,
   client: SimClient,
   user: SimUser,
   body: Record<string, unknown>,
+  orgId: string | undefined,
 ): Record<string, unknown> {
+  const org = orgId === undefined ? {} : { org_id: orgId };
   const now = Math.floor(Date.now() / 1000);
   const scope = str(body.scope);
   const scopes = new Set(scope?.split(/\s+/) ?? []);
@@ -365,6 +381,7 @@ function userTokens(
         exp: now + ttl,
         scope: scope ?? '',
         azp: client.clientId,
+        ...org,
       },
       tenant.signingKey,
     ),
@@ -384,6 +401,7 @@ function userTokens(
     out.id_token = signJwt(
       {
         ...claims,
+        ...org,
         iss: `https://${tenant.domain}/`,
         aud: client.clientId,
         sub: user.user_id,

@@ -1,7 +1,7 @@
 /** Connections of a simulated tenant (Management API v2): /connections and /connections/{id}. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { JSON_UTF8, one, parseBool, pickFields, q, sendManagementError } from '../http.js';
-import { CONNECTION_ID_PATTERN } from '../ids.js';
+import { JSON_UTF8, one, parseBool, pickFields, q, sendManagementError, sendNoContent } from '../http.js';
+import { CONNECTION_ID_PATTERN, newConnectionId } from '../ids.js';
 import { payloadError } from '../schemas.js';
 import type { SimConnection, SimTenant } from '../tenant/tenant.js';
 
@@ -82,6 +82,51 @@ export async function connectionsRoutes(
     }
     return reply.type(JSON_UTF8).send(render(list));
   });
+
+  api.post('/connections', { config: { scopes: ['create:connections'] } }, async (req, reply) => {
+    const body = req.body ?? {};
+    const problem = payloadError('CreateConnectionRequestContent', body);
+    if (problem !== undefined) return sendManagementError(reply, 400, problem, 'invalid_body');
+    const spec = body as {
+      name: string;
+      strategy: string;
+      display_name?: string;
+      options?: Record<string, unknown>;
+      realms?: string[];
+      enabled_clients?: string[];
+      is_domain_connection?: boolean;
+    };
+    if (tenant.connectionByName(spec.name) !== undefined) {
+      return sendManagementError(reply, 409, 'A connection with the same name already exists');
+    }
+    const c: SimConnection = {
+      id: newConnectionId(),
+      name: spec.name,
+      display_name: spec.display_name ?? spec.name,
+      strategy: spec.strategy,
+      options: structuredClone(spec.options ?? {}),
+      realms: spec.realms?.slice() ?? [spec.name],
+      is_domain_connection: spec.is_domain_connection ?? false,
+      enabled_clients: spec.enabled_clients?.slice() ?? [],
+    };
+    tenant.connections.push(c);
+    return reply
+      .code(201)
+      .type(JSON_UTF8)
+      .send(connectionJson(c, true, false));
+  });
+
+  // Real tenants answer 202 (RELATIONS-API.md) and delete the connection's users after; the OAS's
+  // 204 ("no longer exists") is the answer for a connection that is already gone.
+  api.delete<{ Params: { id: string } }>(
+    '/connections/:id',
+    { config: { scopes: ['delete:connections'] } },
+    async (req, reply) => {
+      if (badConnectionId(reply, req.params.id) !== undefined) return reply;
+      if (!tenant.deleteConnection(req.params.id)) return sendNoContent(reply);
+      return reply.code(202).type(JSON_UTF8).send();
+    },
+  );
 
   api.get<{ Params: { id: string } }>(
     '/connections/:id',

@@ -1,10 +1,12 @@
 /**
- * What every Management API v2 request of a simulated tenant meets first: the rate limit (with
- * its headers) and the bearer token, whose scopes must include one of the route's `scopes` and
- * all of its `allScopes`.
+ * What every Management API v2 request of a simulated tenant meets first: the rate limits (the
+ * tenant-wide bucket, then the endpoint's own where Auth0 publishes one, with their headers) and
+ * the bearer token, whose scopes must include one of the route's `scopes` and all of its
+ * `allScopes`.
  */
 import type { FastifyInstance } from 'fastify';
 import { RATE_LIMIT_MESSAGE, sendManagementError } from '../http.js';
+import type { EndpointRateLimitName } from '../options.js';
 import type { SimTenant } from '../tenant/tenant.js';
 import { verifyJwt } from '../tokens.js';
 
@@ -19,6 +21,8 @@ declare module 'fastify' {
      * @defaultValue `Insufficient scope, expected any of: <scopes>`
      */
     scopeMessage?: string;
+    /** The endpoint's own bucket, besides the tenant-wide one. */
+    rateLimit?: EndpointRateLimitName;
   }
   interface FastifyRequest {
     simScopes?: Set<string>;
@@ -29,13 +33,16 @@ declare module 'fastify' {
 export function managementGuard(api: FastifyInstance, tenant: SimTenant): void {
   api.addHook('onRequest', async (req, reply) => {
     tenant.stats.managementRequests++;
-    const bucket = tenant.managementBucket;
-    if (bucket === undefined) return;
-    const answer = bucket.take();
-    void reply.headers(bucket.headers(answer));
-    if (!answer.ok) {
-      tenant.stats.rateLimited++;
-      return sendManagementError(reply, 429, RATE_LIMIT_MESSAGE, 'too_many_requests');
+    const name = req.routeOptions.config.rateLimit;
+    // The endpoint's bucket goes last, so its headers are the ones the answer carries.
+    for (const bucket of [tenant.managementBucket, name && tenant.endpointBuckets.get(name)]) {
+      if (!bucket) continue;
+      const answer = bucket.take();
+      void reply.headers(bucket.headers(answer));
+      if (!answer.ok) {
+        tenant.stats.rateLimited++;
+        return sendManagementError(reply, 429, RATE_LIMIT_MESSAGE, 'too_many_requests');
+      }
     }
   });
   api.addHook('preHandler', async (req, reply) => {

@@ -1,11 +1,12 @@
-/** One simulated tenant's in-memory state: connections, clients, users, jobs, counters. */
+/** One simulated tenant's in-memory state: connections, clients, users, organizations, jobs, counters. */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import { newConnectionId, randomAlnum } from '../ids.js';
-import type { ResolvedOptions } from '../options.js';
+import type { EndpointRateLimitName, ResolvedOptions } from '../options.js';
 import { TokenBucket } from '../rate-limit.js';
 import { DB_CONNECTION, SOCIAL_CONNECTION } from './generate.js';
 import type { SimJob } from './jobs.js';
+import { OrganizationStore } from './organizations.js';
 import { RbacStore } from './rbac.js';
 import { UserStore } from './user-store.js';
 import { toApiUser, type SimUser } from './users.js';
@@ -19,7 +20,9 @@ export const MANAGEMENT_SCOPES = [
   'update:users',
   'delete:users',
   'read:connections',
+  'create:connections',
   'update:connections',
+  'delete:connections',
   'read:connections_options',
   'update:connections_options',
   'create:user_tickets',
@@ -36,6 +39,21 @@ export const MANAGEMENT_SCOPES = [
   'read:authentication_methods',
   'create:authentication_methods',
   'delete:authentication_methods',
+  'read:organizations',
+  'read:organizations_summary',
+  'create:organizations',
+  'update:organizations',
+  'delete:organizations',
+  'read:organization_members',
+  'create:organization_members',
+  'delete:organization_members',
+  'read:organization_member_roles',
+  'create:organization_member_roles',
+  'delete:organization_member_roles',
+  'read:organization_connections',
+  'create:organization_connections',
+  'update:organization_connections',
+  'delete:organization_connections',
 ] as const;
 
 export interface SimTenantInfo {
@@ -95,6 +113,8 @@ export interface TenantStats {
   ticketsCreated: number;
   /** Change-password emails the tenant would have sent (/dbconnections/change_password). */
   passwordChangeEmails: number;
+  /** Logins refused in an organization's context (not a member, connection not enabled). */
+  organizationLoginsRefused: number;
 }
 
 /** An email the simulated tenant would have sent (it sends none). */
@@ -127,6 +147,7 @@ export class SimTenant {
   readonly users = new UserStore();
   /** APIs, roles, permissions and who holds them. */
   readonly rbac: RbacStore;
+  readonly organizations: OrganizationStore;
   readonly jobs = new Map<string, SimJob>();
   readonly tickets: SimTicket[] = [];
   /** Emails the tenant would have sent, oldest first. */
@@ -149,6 +170,7 @@ export class SimTenant {
     customDbLogins: 0,
     ticketsCreated: 0,
     passwordChangeEmails: 0,
+    organizationLoginsRefused: 0,
   };
   /** Signs this tenant's access tokens. */
   readonly signingKey = randomBytes(32);
@@ -156,6 +178,8 @@ export class SimTenant {
   defaultDirectory: string | undefined = DB_CONNECTION;
   readonly managementBucket: TokenBucket | undefined;
   readonly authBucket: TokenBucket | undefined;
+  /** Buckets of the endpoints Auth0 limits on their own (organizations). */
+  readonly endpointBuckets = new Map<EndpointRateLimitName, TokenBucket>();
   /** Failed logins per connection+user+IP, for brute-force protection. */
   readonly failedAttempts = new Map<string, { count: number; blockedUntil: number }>();
   /** Emits `job-started` and `job-ended` (with the job id) as jobs start processing and end. */
@@ -209,19 +233,47 @@ export class SimTenant {
     ];
     this.managementBucket = options.rateLimit === false ? undefined : new TokenBucket(options.rateLimit);
     this.authBucket = options.authRateLimit === false ? undefined : new TokenBucket(options.authRateLimit);
+    for (const [name, limit] of Object.entries(options.endpointRateLimits)) {
+      this.endpointBuckets.set(name as EndpointRateLimitName, new TokenBucket(limit));
+    }
+    this.#dbConnectionId = this.connections[0]!.id;
+    this.organizations = new OrganizationStore(options.organizationLimits, {
+      role: (id) => this.rbac.role(id),
+      list: () => this.rbac.roles(),
+    });
+    // Deleted or linked into another user: either way the user's memberships go.
+    this.users.onDelete((user) => this.organizations.removeUser(user.user_id));
   }
 
+  /** The database connection the tenant started with (it stays in `info` if deleted). */
+  readonly #dbConnectionId: string;
+
   get info(): SimTenantInfo {
-    const db = this.connectionByName(DB_CONNECTION)!;
     return {
       name: this.name,
       domain: this.domain,
       baseUrl: this.baseUrl,
       clientId: this.mainClient.clientId,
       clientSecret: this.mainClient.clientSecret,
-      connection: db.name,
-      connectionId: db.id,
+      connection: DB_CONNECTION,
+      connectionId: this.#dbConnectionId,
     };
+  }
+
+  /**
+   * Deletes a connection as Auth0 does: its users go (and their relations with them), and no
+   * organization enables it any more.
+   */
+  deleteConnection(id: string): boolean {
+    const at = this.connections.findIndex((c) => c.id === id);
+    if (at < 0) return false;
+    const [connection] = this.connections.splice(at, 1);
+    const ids = [...this.users.iterate(connection!.name)]
+      .filter((u) => u.connection === connection!.name)
+      .map((u) => u.user_id);
+    for (const userId of ids) this.users.delete(userId);
+    this.organizations.removeConnection(id);
+    return true;
   }
 
   /** Registers another application (e.g. one without the password grant, or not trusting IP headers). */

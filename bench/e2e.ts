@@ -1,9 +1,11 @@
 /**
- * `npm run bench -- e2e [--users N] [--rate R] [--slots S] [--migrated F]`: a whole sweep of N
+ * `npm run bench -- e2e [--users N[,N…]] [--rate R] [--slots S] [--migrated F]`: a whole sweep of N
  * users through the simulator, whose import jobs process R users per second each. The baseline is
  * the simulator's theoretical minimum for the import, users / (slots × rate): the bench prints how
  * close the run came to it, the share of the import phase during which every slot held a running
- * Auth0 job, and Redis's peak memory (the plan stage's backpressure bounds it).
+ * Auth0 job, and Redis's memory (`INFO memory`, sampled during the run): it must not grow with the
+ * number of users, since per-user lines go to the run's folder. With several sizes, each runs on a
+ * fresh Redis and the peaks are printed side by side.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -92,11 +94,30 @@ export async function run(argv: string[]): Promise<void> {
       migrated: { type: 'string', default: '0' },
     },
   });
-  const users = Number(values.users);
-  const rate = Number(values.rate);
-  const slots = Number(values.slots);
-  const migrated = Number(values.migrated);
+  const sizes = values.users.split(',').map(Number);
+  const peaks: Array<{ users: number; peak: number; baseline: number }> = [];
+  for (const users of sizes) {
+    peaks.push({
+      users,
+      ...(await sweepOnce(users, Number(values.rate), Number(values.slots), Number(values.migrated))),
+    });
+  }
+  if (peaks.length > 1) {
+    const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
+    process.stdout.write(
+      `Redis peak used memory during the run (INFO memory, above its memory before the run): ${peaks
+        .map((p) => `${p.users.toLocaleString('en-US')} users ${mb(p.peak - p.baseline)}`)
+        .join(', ')} (target: flat)\n`,
+    );
+  }
+}
 
+async function sweepOnce(
+  users: number,
+  rate: number,
+  slots: number,
+  migrated: number,
+): Promise<{ peak: number; baseline: number }> {
   let privateRedis: PrivateRedis | undefined;
   let redisUrl = 'redis://127.0.0.1:6379';
   if (redisServerInstalled()) {
@@ -131,7 +152,16 @@ export async function run(argv: string[]): Promise<void> {
     { old: toTenantConfig(sim.tenants.old), new: toTenantConfig(sim.tenants.new) },
   );
   const rt = await createRuntime(config);
-  const baseline = Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
+  const usedMemory = async (): Promise<number> =>
+    Number(/used_memory:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
+  const baseline = await usedMemory();
+  let peakUsed = baseline;
+  const memorySampler = setInterval(() => {
+    void usedMemory().then(
+      (m) => (peakUsed = Math.max(peakUsed, m)),
+      () => undefined,
+    );
+  }, 250);
 
   const newTenant = sim.tenant('new');
   const sample: SlotSample = { busyMs: 0, maxActive: 0, gaps: [] };
@@ -173,13 +203,14 @@ export async function run(argv: string[]): Promise<void> {
     });
     const wall = performance.now() - started;
     clearInterval(sampler);
+    clearInterval(memorySampler);
     const summary = (await rt.store.getSummary(runId))!;
     const imported = summary.counts.imported;
     const sent = summary.auth0Jobs.reduce((n, j) => n + (j.summary?.total ?? 0), 0);
     const theoretical = (sent / (slots * rate)) * 1000;
     const importPhase = (sample.lastActive ?? 0) - (sample.firstActive ?? 0);
     const busyShare = importPhase > 0 ? sample.busyMs / importPhase : 0;
-    const peak = Number(/used_memory_peak:(\d+)/.exec(await probe.info('memory'))?.[1] ?? 0);
+    const peak = Math.max(peakUsed, await usedMemory());
     const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
     process.stdout.write(
@@ -189,15 +220,17 @@ export async function run(argv: string[]): Promise<void> {
         `  theoretical minimum, users sent / (slots × rate): ${s(theoretical)}`,
         `  import phase ${s(importPhase)}: ratio ${(importPhase / theoretical).toFixed(3)}; whole run (export, snapshot, plan, import, report) ${s(wall)}: ratio ${(wall / theoretical).toFixed(3)} (target ≤ 1.15)`,
         `  share of the import phase with all ${slots} slots busy: ${busyShare.toFixed(3)} (target ≥ 0.9); a freed slot waited ${gapText(sample.gaps)} for the next batch`,
-        `  Redis peak memory: ${mb(peak)} (${mb(baseline)} before the run${privateRedis === undefined ? '; shared server' : ''}); batches staged and not ended at most ${staged}`,
+        `  Redis used memory (INFO memory, sampled every 250 ms): peak ${mb(peak)}, ${mb(peak - baseline)} above the ${mb(baseline)} before the run${privateRedis === undefined ? ' (shared server)' : ''}; batches staged and not ended at most ${staged}`,
         `  phases: ${Object.entries(summary.timings.phases)
           .map(([k, v]) => `${k} ${s(v)}`)
           .join(', ')}`,
         '',
       ].join('\n'),
     );
+    return { peak, baseline };
   } finally {
     clearInterval(sampler);
+    clearInterval(memorySampler);
     worker.kill('SIGTERM');
     await new Promise((resolve) => (worker.exitCode !== null ? resolve(null) : worker.once('exit', resolve)));
     await rt.close();

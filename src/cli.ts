@@ -3,6 +3,7 @@
  * `auth0-migrate <command>`: every npm script goes through here. Configuration is read once, here,
  * and handed to the command; each command returns its exit code (errors.ts, ExitCode).
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config, type TenantName } from './config.js';
 import { ExitCode, coerceError, isToolError } from './errors.js';
@@ -15,8 +16,14 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// One level above this file both as source (src/) and as built (dist/).
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('auth0-migrate')
   .description('Move users from one Auth0 tenant to another: lazy migration scripts and a bulk sweep.')
+  .version(version, '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride((err) => {
     // commander's own help/version exits are not failures.
@@ -286,6 +293,11 @@ program
       .default('production'),
   )
   .option('--json', 'print the tenants and their credentials as one JSON line first')
+  .option(
+    '--write-env <file>',
+    "write the tenants' settings to FILE (e.g. .env), mode 0600, for the tool to read",
+  )
+  .option('--force', 'replace the --write-env file when it exists')
   .action(
     run(async (config, opts) => {
       const { simCommand } = await import('./commands/sim.js');

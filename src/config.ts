@@ -65,6 +65,11 @@ export interface Config {
   tenantProblems: Record<TenantName, string[]>;
   /** `REDIS_URL` @defaultValue `redis://127.0.0.1:6379` */
   redisUrl: string;
+  /**
+   * `REDIS_WAIT_MS`: how long `sweep` and `import` wait for an unreachable Redis before they stop
+   * with the resume hint (workers wait for as long as it takes). @defaultValue 180000
+   */
+  redisWaitMs: number;
   /** `QUEUE_PREFIX`: BullMQ key prefix. @defaultValue `auth0-migrate` */
   queuePrefix: string;
   /** `REPORTS_DIR` @defaultValue `./reports` */
@@ -264,6 +269,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     tenants,
     tenantProblems,
     redisUrl,
+    redisWaitMs: int('REDIS_WAIT_MS', 180_000, 1_000, 86_400_000),
     queuePrefix: get('QUEUE_PREFIX') ?? 'auth0-migrate',
     reportsDir: get('REPORTS_DIR') ?? './reports',
     sweepCron: get('SWEEP_CRON'),

@@ -18,6 +18,7 @@ import { requireTenant, type Config, type TenantName } from './config.js';
 import { ExitCode, MigrateError, ToolError, coerceError } from './errors.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { EXPORT_FIELDS } from './pipeline/export-fields.js';
+import { terminalFor, type TerminalStream } from './terminal.js';
 
 export type ExportErrorCode =
   /** The export job ended `failed` or `expired`; a new export may work. */
@@ -71,6 +72,7 @@ export interface ExportUsersOptions {
   downloadAttempts?: number;
   onProgress?: (progress: ExportProgress) => void;
   signal?: AbortSignal;
+  /** Its lines carry `tenant` (the client's label): give one not bound to a tenant already. */
   logger?: Logger;
 }
 
@@ -91,7 +93,7 @@ export interface ExportResult {
  * 0600 and renamed into place. On failure nothing is left behind.
  */
 export async function exportUsers(client: TenantClient, options: ExportUsersOptions): Promise<ExportResult> {
-  const logger = options.logger ?? silentLogger;
+  const logger = (options.logger ?? silentLogger).child({ tenant: client.label });
   const signal = options.signal;
   const report = options.onProgress ?? (() => {});
   const out = resolve(options.out);
@@ -103,9 +105,9 @@ export async function exportUsers(client: TenantClient, options: ExportUsersOpti
       throw new TypeError('exportUsers needs `connection` or `connectionId`');
     connectionId = (await client.getConnectionByName(options.connection)).id;
   }
-  const created = await createExportJob(client, connectionId, options);
+  const created = await createExportJob(client, connectionId, options, logger);
   const jobId = created.id;
-  logger.info({ jobId, connectionId, tenant: client.label }, 'export job created');
+  logger.info({ jobId, connectionId }, 'export job created');
 
   const completed = await waitForJob(client, created, options);
   await mkdir(dirname(out), { recursive: true, mode: 0o700 });
@@ -164,6 +166,7 @@ async function createExportJob(
   client: TenantClient,
   connectionId: string,
   options: ExportUsersOptions,
+  logger: Logger,
 ): Promise<Auth0Job> {
   const request = { connectionId, fields: [...(options.fields ?? EXPORT_FIELDS)] };
   for (let attempt = 1; ; attempt++) {
@@ -171,7 +174,7 @@ async function createExportJob(
       return await client.createExportJob(request);
     } catch (err) {
       if (!isAuth0Error(err, 'outcome_unknown') || attempt >= 3) throw err;
-      options.logger?.warn({ attempt, err: err.message }, 'export job creation unanswered, asking again');
+      logger.warn({ attempt, err: err.message }, 'export job creation unanswered, asking again');
       await sleep((options.pollIntervalMs ?? 1000) * 2 ** attempt, options.signal);
     }
   }
@@ -382,11 +385,15 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 2).toFixed(1)} MB`;
 }
 
-/** Progress on stderr: one rewritten line on a terminal, a line per change otherwise. */
-function progressPrinter(stream: NodeJS.WriteStream): {
+/**
+ * Progress on stderr: on a terminal a status line redrawn at the bottom, below the log
+ * (terminal.ts), left as a plain line at the end; otherwise a line per change.
+ */
+function progressPrinter(stream: TerminalStream): {
   update: (p: ExportProgress) => void;
   end: () => void;
 } {
+  const terminal = terminalFor(stream);
   let last = '';
   return {
     update(p) {
@@ -402,33 +409,46 @@ function progressPrinter(stream: NodeJS.WriteStream): {
       }
       if (text === last) return;
       last = text;
-      if (stream.isTTY) stream.write(`\r\x1b[2K${text}`);
-      else stream.write(`${text}\n`);
+      if (terminal.isTTY) terminal.status(text);
+      else terminal.log(`${text}\n`);
     },
     end() {
-      if (stream.isTTY && last !== '') stream.write('\n');
+      if (!terminal.isTTY || last === '') return;
+      terminal.clearStatus();
+      terminal.log(`${last}\n`);
     },
   };
+}
+
+/** Where the export command writes; tests give their own. */
+export interface ExportCommandIo {
+  /** The log and the progress. @defaultValue process.stderr */
+  stderr?: TerminalStream;
+  /** Where the file went. @defaultValue process.stdout */
+  stdout?: { write(text: string): unknown };
 }
 
 /** `auth0-migrate export [--tenant old|new] [--out FILE]` */
 export async function exportCommand(
   config: Config,
   opts: { tenant?: TenantName; out?: string } = {},
+  io: ExportCommandIo = {},
 ): Promise<number> {
   const tenantName = opts.tenant ?? 'old';
   const tenant = requireTenant(config, tenantName);
-  const logger = createLogger(config, { command: 'export', tenant: tenantName });
+  const stderr = io.stderr ?? process.stderr;
+  // Not bound to the tenant: exportUsers adds it to its lines, the client's get it here, each once.
+  const logger = createLogger(config, { command: 'export' }, stderr);
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void =>
     stop.abort(new MigrateError(`Export stopped (${sig}); no file was written.`));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = progressPrinter(process.stderr);
+  const progress = progressPrinter(stderr);
   try {
     const client = createTenantClient(tenant, {
       label: tenantName,
-      logger,
+      logger: logger.child({ tenant: tenantName }),
       signal: stop.signal,
       maxDownloadBytes: config.exportMaxBytes,
     });
@@ -441,7 +461,7 @@ export async function exportCommand(
       logger,
     });
     progress.end();
-    process.stdout.write(
+    (io.stdout ?? process.stdout).write(
       `Exported ${result.users} users of connection "${tenant.connection}" on the ${tenantName} tenant (${tenant.domain}) to ${result.file} (${formatBytes(result.bytes)}, job ${result.jobId}).\n`,
     );
     return ExitCode.ok;

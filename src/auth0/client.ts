@@ -163,8 +163,9 @@ export class Auth0TenantClient implements TenantClient {
             return await fn(this.#sdk, ro);
           } catch (thrown) {
             this.#signal?.throwIfAborted();
-            // Token failures arrive already mapped (token.ts) and are final here.
-            if (isAuth0Error(thrown)) throw thrown;
+            // Token failures arrive already mapped (token.ts) and are final here; named as this
+            // call's, the one the retries name.
+            if (isAuth0Error(thrown)) throw this.#tokens.asFailureOf(thrown, spec.operation);
             const err = fromThrown(this.#tenant, spec, thrown);
             if (err.code === 'bad_credentials' && err.status === 401 && !renewed) {
               // The token may have been revoked or rotated early: one fresh token, then give up.

@@ -167,8 +167,16 @@ export function fromHttpFailure(
   return make('bad_request', `${on} was rejected with HTTP ${status}${said(message)}.`);
 }
 
-/** The `/oauth/token` request failed with a status. */
-export function fromTokenFailure(t: TenantDescription, f: HttpFailure, cause?: unknown): Auth0Error {
+/**
+ * The `/oauth/token` request failed with a status. A refusal names the credentials; a rate limit
+ * or a failure on Auth0's side is reported as `operation`'s, the call that needed the token.
+ */
+export function fromTokenFailure(
+  t: TenantDescription,
+  f: HttpFailure,
+  cause?: unknown,
+  operation = 'POST /oauth/token',
+): Auth0Error {
   const { message: raw, code: auth0Code } = bodyText(f.body);
   const message = raw === undefined ? undefined : t.scrub(raw);
   const opts = {
@@ -193,7 +201,7 @@ export function fromTokenFailure(t: TenantDescription, f: HttpFailure, cause?: u
     );
   }
   if (f.status === 429 || f.status === 408 || f.status >= 500) {
-    return fromHttpFailure(t, { operation: 'POST /oauth/token' }, f, cause);
+    return fromHttpFailure(t, { operation }, f, cause);
   }
   return new Auth0Error(
     'bad_request',

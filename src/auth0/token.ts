@@ -6,6 +6,7 @@
  */
 import { TokenProvider } from 'auth0';
 import type { Secret } from '../config.js';
+import type { Auth0Error } from './errors.js';
 import { fromThrown, fromTokenFailure, networkError, type TenantDescription } from './map-error.js';
 
 export interface TokenSourceOptions {
@@ -22,6 +23,8 @@ export class TokenSource {
   #generation = 0;
   #current: string | undefined;
   readonly #options: TokenSourceOptions;
+  /** What the provider threw, for each error {@link get} made of it. */
+  readonly #failures = new WeakMap<Auth0Error, unknown>();
 
   constructor(options: TokenSourceOptions) {
     this.#options = options;
@@ -43,8 +46,19 @@ export class TokenSource {
       this.#current = await this.#provider.getAccessToken();
       return this.#current;
     } catch (thrown) {
-      throw this.#mapFailure(thrown);
+      const err = this.#mapFailure(thrown, 'POST /oauth/token');
+      this.#failures.set(err, thrown);
+      throw err;
     }
+  }
+
+  /**
+   * A failure of {@link get} reported as `operation`'s, the API call that needed the token: a
+   * tenant out of reach is then named by the same call its retries name. Other errors as they are.
+   */
+  asFailureOf(err: Auth0Error, operation: string): Auth0Error {
+    const thrown = this.#failures.get(err);
+    return thrown === undefined ? err : this.#mapFailure(thrown, operation);
   }
 
   /**
@@ -69,7 +83,7 @@ export class TokenSource {
     });
   }
 
-  #mapFailure(thrown: unknown) {
+  #mapFailure(thrown: unknown, operation: string): Auth0Error {
     const t = this.#options.tenant;
     const err = thrown as { name?: unknown; statusCode?: unknown; body?: unknown };
     if (
@@ -79,9 +93,9 @@ export class TokenSource {
       typeof err.statusCode === 'number'
     ) {
       // The provider reports its own 10 s timeout as a 408.
-      if (err.statusCode === 408) return networkError(t, 'POST /oauth/token', thrown);
-      return fromTokenFailure(t, { status: err.statusCode, body: err.body }, thrown);
+      if (err.statusCode === 408) return networkError(t, operation, thrown);
+      return fromTokenFailure(t, { status: err.statusCode, body: err.body }, thrown, operation);
     }
-    return fromThrown(t, { operation: 'POST /oauth/token' }, thrown);
+    return fromThrown(t, { operation }, thrown);
   }
 }

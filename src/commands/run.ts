@@ -12,9 +12,12 @@ import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from '../jobs/flow.js';
 import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
-import { createRuntime, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
+import { createRuntime, redactUrl, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunProgress } from '../jobs/types.js';
+
+/** How long marking a run stopped may take before the command gives up on it (Redis hung). */
+const STOP_WRITE_MS = 3_000;
 
 /** Where a command writes; process.stdout unless a test gives its own. */
 export interface CommandOutput {
@@ -99,20 +102,39 @@ export async function runCommand(
       ...(hooks.progressStream && { stream: hooks.progressStream }),
       logFormat: config.logFormat,
     });
-    const final = await followRun(rt, runId, {
-      signal: stop.signal,
-      onProgress: (p) => progress.update(progressSnapshot(p)),
-    });
-    if (final === undefined) {
-      progress.stop();
-      throw new MigrateError(`Stopped; run ${runId} is not finished.`, {
-        hint: `Resume it with \`auth0-migrate ${spec.kind}${spec.kind === 'import' ? ' FILE' : ''} --run-id ${runId}\`, or let \`auth0-migrate worker\` finish it.`,
+    const resume = `auth0-migrate ${spec.kind}${spec.kind === 'import' ? ' FILE' : ''} --run-id ${runId}`;
+    let last: RunProgress | undefined;
+    let final: RunProgress | undefined;
+    try {
+      final = await followRun(rt, runId, {
+        signal: stop.signal,
+        onProgress: (p) => {
+          last = p;
+          progress.update(progressSnapshot(p));
+        },
+        resumeHint: `When Redis is back, resume it with \`${resume}\` (workers elsewhere carry on by themselves).`,
       });
+    } catch (err) {
+      progress.stop();
+      throw err;
+    }
+    if (final === undefined) {
+      progress.stop(last === undefined ? undefined : { ...progressSnapshot(last), phase: 'stopped' });
+      const marked = await markStopped(rt, runId);
+      throw new MigrateError(
+        marked
+          ? `Stopped: run ${runId} is stopped, not finished.`
+          : `Stopped while Redis did not answer: run ${runId} is not finished.`,
+        {
+          code: 'stopped',
+          hint: `Resume it with \`${resume}\`: batches already sent to Auth0 are not sent again.`,
+        },
+      );
     }
     progress.stop(progressSnapshot(final));
     return await finish(rt, final, out);
   } finally {
-    if (workers !== undefined) await workers.close();
+    if (workers !== undefined) await workers.close({ now: rt.health.down });
     external?.removeEventListener('abort', onSignal);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -121,18 +143,63 @@ export async function runCommand(
 }
 
 /**
+ * Marks the run stopped, so no worker (here or elsewhere) starts more of its work until it is
+ * resumed. False when Redis does not answer in time, or the run is no longer running.
+ */
+async function markStopped(rt: Runtime, runId: string): Promise<boolean> {
+  if (rt.health.down) return false;
+  const r = await within(rt.store.stopRun(runId), STOP_WRITE_MS);
+  return r.kind === 'value' && r.value;
+}
+
+export interface FollowRunOptions {
+  /** Stops following at once (the CLI wires SIGINT/SIGTERM here). */
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+  /** @defaultValue 500 */
+  intervalMs?: number;
+  /** How long Redis may go without answering before following gives up. @defaultValue `config.redisWaitMs` */
+  giveUpAfterMs?: number;
+  /** What the error says to do when Redis does not answer. */
+  resumeHint?: string;
+}
+
+/**
  * Waits for the run's report (or for the report to fail), feeding progress; undefined when the
- * signal stopped the wait first.
+ * signal stopped the wait first, which it does at once even while Redis does not answer. Throws
+ * {@link RunStateLost} when Redis lost the run, and gives up when Redis has not answered for
+ * `giveUpAfterMs`.
  */
 export async function followRun(
   rt: Runtime,
   runId: string,
-  options: { signal?: AbortSignal; onProgress?: (p: RunProgress) => void; intervalMs?: number } = {},
+  options: FollowRunOptions = {},
 ): Promise<RunProgress | undefined> {
   const interval = options.intervalMs ?? 500;
+  const giveUpAfter = options.giveUpAfterMs ?? rt.config.redisWaitMs;
+  let answeredAt = Date.now();
   for (;;) {
-    const p = await rt.store.progress(runId);
-    if (p === undefined) throw new MigrateError(`Run ${runId} has disappeared from Redis.`);
+    const read = await within(
+      rt.store.progress(runId),
+      answeredAt + giveUpAfter - Date.now(),
+      options.signal,
+    );
+    if (read.kind === 'aborted') return undefined;
+    if (read.kind === 'timeout') {
+      throw new MigrateError(
+        `Redis at ${redactUrl(rt.config.redisUrl)} has not answered for ${formatDuration(Date.now() - answeredAt)}: stopped following run ${runId}.`,
+        {
+          code: 'redis_unreachable',
+          hint: `${options.resumeHint ?? `When Redis is back, follow it with \`auth0-migrate status ${runId}\`.`} If Redis restarted without its data, start a new run: users already imported are found in the new tenant. REDIS_WAIT_MS sets how long to wait.`,
+        },
+      );
+    }
+    answeredAt = Date.now();
+    const p = read.value;
+    if (p === undefined) {
+      await rt.store.findRun(runId);
+      throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
+    }
     options.onProgress?.(p);
     if (p.run.reportDir !== undefined || p.run.reportError !== undefined) return p;
     if (options.signal?.aborted) return undefined;
@@ -145,6 +212,33 @@ export async function followRun(
         resolve();
       }
     });
+  }
+}
+
+type Within<T> = { kind: 'value'; value: T } | { kind: 'timeout' } | { kind: 'aborted' };
+
+/**
+ * `work`'s value, unless `ms` pass or `signal` aborts first. A Redis read does not fail while
+ * Redis is away (it waits in ioredis's queue), so this is how a command stops waiting for it.
+ */
+export async function within<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<Within<T>> {
+  // The read left behind settles when Redis answers or the connection closes; nobody awaits it.
+  work.catch(() => undefined);
+  if (signal?.aborted) return { kind: 'aborted' };
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      work.then((value): Within<T> => ({ kind: 'value', value })),
+      new Promise<Within<T>>((resolve) => {
+        timer = setTimeout(() => resolve({ kind: 'timeout' }), Math.max(0, ms));
+        onAbort = () => resolve({ kind: 'aborted' });
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -24,7 +24,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
   let clean = true;
   try {
     await keepSchedule(rt);
-    workers = await startWorkers(rt);
+    workers = await startWorkers(rt, { onRedisDataLost: () => keepSchedule(rt) });
     if (config.metricsPort !== undefined) {
       metrics = await startMetricsServer({
         port: config.metricsPort,
@@ -38,7 +38,7 @@ export async function workerCommand(config: Config, hooks: CommandHooks = {}): P
     hooks.onReady?.();
     await stopped;
   } finally {
-    if (workers !== undefined) clean = await workers.close();
+    if (workers !== undefined) clean = await workers.close({ now: rt.health.down });
     await metrics?.close().catch(() => {});
     await rt.close();
   }

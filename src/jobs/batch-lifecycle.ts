@@ -15,10 +15,12 @@ import { coerceError } from '../errors.js';
 import { FinalError, HandBack, WaitAndRetry, pause } from './job-control.js';
 import { batchJobId, maybeFinishRun } from './flow.js';
 import { checkCollisions } from './collisions.js';
+import { WrongWorker, identityDiff } from './identity.js';
 import { classifyJob, collisionsToCheck, dryRunBatch, failBatch } from './outcomes.js';
 import { PollSchedule } from './poll-schedule.js';
 import type { Runtime } from './runtime.js';
-import type { BatchOutcome, StagedBatch } from './types.js';
+import { RunStateLost } from './store/index.js';
+import type { BatchOutcome, RunMeta, StagedBatch } from './types.js';
 
 const RUNNING = new Set(['pending', 'processing']);
 
@@ -26,7 +28,10 @@ export interface BatchRunOptions {
   signal?: AbortSignal;
 }
 
-/** Runs batch `n` of the run to its end; throws {@link WaitAndRetry}, {@link HandBack}, or an error to retry. */
+/**
+ * Runs batch `n` of the run to its end; throws {@link WaitAndRetry}, {@link HandBack},
+ * {@link RunStateLost} (the job ends without writing), or an error to retry.
+ */
 export async function runBatch(
   rt: Runtime,
   runId: string,
@@ -35,15 +40,17 @@ export async function runBatch(
 ): Promise<void> {
   const id = batchJobId(runId, n);
   const run = await rt.store.getRun(runId);
+  // A batch job exists only once its run and batch were written: missing, they were lost.
+  if (run === undefined) throw new RunStateLost(runId);
+  checkIdentity(rt, run);
   const record = await rt.store.getBatch(runId, n);
-  if (run === undefined || record === undefined) {
-    rt.logger.warn({ batch: id }, 'batch of an unknown run: nothing to do');
-    return;
-  }
+  if (record === undefined) throw new RunStateLost(runId, `batch ${n} is gone`);
   if (record.state === 'done' || record.state === 'failed') {
     await maybeFinishRun(rt, runId);
     return;
   }
+  // A stopped run's batch waits for the resume, which adds its job again.
+  if (run.status === 'stopped') return;
   const staged = await rt.store.loadBatch(runId, n);
   if (staged === undefined) {
     throw new Error(`The payload of batch ${id} is missing from Redis although the batch has not ended.`);
@@ -55,19 +62,35 @@ export async function runBatch(
 
   await rt.store.markTime(runId, 'import', 'start');
   let jobId = record.jobId;
-  if (jobId === undefined)
-    jobId = await submit(rt, runId, n, staged, run.upsert, record.state === 'submitting', options.signal);
+  let submittedAt = record.submittedAt;
+  if (jobId === undefined) {
+    const submitted = await submit(
+      rt,
+      runId,
+      n,
+      staged,
+      run.upsert,
+      record.state === 'submitting',
+      options.signal,
+    );
+    if (submitted === undefined) {
+      // Another worker ended the batch meanwhile.
+      await maybeFinishRun(rt, runId);
+      return;
+    }
+    ({ jobId, submittedAt } = submitted);
+  }
+  // The slot's hold, for the report's picture of the import slots.
+  const held = (endedAt: number) => ({ ...(submittedAt !== undefined && { submittedAt }), endedAt });
 
   let job: Auth0Job;
   try {
-    job = await poll(rt, id, jobId, options.signal);
+    job = await poll(rt, runId, n, jobId, options.signal);
   } catch (err) {
     if (isAuth0Error(err, 'not_found')) {
       await rt.slots.release(id);
-      await end(
-        rt,
-        runId,
-        failBatch(
+      await end(rt, runId, {
+        ...failBatch(
           id,
           n,
           staged.users,
@@ -75,11 +98,13 @@ export async function runBatch(
           `Auth0 no longer knows import job ${jobId} (it keeps jobs 24 hours).`,
           jobId,
         ),
-      );
+        ...held(Date.now()),
+      });
       return;
     }
     throw err;
   }
+  const endedAt = Date.now();
   await rt.slots.release(id);
   const errors: JobErrors =
     job.status === 'completed' && job.summary !== undefined && job.summary.failed === 0
@@ -99,13 +124,32 @@ export async function runBatch(
           connection: requireTenant(rt.config, 'new').connection,
           ...(options.signal !== undefined && { signal: options.signal }),
         });
-  const outcome = classifyJob(id, n, staged.users, job, errors, {
-    sentAgain,
-    ...(checks !== undefined && { checks }),
-  });
+  const outcome = {
+    ...classifyJob(id, n, staged.users, job, errors, {
+      sentAgain,
+      ...(checks !== undefined && { checks }),
+    }),
+    ...held(endedAt),
+  };
   await end(rt, runId, outcome);
 }
 
+/** This worker refuses a run started with other settings (identity.ts); the job goes back. */
+export function checkIdentity(rt: Runtime, run: RunMeta): void {
+  const diff = identityDiff(run, rt.identity);
+  if (diff.length === 0) return;
+  const refused = new WrongWorker(run.runId, diff, rt.settings.handBackMs);
+  const { ok, held } = rt.throttle.allow(`identity:${run.runId}`);
+  if (ok) {
+    rt.logger.warn(
+      { runId: run.runId, differences: diff, refusedSinceLastLine: held },
+      `${refused.message}; handing its jobs back for a worker that matches`,
+    );
+  }
+  throw refused;
+}
+
+/** Submits the batch and answers the Auth0 job id; undefined when another worker ended the batch. */
 async function submit(
   rt: Runtime,
   runId: string,
@@ -114,17 +158,22 @@ async function submit(
   upsert: boolean,
   outcomeUnknown: boolean,
   signal: AbortSignal | undefined,
-): Promise<string> {
+): Promise<{ jobId: string; submittedAt: number } | undefined> {
   const id = batchJobId(runId, n);
   if (signal?.aborted) throw new HandBack();
   if (!(await waitForSlot(rt, id, signal))) {
     throw new WaitAndRetry(rt.settings.slotWaitMs, `all ${rt.slots.limit} import slots are taken`);
   }
-  await rt.store.markRunning(runId, n);
-  await rt.store.setBatch(runId, n, {
-    state: 'submitting',
-    ...(outcomeUnknown && { resubmitted: Date.now() }),
-  });
+  const marked = await rt.store
+    .setBatch(runId, n, { state: 'submitting', ...(outcomeUnknown && { resubmitted: Date.now() }) }, 'add')
+    .catch(async (err: unknown) => {
+      await rt.slots.release(id);
+      throw err;
+    });
+  if (!marked) {
+    await rt.slots.release(id);
+    return undefined;
+  }
   let job: Auth0Job;
   try {
     job = await rt.client('new').createImportJob({
@@ -139,8 +188,7 @@ async function submit(
     await rt.slots.release(id);
     if (isAuth0Error(err) && err.code !== 'outcome_unknown' && err.code !== 'server_error') {
       // Nothing was created: the batch is as it was before this attempt.
-      await rt.store.setBatch(runId, n, { state: outcomeUnknown ? 'submitting' : 'queued' });
-      await rt.redis.srem(rt.store.runKey(runId, 'running'), n);
+      await rt.store.setBatch(runId, n, { state: outcomeUnknown ? 'submitting' : 'queued' }, 'rem');
     }
     if (isAuth0Error(err, 'import_slots_busy') || isAuth0Error(err, 'rate_limited')) {
       const wait = err.code === 'import_slots_busy' ? rt.settings.busyWaitMs : rt.settings.slotWaitMs;
@@ -154,9 +202,10 @@ async function submit(
     }
     throw err;
   }
-  await rt.store.setBatch(runId, n, { state: 'submitted', jobId: job.id, submittedAt: Date.now() });
+  const submittedAt = Date.now();
+  await rt.store.setBatch(runId, n, { state: 'submitted', jobId: job.id, submittedAt });
   rt.logger.info({ batch: id, jobId: job.id, users: staged.users.length }, 'import job created');
-  return job.id;
+  return { jobId: job.id, submittedAt };
 }
 
 /**
@@ -175,22 +224,29 @@ async function waitForSlot(rt: Runtime, id: string, signal: AbortSignal | undefi
 /** Polls until the job ends (poll-schedule.ts decides when to look again). */
 async function poll(
   rt: Runtime,
-  id: string,
+  runId: string,
+  n: number,
   jobId: string,
   signal: AbortSignal | undefined,
 ): Promise<Auth0Job> {
+  const id = batchJobId(runId, n);
   const schedule = new PollSchedule(rt.settings);
   for (;;) {
     if (signal?.aborted) throw new HandBack();
     const job = await rt.client('new').getJob(jobId);
     if (!RUNNING.has(job.status)) return job;
-    if (!(await rt.slots.renew(id))) await rt.slots.acquire(id);
+    if (!(await rt.slots.renew(id))) {
+      // The lease lapsed, or Redis lost it: taken again only for a batch Redis still holds.
+      if ((await rt.store.getBatch(runId, n)) === undefined)
+        throw new RunStateLost(runId, `batch ${n} is gone`);
+      await rt.slots.acquire(id);
+    }
     await pause(schedule.next(job, Date.now()), signal);
   }
 }
 
-async function end(rt: Runtime, runId: string, outcome: BatchOutcome): Promise<void> {
-  await rt.store.finishBatch(runId, outcome);
+async function end(rt: Runtime, runId: string, ended: BatchOutcome): Promise<void> {
+  const outcome = await rt.store.finishBatch(runId, ended);
   const c = outcome.counts;
   rt.logger.info(
     {
@@ -220,7 +276,8 @@ export async function giveUpBatch(
 ): Promise<void> {
   const id = batchJobId(runId, n);
   const record = await rt.store.getBatch(runId, n);
-  if (record === undefined || record.state === 'done' || record.state === 'failed') return;
+  if (record === undefined) throw new RunStateLost(runId, `batch ${n} is gone`);
+  if (record.state === 'done' || record.state === 'failed') return;
   const staged = await rt.store.loadBatch(runId, n);
   await rt.slots.release(id);
   await end(rt, runId, failBatch(id, n, staged?.users ?? [], code, message, record.jobId));

@@ -13,9 +13,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { MigrateError } from '../errors.js';
+import { describeDiff, identityDiff, runIdentity } from './identity.js';
 import { QUEUES, type QueueName } from './queues.js';
 import type { Runtime } from './runtime.js';
-import { isValidRunId } from './store.js';
+import { RunStateLost, isValidRunId } from './store/index.js';
 import type { ImportBatchJobData, RunKind, RunMeta, StageJobData } from './types.js';
 
 export const batchJobId = (runId: string, n: number): string => `${runId}-${n}`;
@@ -49,25 +50,41 @@ export interface StartedRun {
   run: RunMeta;
 }
 
-/** Creates a run and adds its first jobs, or resumes the run when `spec.runId` names one. */
+/**
+ * Creates a run and adds its first jobs, or resumes the run when `spec.runId` names one. A run that
+ * Redis lost is never created again under its id ({@link RunStateLost}); a run recorded with other
+ * settings than this process's is not resumed with them.
+ */
 export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> {
   const runId = spec.runId ?? newRunId(spec.kind);
   if (!isValidRunId(runId)) {
     throw new MigrateError(`"${runId}" cannot name a run: use up to 100 letters, digits, ".", "_" and "-".`);
   }
-  const oldTenant = rt.config.tenants.old;
-  const newTenant = rt.config.tenants.new;
-  const created = await rt.store.createRun({
-    runId,
-    kind: spec.kind,
-    dryRun: spec.dryRun === true,
-    upsert: spec.upsert === true,
-    createdAt: Date.now(),
-    ...(spec.file !== undefined && { file: resolve(spec.file) }),
-    ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
-    ...(spec.kind === 'sweep' && oldTenant !== undefined && { oldTenant: oldTenant.domain }),
-    ...(newTenant !== undefined && { newTenant: newTenant.domain, connection: newTenant.connection }),
-  });
+  let created: boolean;
+  try {
+    created = await rt.store.createRun({
+      runId,
+      kind: spec.kind,
+      dryRun: spec.dryRun === true,
+      upsert: spec.upsert === true,
+      createdAt: Date.now(),
+      ...(spec.file !== undefined && { file: resolve(spec.file) }),
+      ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
+      ...runIdentity(rt.config, spec.kind),
+    });
+  } catch (err) {
+    if (!(err instanceof RunStateLost)) throw err;
+    const summary = await rt.store.files.readSummary(runId);
+    if (summary?.status === 'completed') {
+      throw new MigrateError(
+        `Run ${runId} finished on ${summary.timings.finishedAt ?? '(unknown)'}; its report is in ${rt.store.files.dir(runId)}.`,
+        {
+          hint: 'Start a new run without --run-id (users it imported are found in the new tenant).',
+        },
+      );
+    }
+    throw err;
+  }
   if (!created) {
     const existing = (await rt.store.getRun(runId))!;
     if (existing.kind !== spec.kind) {
@@ -83,6 +100,15 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
         hint: 'Resume it with the same file, or choose another --run-id.',
       });
     }
+    const diff = identityDiff(existing, rt.identity);
+    if (diff.length > 0 && existing.status !== 'completed') {
+      throw new MigrateError(
+        `Run ${runId} was started with other settings: ${describeDiff(diff, 'in this configuration')}.`,
+        {
+          hint: 'Resume it with the settings it was started with, or start a new run.',
+        },
+      );
+    }
     await resumeRun(rt, runId);
     return { runId, resumed: true, run: (await rt.store.getRun(runId))! };
   }
@@ -93,11 +119,11 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
 }
 
 /**
- * Picks a run up where it stopped: stage jobs that failed are tried again, missing ones added.
- * A finished run is left alone.
+ * Picks a run up where it stopped: stage jobs that failed are tried again, missing ones added,
+ * batches staged and not ended get their job again. A finished run is left alone.
  */
 export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
-  const run = await rt.store.getRun(runId);
+  const run = await rt.store.findRun(runId);
   if (run === undefined)
     throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
   if (run.status === 'completed') return;
@@ -109,21 +135,8 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
       },
     );
   }
-  if (run.status === 'failed' || run.reportError !== undefined) {
-    const stale = [
-      'error',
-      'finishedAt',
-      'reportDir',
-      'reportError',
-      'emailed',
-      't:report:start',
-      't:report:end',
-    ];
-    await rt.redis
-      .multi()
-      .hdel(rt.store.runKey(runId), ...stale)
-      .hset(rt.store.runKey(runId), 'status', 'running')
-      .exec();
+  if (run.status !== 'running' || run.reportError !== undefined) {
+    await rt.store.reopenRun(runId);
     await rt.queue(QUEUES.report).remove(stageJobId(runId, 'report'));
   }
   const stages: Array<'export' | 'snapshot' | 'plan'> = [];
@@ -131,8 +144,21 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
   if (run.phases.snapshot?.end === undefined) stages.push('snapshot');
   if (stages.length === 0 && !run.planDone) stages.push('plan');
   for (const stage of stages) await addOrRetry(rt, stage, runId);
+  const open = await rt.store.openBatches(runId);
+  for (const n of open) await addOrRetryBatch(rt, runId, n);
   if (run.planDone) await maybeFinishRun(rt, runId);
-  rt.logger.info({ runId, stages }, 'run resumed');
+  rt.logger.info({ runId, stages, batches: open.length }, 'run resumed');
+}
+
+/** A batch job that ended without ending its batch (a stopped run's) is added again. */
+async function addOrRetryBatch(rt: Runtime, runId: string, n: number): Promise<void> {
+  const job = await rt.queue(QUEUES.importBatch).getJob(batchJobId(runId, n));
+  if (job !== undefined && (await job.isFailed())) {
+    await job.retry('failed');
+    return;
+  }
+  if (job !== undefined && (await job.isCompleted())) await job.remove();
+  await addBatchJob(rt, runId, n);
 }
 
 async function addOrRetry(rt: Runtime, stage: 'export' | 'snapshot' | 'plan', runId: string): Promise<void> {
@@ -187,37 +213,17 @@ export async function failRun(rt: Runtime, runId: string, message: string): Prom
   await maybeFinishRun(rt, runId);
 }
 
-const SWEEP_LOCK_SECONDS = 7 * 86_400;
-
-const RELEASE_IF_HOLDER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
 /**
  * One sweep at a time: takes the sweep lock for `runId`, or answers the run that holds it. A lock
  * left by a run that has finished (or vanished) is taken over.
  */
-export async function acquireSweepLock(
+export function acquireSweepLock(
   rt: Runtime,
   runId: string,
 ): Promise<{ ok: true } | { ok: false; holder: string }> {
-  const key = rt.store.sweepLockKey;
-  for (let i = 0; i < 3; i++) {
-    if ((await rt.redis.set(key, runId, 'EX', SWEEP_LOCK_SECONDS, 'NX')) === 'OK') return { ok: true };
-    const holder = await rt.redis.get(key);
-    if (holder === null) continue;
-    if (holder === runId) return { ok: true };
-    const run = await rt.store.getRun(holder);
-    if (run !== undefined && run.status === 'running') return { ok: false, holder };
-    // A lock taken in the last minute whose run does not exist yet is being started.
-    if (run === undefined && (await rt.redis.ttl(key)) > SWEEP_LOCK_SECONDS - 60)
-      return { ok: false, holder };
-    await rt.redis.eval(RELEASE_IF_HOLDER, 1, key, holder);
-  }
-  return { ok: false, holder: (await rt.redis.get(key)) ?? 'unknown' };
+  return rt.store.acquireSweepLock(runId);
 }
 
-export async function releaseSweepLock(rt: Runtime, runId: string): Promise<void> {
-  await rt.redis.eval(RELEASE_IF_HOLDER, 1, rt.store.sweepLockKey, runId);
+export function releaseSweepLock(rt: Runtime, runId: string): Promise<void> {
+  return rt.store.releaseSweepLock(runId);
 }

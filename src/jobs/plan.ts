@@ -134,7 +134,7 @@ async function stageBatch(
 ): Promise<void> {
   const existing = await rt.store.getBatch(runId, n);
   if (existing !== undefined) {
-    if (existing.users !== batch.users.length) {
+    if (existing.users !== undefined && existing.users !== batch.users.length) {
       throw new FinalError(
         'plan_changed',
         `Batch ${n} of run ${runId} had ${existing.users} users and now has ${batch.users.length}: the input or the settings (BATCH_BYTES, the snapshot) changed since the run started.`,

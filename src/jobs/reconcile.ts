@@ -11,6 +11,7 @@ import { giveUpBatch } from './batch-lifecycle.js';
 import { failRun } from './flow.js';
 import { QUEUES } from './queues.js';
 import type { Runtime } from './runtime.js';
+import { RunStateLost } from './store/index.js';
 import type { ImportBatchJobData, StageJobData } from './types.js';
 
 const PAGE = 500;
@@ -25,11 +26,19 @@ export async function reconcileFailedJobs(rt: Runtime): Promise<number> {
   >;
   for (const job of batches) {
     const { runId, batch } = job.data;
+    const run = await rt.store.getRun(runId);
     const record = await rt.store.getBatch(runId, batch);
-    if (record === undefined || record.state === 'done' || record.state === 'failed') continue;
-    const revived = await rt.redis.hincrby(rt.store.runKey(runId, 'batch', batch), 'revived', 1);
-    if (revived <= MAX_REVIVALS) await job.retry('failed');
-    else await giveUpBatch(rt, runId, batch, 'batch_failed', job.failedReason || 'the batch job failed');
+    // A lost run's jobs are left as they are: nothing of theirs is written again.
+    if (run?.status !== 'running' || record === undefined) continue;
+    if (record.state === 'done' || record.state === 'failed') continue;
+    try {
+      const revived = await rt.store.countRevival(runId, batch);
+      if (revived <= MAX_REVIVALS) await job.retry('failed');
+      else await giveUpBatch(rt, runId, batch, 'batch_failed', job.failedReason || 'the batch job failed');
+    } catch (err) {
+      if (err instanceof RunStateLost) continue;
+      throw err;
+    }
     acted++;
   }
   for (const stage of [QUEUES.export, QUEUES.snapshot, QUEUES.plan] as const) {
@@ -37,9 +46,14 @@ export async function reconcileFailedJobs(rt: Runtime): Promise<number> {
     for (const job of jobs) {
       const run = await rt.store.getRun(job.data.runId);
       if (run?.status !== 'running') continue;
-      const revived = await rt.redis.hincrby(rt.store.runKey(run.runId), `revived:${stage}`, 1);
-      if (revived <= MAX_REVIVALS) await job.retry('failed');
-      else await failRun(rt, run.runId, `${stage}: ${job.failedReason || 'the job failed'}`);
+      try {
+        const revived = await rt.store.countStageRevival(run.runId, stage);
+        if (revived <= MAX_REVIVALS) await job.retry('failed');
+        else await failRun(rt, run.runId, `${stage}: ${job.failedReason || 'the job failed'}`);
+      } catch (err) {
+        if (err instanceof RunStateLost) continue;
+        throw err;
+      }
       acted++;
     }
   }

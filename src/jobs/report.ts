@@ -1,42 +1,23 @@
 /**
- * The report stage: the run's summary and per-user files from the store, then the store's
- * per-user data is dropped (the files hold it now), the work files deleted, the email sent.
- * Idempotent: writing the report again replaces the same files; the email goes once.
+ * The report stage: the run's summary and per-user files, concatenated from the parts the batches
+ * and plan chunks left in the run's folder; then the parts and work files are deleted (the report
+ * holds what they held), the email sent. Idempotent: writing the report again replaces the same
+ * files; the email goes once.
  */
-import { lstat, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Secret } from '../config.js';
 import { coerceError } from '../errors.js';
 import { sendRunReport } from '../report/email.js';
 import type { RunSummary } from '../report/types.js';
-import { ensurePrivateDir } from '../report/files.js';
-import { runDir, writeRunReport } from '../report/write.js';
+import { writeRunReport } from '../report/write.js';
 import { releaseSweepLock } from './flow.js';
 import type { Runtime } from './runtime.js';
+import { RunStateLost } from './store/index.js';
 import { buildSummary } from './summary.js';
 import type { RunMeta } from './types.js';
 
-/** Where a run keeps its export and snapshot files until its report is written. */
-export function workDir(rt: Runtime, runId: string): string {
-  return join(runDir(rt.config.reportsDir, runId), 'work');
-}
-
-/** Creates the run's work folder, owner-only and never through a symbolic link; returns it. */
-export async function ensureWorkDir(rt: Runtime, runId: string): Promise<string> {
-  runDir(rt.config.reportsDir, runId);
-  return ensurePrivateDir(rt.config.reportsDir, runId, 'work');
-}
-
-/** Deletes the run's work files, unless its folder is a symbolic link: nothing is deleted through one. */
-export async function removeWorkDir(rt: Runtime, runId: string): Promise<void> {
-  const run = await lstat(runDir(rt.config.reportsDir, runId)).catch(() => undefined);
-  if (run?.isDirectory() !== true) return;
-  await rm(workDir(rt, runId), { recursive: true, force: true });
-}
-
 export async function writeReport(rt: Runtime, runId: string): Promise<RunSummary | undefined> {
   const run = await rt.store.getRun(runId);
-  if (run === undefined) return undefined;
+  if (run === undefined) throw new RunStateLost(runId);
   if (run.reportDir !== undefined) {
     await cleanUp(rt, run);
     return rt.store.getSummary(runId);
@@ -44,7 +25,12 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
   await rt.store.phaseStarted(runId, 'report');
   const progress = (await rt.store.progress(runId))!;
   const finishedAt = Date.now();
-  const summary = buildSummary(progress, await rt.store.auth0Jobs(runId), finishedAt);
+  const summary = buildSummary(
+    progress,
+    await rt.store.auth0Jobs(runId),
+    finishedAt,
+    rt.config.importConcurrency,
+  );
   const written = await writeRunReport({
     reportsDir: rt.config.reportsDir,
     summary,
@@ -55,23 +41,19 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
     retry: rt.store.retryRecords(runId),
     secrets: secretsOf(rt),
   });
-  await rt.store.putSummary(runId, written.summary);
   await rt.store.setRun(runId, {
     ...(run.status !== 'failed' && { status: 'completed' }),
     phase: 'done',
     finishedAt,
     reportDir: written.dir,
-    [`t:report:end`]: Date.now(),
   });
+  await rt.store.markTime(runId, 'report', 'end');
   if (written.summary.problems !== undefined) {
     rt.logger.error({ runId, problems: written.summary.problems }, 'the run summary does not add up');
   }
   rt.logger.info({ runId, dir: written.dir, counts: written.summary.counts }, 'report written');
   await cleanUp(rt, run);
-  if (
-    rt.config.smtp !== undefined &&
-    (await rt.redis.hsetnx(rt.store.runKey(runId), 'emailed', Date.now())) === 1
-  ) {
+  if (rt.config.smtp !== undefined && (await rt.store.claimOnce(runId, 'emailed'))) {
     try {
       await sendRunReport(rt.config, written.summary, written.dir);
     } catch (err) {
@@ -89,10 +71,7 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
  * needs the files (to plan again) and the earlier batches' lines (for the next report).
  */
 async function cleanUp(rt: Runtime, run: RunMeta): Promise<void> {
-  if (run.status !== 'failed') {
-    await rt.store.purgeUserData(run.runId);
-    await removeWorkDir(rt, run.runId);
-  }
+  if (run.status !== 'failed') await rt.store.purgeUserData(run.runId);
   if (run.kind === 'sweep') await releaseSweepLock(rt, run.runId);
 }
 

@@ -9,11 +9,14 @@ import { createTenantClient, type RetryOptions } from '../auth0/index.js';
 import type { TenantClient } from '../auth0/types.js';
 import { requireTenant, type Config, type TenantName } from '../config.js';
 import { MigrateError, coerceError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
+import { LogThrottle, silentLogger, type Logger } from '../log.js';
+import { configIdentity } from './identity.js';
 import { PayloadCodec } from './payload.js';
 import { QUEUES, type QueueName } from './queues.js';
+import { RedisHealth, isConnectionError } from './redis-health.js';
 import { ImportSlots } from './slots.js';
-import { RunStore } from './store.js';
+import { RunStore } from './store/index.js';
+import type { RunIdentity } from './types.js';
 
 const CLOSE_TIMEOUT_MS = 5_000;
 
@@ -63,6 +66,15 @@ export interface RunnerSettings {
   slotLeaseMs: number;
   /** Time active jobs get to finish or hand back their work on SIGTERM. @defaultValue 20000 */
   shutdownGraceMs: number;
+  /**
+   * How long a worker configured otherwise than a run puts that run's job aside before another
+   * worker (one that matches) may take it. @defaultValue 5000
+   */
+  handBackMs: number;
+  /** Time between two heartbeats of a worker process (`status` lists the workers seen). @defaultValue 10000 */
+  heartbeatMs: number;
+  /** Time between two log lines about a condition that lasts (Redis unreachable, a run refused). @defaultValue 60000 */
+  repeatLogMs: number;
   /** Retry policy of the tenant clients. */
   retry?: RetryOptions;
 }
@@ -86,6 +98,9 @@ export function defaultSettings(config: Config, overrides: Partial<RunnerSetting
     maxStagedBatches: 2 * config.importConcurrency + 2,
     slotLeaseMs: 900_000,
     shutdownGraceMs: 20_000,
+    handBackMs: 5_000,
+    heartbeatMs: 10_000,
+    repeatLogMs: 60_000,
     ...overrides,
   };
 }
@@ -95,6 +110,12 @@ export interface Runtime {
   settings: RunnerSettings;
   logger: Logger;
   redis: Redis;
+  /** Whether Redis answers; says so at a bounded rate while it does not. */
+  health: RedisHealth;
+  /** For messages that would otherwise repeat on every attempt. */
+  throttle: LogThrottle;
+  /** This process's settings that must match a run's for it to work on the run (identity.ts). */
+  identity: RunIdentity;
   store: RunStore;
   slots: ImportSlots;
   queue(name: QueueName): Queue;
@@ -148,7 +169,17 @@ export async function createRuntime(
   const logger = options.logger ?? silentLogger;
   const redis = options.redis ?? (await connectRedis(config.redisUrl));
   const ownsRedis = options.redis === undefined;
-  const store = new RunStore(redis, config.queuePrefix, new PayloadCodec(config.payloadKey));
+  const health = new RedisHealth(redis, {
+    url: redactUrl(config.redisUrl),
+    logger,
+    repeatMs: settings.repeatLogMs,
+  });
+  const store = new RunStore(
+    redis,
+    config.queuePrefix,
+    new PayloadCodec(config.payloadKey),
+    config.reportsDir,
+  );
   const newTenant = config.tenants.new;
   const slots = new ImportSlots(redis, store.slotsKey(newTenant?.domain ?? 'new'), {
     limit: config.importConcurrency,
@@ -163,13 +194,24 @@ export async function createRuntime(
     settings,
     logger,
     redis,
+    health,
+    throttle: new LogThrottle(settings.repeatLogMs),
+    identity: configIdentity(config),
     store,
     slots,
     queue(name) {
       let q = queues.get(name);
       if (q === undefined) {
-        q = new Queue(name, { connection: redis, prefix: config.queuePrefix });
-        q.on('error', (err) => logger.warn({ err: err.message, queue: name }, 'queue error'));
+        // A short event stream: its length would otherwise grow with the number of batches.
+        q = new Queue(name, {
+          connection: redis,
+          prefix: config.queuePrefix,
+          streams: { events: { maxLen: 500 } },
+        });
+        q.on('error', (err) => {
+          if (isConnectionError(err) || !runtime.throttle.allow(`queue:${name}:${err.message}`).ok) return;
+          logger.warn({ err: err.message, queue: name }, 'queue error');
+        });
         queues.set(name, q);
       }
       return q;
@@ -198,10 +240,16 @@ export async function createRuntime(
       return connectionId;
     },
     jobOptions(name) {
-      const keep = { removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } };
+      const keep = {
+        removeOnComplete: { age: 7 * 86_400, count: 1_000 },
+        removeOnFail: { age: 30 * 86_400, count: 1_000 },
+      };
       if (name === QUEUES.importBatch) {
+        // A run has a batch job per ~1,000 users: kept by count, so Redis does not grow with users
+        // (a batch's outcome is in the run's folder; the job only says which process ran it).
         return {
-          ...keep,
+          removeOnComplete: { age: 7 * 86_400, count: 100 },
+          removeOnFail: { age: 30 * 86_400, count: 1_000 },
           attempts: settings.batchAttempts,
           backoff: { type: 'exponential', delay: settings.batchBackoffMs },
         };
@@ -213,6 +261,13 @@ export async function createRuntime(
       };
     },
     async close() {
+      health.closing();
+      if (health.down) {
+        // Nothing to say goodbye to: waiting would only hold the process.
+        for (const q of queues.values()) void q.disconnect().catch(() => {});
+        if (ownsRedis) redis.disconnect();
+        return;
+      }
       // Every connection closes, politely if Redis answers within the time, else at once.
       const polite = (async () => {
         await Promise.allSettled([...queues.values()].map((q) => q.close()));

@@ -3,7 +3,7 @@
  * (store.ts), never from running counters.
  */
 import type { ProgressSnapshot, RunSummary } from '../report/types.js';
-import type { Auth0JobEntry } from './store.js';
+import type { Auth0JobEntry } from './store/index.js';
 import { sum, type RunProgress } from './types.js';
 
 export function phaseDurations(p: RunProgress['run']['phases']): Record<string, number> {
@@ -14,11 +14,23 @@ export function phaseDurations(p: RunProgress['run']['phases']): Record<string, 
   return out;
 }
 
+/** When each phase that ended started and ended, as ISO times. */
+export function phaseSpans(p: RunProgress['run']['phases']): Record<string, { start: string; end: string }> {
+  const out: Record<string, { start: string; end: string }> = {};
+  for (const [phase, t] of Object.entries(p)) {
+    if (t?.start !== undefined && t.end !== undefined) {
+      out[phase] = { start: new Date(t.start).toISOString(), end: new Date(t.end).toISOString() };
+    }
+  }
+  return out;
+}
+
 /** The run's summary but for its files, which writeRunReport names as it writes them. */
 export function buildSummary(
   progress: RunProgress,
   jobs: Auth0JobEntry[],
   finishedAt: number,
+  importSlots?: number,
 ): Omit<RunSummary, 'files'> {
   const { run, counts } = progress;
   const alreadyMigrated = sum(counts.already_migrated);
@@ -51,11 +63,13 @@ export function buildSummary(
     failed: counts.failed,
     passwordResets: counts.passwordResets,
     batches: { total: run.planEmitted, completed: progress.batches.done, failed: progress.batches.failed },
+    ...(importSlots !== undefined && { importSlots }),
     auth0Jobs: jobs,
     timings: {
       startedAt: new Date(run.createdAt).toISOString(),
       finishedAt: new Date(finishedAt).toISOString(),
       phases: phaseDurations(run.phases),
+      spans: phaseSpans(run.phases),
     },
   };
 }

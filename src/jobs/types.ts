@@ -1,7 +1,7 @@
 /**
- * What the queues carry (job data and results) and what a run keeps in Redis. Job data holds ids
- * only: user data lives in the run's store (store.ts), batch payloads compressed and, with
- * `PAYLOAD_KEY`, encrypted.
+ * What the queues carry (job data and results) and what a run keeps. Job data holds ids only:
+ * user data lives in the run's store (store/), batch payloads in Redis while in flight (compressed
+ * and, with `PAYLOAD_KEY`, encrypted), per-user outcomes in the run's folder.
  */
 import type { ExportRecord } from '../pipeline/types.js';
 import type {
@@ -35,10 +35,28 @@ export interface ImportBatchJobData {
 
 export type StageName = 'export' | 'snapshot' | 'plan' | 'import' | 'report';
 
-export type RunStatus = 'running' | 'completed' | 'failed';
+/** `stopped`: stopped by its command (Ctrl-C); its jobs wait for a resume with `--run-id`. */
+export type RunStatus = 'running' | 'stopped' | 'completed' | 'failed';
+
+/**
+ * The non-secret settings a run was started with that decide what it does; a worker configured
+ * otherwise refuses the run's jobs (identity.ts).
+ */
+export interface RunIdentity {
+  /** `OLD_AUTH0_DOMAIN` (sweeps). */
+  oldTenant?: string;
+  /** The connection the input's users belong to: `OLD_AUTH0_CONNECTION`, or for an import without an old tenant, `NEW_AUTH0_CONNECTION`. */
+  sourceConnection?: string;
+  /** `NEW_AUTH0_DOMAIN`. */
+  newTenant?: string;
+  /** `NEW_AUTH0_CONNECTION`. */
+  connection?: string;
+  /** `BATCH_BYTES`. */
+  batchBytes?: number;
+}
 
 /** A run as kept in Redis (`<prefix>:run:<id>`). */
-export interface RunMeta {
+export interface RunMeta extends RunIdentity {
   runId: string;
   kind: RunKind;
   dryRun: boolean;
@@ -53,9 +71,6 @@ export interface RunMeta {
   file?: string;
   /** Password hashes merged in (absolute path). */
   hashesFile?: string;
-  oldTenant?: string;
-  newTenant?: string;
-  connection?: string;
   /** Where the old tenant's export was saved (sweep). */
   exportFile?: string;
   /** Where the new tenant's snapshot was saved. */
@@ -78,15 +93,23 @@ export interface RunMeta {
   reportError?: string;
   /** When `discard` deleted the failed run's user data and work files (it cannot resume since). */
   discardedAt?: number;
+  /** When its command stopped it (status `stopped`). */
+  stoppedAt?: number;
+  /** Batch jobs revived after BullMQ failed them on its own (reconcile.ts). */
+  revivedBatches?: number;
 }
 
 export type BatchState = 'queued' | 'submitting' | 'submitted' | 'done' | 'failed';
 
-/** One batch as kept in Redis (`<prefix>:run:<id>:batch:<n>`). */
+/**
+ * One batch: while in flight, as kept in Redis (`<prefix>:run:<id>:batch:<n>`); once ended, only
+ * its state is kept (a bit), and its outcome is in the run's folder.
+ */
 export interface BatchRecord {
   state: BatchState;
-  users: number;
-  bytes: number;
+  /** Users and bytes of a batch in flight (not kept once it ended). */
+  users?: number;
+  bytes?: number;
   /** The Auth0 import job, stored the moment it was created. */
   jobId?: string;
   submittedAt?: number;
@@ -95,6 +118,8 @@ export interface BatchRecord {
    * its users may come back as DUPLICATED_USER.
    */
   resubmitted?: number;
+  /** Times the batch's job was revived after BullMQ failed it on its own (reconcile.ts). */
+  revived?: number;
 }
 
 /** What the report needs of each user of a batch, kept beside the payload (never sent). */
@@ -148,7 +173,7 @@ export interface OutcomeCounts {
   passwordResets: number;
 }
 
-/** The result of one batch, written once when it ends (`<prefix>:run:<id>:result:<n>`). */
+/** The result of one batch, written once when it ends (`parts/batch-<n>.json.gz` in the run's folder). */
 export interface BatchOutcome {
   batch: string;
   index: number;
@@ -165,6 +190,9 @@ export interface BatchOutcome {
   /** The failed users again, as read. */
   retry: ExportRecord[];
   notes?: string[];
+  /** When the Auth0 job was submitted and when it was seen ended (epoch ms): its slot's hold. */
+  submittedAt?: number;
+  endedAt?: number;
 }
 
 /** What the plan stage found between two batches: its skipped and already-migrated users. */

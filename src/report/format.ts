@@ -17,3 +17,8 @@ export function formatDuration(ms: number): string {
   if (h > 0) return `${h} h ${String(m).padStart(2, '0')} min`;
   return `${m} min ${String(sec).padStart(2, '0')} s`;
 }
+
+/** Escapes text for HTML (and SVG) element content and attribute values. */
+export function htmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

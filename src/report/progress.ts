@@ -1,8 +1,10 @@
 /**
  * The progress of a running import, sweep or export, fed with {@link ProgressSnapshot}s.
- * On a terminal: one status line redrawn in place. Otherwise: a plain line (or, with
- * `LOG_FORMAT=json`, a pino-shaped JSON line) every `intervalMs`, at each phase change and at the end.
+ * On a terminal: one status line redrawn in place at the bottom, with the log printed above it
+ * (terminal.ts). Otherwise: a plain line (or, with `LOG_FORMAT=json`, a pino-shaped JSON line)
+ * every `intervalMs`, at each phase change and at the end.
  */
+import { terminalFor } from '../terminal.js';
 import type { ProgressSnapshot } from './types.js';
 import { formatDuration, n } from './format.js';
 
@@ -13,6 +15,7 @@ export interface ProgressStream {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 export interface ProgressOptions {
@@ -35,7 +38,10 @@ export interface ProgressOptions {
 
 export interface ProgressDisplay {
   update(snapshot: ProgressSnapshot): void;
-  /** Prints the last (or given) snapshot as a final plain line and stops the timers; idempotent. */
+  /**
+   * Prints the last (or given) snapshot as a final plain line and stops the timers; idempotent. A
+   * snapshot whose phase is `stopped` ends as stopped, not finished.
+   */
   stop(final?: ProgressSnapshot): void;
 }
 
@@ -45,8 +51,10 @@ export interface ProgressEstimate {
   done: number;
   /** Users per second over the recent window, when measurable. */
   rate?: number;
-  /** Milliseconds left, when the total is known and users are moving. */
+  /** Milliseconds left, when the total is known, users remain and are moving. */
   etaMs?: number;
+  /** Users left, when the total is known. */
+  remaining?: number;
 }
 
 const WINDOW_MS = 60_000;
@@ -68,11 +76,13 @@ export class RateTracker {
   estimate(total: number | undefined): Omit<ProgressEstimate, 'done'> {
     const first = this.#samples[0];
     const last = this.#samples.at(-1);
-    if (first === undefined || last === undefined || last.t - first.t < 1000) return {};
+    const remaining = total === undefined || last === undefined ? undefined : Math.max(0, total - last.done);
+    const known = remaining === undefined ? {} : { remaining };
+    if (first === undefined || last === undefined || last.t - first.t < 1000) return known;
     const rate = ((last.done - first.done) * 1000) / (last.t - first.t);
-    if (rate <= 0) return { rate: 0 };
-    if (total === undefined) return { rate };
-    return { rate, etaMs: (Math.max(0, total - last.done) / rate) * 1000 };
+    if (rate <= 0) return { ...known, rate: 0 };
+    if (remaining === undefined || remaining === 0) return { ...known, rate };
+    return { ...known, rate, etaMs: (remaining / rate) * 1000 };
   }
 }
 
@@ -81,31 +91,36 @@ export function usersDone(s: ProgressSnapshot): number {
   return c.imported + c.already_migrated + c.skipped + c.failed;
 }
 
-/** The one-line text of a snapshot, e.g. `run-1 import · read 20,000 · batches 3 queued …`. */
+/**
+ * The one-line text of a snapshot, e.g. `run-1 import · elapsed 12.0 s · about 31.2 s left · read
+ * 1,000/1,000 · batches …`. The times come first so a narrow terminal cuts the counts, not them.
+ * Nothing is said of the time left when nothing remains; `estimating` while users remain but the
+ * rate is not measured yet.
+ */
 export function formatProgress(s: ProgressSnapshot, e: ProgressEstimate, elapsedMs: number): string {
   const c = s.counts;
   const b = s.batches;
-  const parts = [
-    `${s.runId} ${s.phase}`,
+  const parts = [`${s.runId} ${s.phase}`, `elapsed ${formatDuration(elapsedMs)}`];
+  if (e.etaMs !== undefined) parts.push(`about ${formatDuration(Math.max(1000, e.etaMs))} left`);
+  else if (e.remaining !== undefined && e.remaining > 0) parts.push('estimating');
+  parts.push(
     `read ${n(s.usersRead)}${s.total !== undefined ? `/${n(s.total)}` : ''}`,
     `batches ${n(b.queued)} queued, ${n(b.running)} running, ${n(b.done)} done${b.failed > 0 ? `, ${n(b.failed)} failed` : ''}`,
     `users ${n(c.imported)} imported, ${n(c.already_migrated)} already there, ${n(c.skipped)} skipped, ${n(c.failed)} failed`,
-    `elapsed ${formatDuration(elapsedMs)}`,
-  ];
-  if (e.etaMs !== undefined) parts.push(`about ${formatDuration(e.etaMs)} left`);
+  );
   return parts.join(' · ');
 }
 
 export function createProgress(options: ProgressOptions = {}): ProgressDisplay {
   const stream = options.stream ?? process.stderr;
   const mode = options.mode ?? (stream.isTTY ? 'tty' : options.logFormat === 'json' ? 'json' : 'lines');
+  const terminal = terminalFor(stream);
   const now = options.now ?? Date.now;
   const intervalMs = options.intervalMs ?? 10_000;
   const rates = new RateTracker();
   let last: ProgressSnapshot | undefined;
   let lastPrinted = -Infinity;
   let lastPhase: string | undefined;
-  let drawn = false;
   let stopped = false;
 
   const started = (s: ProgressSnapshot): number =>
@@ -121,7 +136,7 @@ export function createProgress(options: ProgressOptions = {}): ProgressDisplay {
         `${JSON.stringify({
           level: 30,
           time: t,
-          msg: final ? 'finished' : 'progress',
+          msg: final ? (s.phase === 'stopped' ? 'stopped' : 'finished') : 'progress',
           ...s,
           done: estimate.done,
           elapsedMs: elapsed,
@@ -132,14 +147,14 @@ export function createProgress(options: ProgressOptions = {}): ProgressDisplay {
       return;
     }
     const text = formatProgress(s, final ? { done: estimate.done } : estimate, elapsed);
-    if (mode === 'tty') {
+    if (mode === 'tty' && !final) {
+      // One line, cut to the width: a wrapped status line would push the log up by two.
       const width = Math.max(20, (stream.columns ?? 120) - 1);
-      const line = text.length > width ? `${text.slice(0, width - 1)}…` : text;
-      stream.write(`\r\x1b[2K${final ? `${text}\n` : line}`);
-      drawn = !final;
-    } else {
-      stream.write(`${text}\n`);
+      terminal.status(text.length > width ? `${text.slice(0, width - 1)}…` : text);
+      return;
     }
+    terminal.clearStatus();
+    terminal.log(`${text}\n`);
   };
 
   const timer = setInterval(
@@ -167,7 +182,7 @@ export function createProgress(options: ProgressOptions = {}): ProgressDisplay {
       clearInterval(timer);
       const s = final ?? last;
       if (s !== undefined) emit(s, true);
-      else if (drawn) stream.write('\r\x1b[2K');
+      else terminal.clearStatus();
     },
   };
 }

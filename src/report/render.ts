@@ -6,7 +6,8 @@
 import type { FailureCause } from './causes.js';
 import { checkSummary } from './check.js';
 import { REPORT_FILES } from './files.js';
-import { count, formatDuration, n } from './format.js';
+import { count, formatDuration, htmlEscape, n } from './format.js';
+import { drawRun, overlapping } from './picture.js';
 import type { PerUserFile, RunSummary } from './types.js';
 
 export interface RenderInput {
@@ -23,7 +24,9 @@ type Block =
   | { kind: 'p'; text: Inline[] }
   | { kind: 'list'; items: Inline[][] }
   | { kind: 'warn'; title: string; items: string[] }
-  | { kind: 'table'; head: string[]; rows: Inline[][][]; numeric: boolean[] };
+  | { kind: 'table'; head: string[]; rows: Inline[][][]; numeric: boolean[] }
+  /** Drawn in the HTML only (an inline SVG); summary.md says where to see it. */
+  | { kind: 'figure'; svg: string };
 
 const SKIP_REASONS: Record<string, string> = {
   not_database_user: 'not a user of the database connection (social or enterprise login)',
@@ -212,7 +215,9 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
   if (c.failed > 0) {
     const hashes = s.input.hashesFile !== undefined ? ` --hashes ${shellArg(s.input.hashesFile)}` : '';
     steps.push([
-      `${n(c.failed)} user${c.failed === 1 ? '' : 's'} failed (details in ${REPORT_FILES.failures}). Fix the causes, then import them again: `,
+      `${n(c.failed)} user${c.failed === 1 ? '' : 's'} failed (details in `,
+      { code: REPORT_FILES.failures },
+      '). Fix the causes, then import them again: ',
       { code: `auth0-migrate import ${shellArg(`${dir}/${REPORT_FILES.retry}`)}${hashes}` },
       ...(s.input.hashesFile !== undefined
         ? [' (the retry file never holds password hashes, so pass the hash file again).']
@@ -233,9 +238,20 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
     ]);
   }
   if (c.skipped > 0)
-    steps.push([`Check the ${n(c.skipped)} skipped users in ${REPORT_FILES.skipped}: each line says why.`]);
+    steps.push([
+      `Check the ${n(c.skipped)} skipped users in `,
+      { code: REPORT_FILES.skipped },
+      ': each line says why.',
+    ]);
   if (steps.length === 0) steps.push(['Nothing to do: every user is in the new tenant.']);
   blocks.push({ kind: 'list', items: steps });
+
+  const picture = drawRun(s);
+  if (picture !== undefined) {
+    blocks.push({ kind: 'h2', text: ['The run over time'] });
+    blocks.push({ kind: 'figure', svg: picture.svg });
+    blocks.push({ kind: 'list', items: picture.facts.map((fact) => [fact]) });
+  }
 
   if (s.auth0Jobs.length > 0) {
     blocks.push({ kind: 'h2', text: [`Auth0 import jobs (${n(s.auth0Jobs.length)})`] });
@@ -272,12 +288,44 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
   const phases = Object.entries(s.timings.phases).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
   if (phases.length > 0) {
     blocks.push({ kind: 'h2', text: ['Timings'] });
+    const start = Date.parse(s.timings.startedAt);
+    const spans = s.timings.spans ?? {};
+    const since = (iso: string | undefined): string =>
+      iso === undefined ? '' : formatDuration(Math.max(0, Date.parse(iso) - start));
     blocks.push({
       kind: 'table',
-      head: ['phase', 'time'],
-      numeric: [false, true],
-      rows: phases.map(([phase, ms]) => [[phase], [formatDuration(ms)]]),
+      head: ['phase', 'from', 'to', 'time'],
+      numeric: [false, true, true, true],
+      rows: phases.map(([phase, ms]) => [
+        [phase],
+        [since(spans[phase]?.start)],
+        [since(spans[phase]?.end)],
+        [formatDuration(ms)],
+      ]),
     });
+    const ranges = phases.flatMap(([phase]) => {
+      const span = spans[phase];
+      return span === undefined
+        ? []
+        : [{ name: phase, start: Date.parse(span.start), end: Date.parse(span.end) }];
+    });
+    // Without recorded spans (an older summary), the pairs that always overlap in a run.
+    const has = (phase: string): boolean => phases.some(([p]) => p === phase);
+    const together =
+      ranges.length > 0
+        ? overlapping(ranges)
+        : [
+            ...(has('export') && has('snapshot') ? ['export and snapshot'] : []),
+            ...(has('plan') && has('import') ? ['plan and import'] : []),
+          ];
+    if (together.length > 0) {
+      blocks.push({
+        kind: 'p',
+        text: [
+          `The phases overlap (${together.join(', ')} ran at the same time), so their times add up to more than the run took${took !== undefined ? ` (${formatDuration(took)})` : ''}. The from and to columns count from the start of the run.`,
+        ],
+      });
+    }
   }
 
   blocks.push({ kind: 'h2', text: ['Files'] });
@@ -357,6 +405,9 @@ export function renderMarkdown(input: RenderInput): string {
       case 'warn':
         out.push(`> **${mdEscape(b.title)}**`, '>', ...b.items.map((i) => `> - ${mdEscape(i)}`), '');
         break;
+      case 'figure':
+        out.push(`_The picture of the run is in ${REPORT_FILES.summaryHtml}._`, '');
+        break;
       case 'table':
         out.push(
           `| ${b.head.map(mdEscape).join(' | ')} |`,
@@ -370,9 +421,15 @@ export function renderMarkdown(input: RenderInput): string {
   return out.join('\n');
 }
 
-/** Escapes text for HTML element content and attribute values. */
-export function htmlEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+/**
+ * A code span that wraps only at its spaces: each word stays whole (a browser would otherwise
+ * break `--send` after a hyphen, or anywhere under `word-break: break-all`).
+ */
+function htmlCode(text: string): string {
+  const words = text
+    .split(/( +)/)
+    .map((w) => (w === '' || w.startsWith(' ') ? w : `<span class="w">${htmlEscape(w)}</span>`));
+  return `<code>${words.join('')}</code>`;
 }
 
 function htmlInline(parts: Inline[]): string {
@@ -381,7 +438,7 @@ function htmlInline(parts: Inline[]): string {
       typeof p === 'string'
         ? htmlEscape(p)
         : 'code' in p
-          ? `<code>${htmlEscape(p.code)}</code>`
+          ? htmlCode(p.code)
           : `<strong>${htmlEscape(p.strong)}</strong>`,
     )
     .join('');
@@ -391,9 +448,11 @@ const CSS = `
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de}h3{font-size:1rem}
 table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
-code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:0 .2rem;word-break:break-all}
+th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:0 .2rem}
+code .w{white-space:nowrap}
 .warn{border-left:4px solid #cf222e;background:#fff5f5;padding:.5rem 1rem}
+figure{margin:1rem 0}figure svg{display:block;width:100%;height:auto}
 `;
 
 export function renderHtml(input: RenderInput): string {
@@ -415,6 +474,9 @@ export function renderHtml(input: RenderInput): string {
         body.push(
           `<div class="warn"><strong>${htmlEscape(b.title)}</strong><ul>${b.items.map((i) => `<li>${htmlEscape(i)}</li>`).join('')}</ul></div>`,
         );
+        break;
+      case 'figure':
+        body.push(`<figure>${b.svg}</figure>`);
         break;
       case 'table':
         body.push(

@@ -48,17 +48,29 @@ export interface RunSummary {
    */
   passwordResets: number;
   batches: { total: number; completed: number; failed: number };
+  /** Auth0 import jobs the new tenant runs at once (`IMPORT_CONCURRENCY`): the lanes of the picture. */
+  importSlots?: number;
   auth0Jobs: Array<{
     batch: string;
     jobId: string;
     status: string;
     summary?: { inserted: number; updated: number; failed: number; total: number };
+    /** Users in the batch. */
+    users?: number;
+    /** ISO times the job held its import slot: from its submission to its end. */
+    submittedAt?: string;
+    endedAt?: string;
   }>;
   timings: {
     startedAt: string;
     finishedAt?: string;
-    /** Milliseconds spent per phase: export, snapshot, plan, import, report. */
+    /**
+     * Milliseconds spent per phase: export, snapshot, plan, import, report. Phases overlap:
+     * export and snapshot run together, and the import starts while the plan reads on.
+     */
     phases: Record<string, number>;
+    /** When each phase started and ended (ISO), for the picture and to show the overlaps. */
+    spans?: Record<string, { start: string; end: string }>;
   };
   /**
    * Accounting problems {@link import('./write.js').checkSummary} found when the report was written;

@@ -5,6 +5,8 @@
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { coerceError, isToolError } from '../errors.js';
 import { HandBack, WaitAndRetry } from '../jobs/job-control.js';
+import type { Runtime } from '../jobs/runtime.js';
+import { RunStateLost, RunStopped } from '../jobs/store/index.js';
 
 /** True when this is the job's last attempt (BullMQ counts failed attempts in `attemptsMade`). */
 export function isLastAttempt(job: Job): boolean {
@@ -41,4 +43,16 @@ export async function deferJob(
     throw new WaitingError('handed back: the worker is shutting down');
   }
   return false;
+}
+
+/**
+ * True when the job should end without writing anything: Redis lost its run (said once per run
+ * and `repeatLogMs`), or the run was stopped meanwhile.
+ */
+export function endsQuietly(rt: Runtime, runId: string, thrown: unknown): boolean {
+  if (thrown instanceof RunStopped) return true;
+  if (!(thrown instanceof RunStateLost)) return false;
+  const { ok, held } = rt.throttle.allow(`lost:${runId}`);
+  if (ok) rt.logger.error({ runId, hint: thrown.hint, jobsEndedSinceLastLine: held }, thrown.message);
+  return true;
 }

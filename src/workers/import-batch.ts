@@ -4,7 +4,7 @@ import { coerceError } from '../errors.js';
 import { giveUpBatch, runBatch } from '../jobs/batch-lifecycle.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { ImportBatchJobData } from '../jobs/types.js';
-import { deferJob, errorCode, isFinal, isLastAttempt } from './defer.js';
+import { deferJob, endsQuietly, errorCode, isFinal, isLastAttempt } from './defer.js';
 
 export function importBatchProcessor(rt: Runtime) {
   return async (job: Job<ImportBatchJobData>, token?: string, signal?: AbortSignal): Promise<void> => {
@@ -13,6 +13,7 @@ export function importBatchProcessor(rt: Runtime) {
       await runBatch(rt, runId, batch, { ...(signal && { signal }) });
     } catch (thrown) {
       await deferJob(job, token, thrown, signal);
+      if (endsQuietly(rt, runId, thrown)) return;
       const err = coerceError(thrown);
       if (!isFinal(err) && !isLastAttempt(job)) throw err;
       // Nothing disappears: the batch's users end as failed, with the reason, and the run goes on.

@@ -3,8 +3,9 @@
  * starts a sweep run, unless one is already running: sweeps never overlap.
  */
 import type { Job } from 'bullmq';
-import { acquireSweepLock, newRunId, startRun } from '../jobs/flow.js';
+import { acquireSweepLock, newRunId, releaseSweepLock, startRun } from '../jobs/flow.js';
 import type { Runtime } from '../jobs/runtime.js';
+import { RunStateLost } from '../jobs/store/index.js';
 import type { SweepJobData } from '../jobs/types.js';
 
 export interface SweepJobResult {
@@ -22,12 +23,19 @@ export function sweepProcessor(rt: Runtime) {
       rt.logger.warn({ runId, running: lock.holder }, 'sweep skipped: another sweep is still running');
       return { runId, skippedFor: lock.holder };
     }
-    await startRun(rt, {
-      kind: 'sweep',
-      runId,
-      dryRun: job.data.dryRun === true,
-      upsert: job.data.upsert === true,
-    });
+    try {
+      await startRun(rt, {
+        kind: 'sweep',
+        runId,
+        dryRun: job.data.dryRun === true,
+        upsert: job.data.upsert === true,
+      });
+    } catch (err) {
+      // A redelivered sweep job whose run Redis lost: the next scheduled sweep starts a new run.
+      if (!(err instanceof RunStateLost)) throw err;
+      await releaseSweepLock(rt, runId);
+      rt.logger.error({ runId, hint: err.hint }, err.message);
+    }
     return { runId };
   };
 }

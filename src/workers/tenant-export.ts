@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { requireTenant, type TenantName } from '../config.js';
 import { exportUsers } from '../export.js';
 import { maybeStartPlan } from '../jobs/flow.js';
-import { ensureWorkDir } from '../jobs/report.js';
 import type { Runtime } from '../jobs/runtime.js';
 import { stageProcessor } from './stage.js';
 
@@ -17,7 +16,7 @@ function tenantExport(rt: Runtime, stage: 'export' | 'snapshot', tenant: TenantN
       await rt.store.phaseStarted(runId, stage);
       const result = await exportUsers(rt.client(tenant), {
         connection: requireTenant(rt.config, tenant).connection,
-        out: join(await ensureWorkDir(rt, runId), `${tenant}-tenant.ndjson.gz`),
+        out: join(await rt.store.files.prepareWorkDir(runId), `${tenant}-tenant.ndjson.gz`),
         pollIntervalMs: rt.settings.pollIntervalMs,
         maxPollIntervalMs: rt.settings.maxPollIntervalMs,
         ...(signal && { signal }),

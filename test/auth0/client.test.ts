@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTenantClient, isAuth0Error, type Auth0Error } from '../../src/auth0/index.js';
 import { CLIENT_SECRET, JOB, drop, startMockTenant, type Handler, type MockTenant } from './mock-tenant.js';
@@ -276,17 +277,24 @@ describe('retries', () => {
     expect(t.calls).toHaveLength(3);
   });
 
-  it('reports a tenant that cannot be reached as a network error', async () => {
+  it('reports a tenant that cannot be reached as a network error of the call its retries name', async () => {
     const t = await start({});
     const config = t.config;
     await t.close();
     tenant = undefined;
+    const logged: Array<{ operation?: string; msg: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) });
     const err = await failure(
-      createTenantClient(config, { label: 'old', retry: { ...retry, maxAttempts: 2 } }).getJob('job_1'),
+      createTenantClient(config, { label: 'old', logger, retry: { ...retry, maxAttempts: 3 } }).getJob(
+        'job_1',
+      ),
     );
     expect(err.code).toBe('network');
     expect(err.message).toContain('ECONNREFUSED');
     expect(err.message).toContain('OLD_AUTH0_BASE_URL');
+    // The token request is what fails, but it is this call's: one name in the retries and the error.
+    expect(logged.map((l) => l.operation)).toEqual(['GET /jobs/{id}', 'GET /jobs/{id}']);
+    expect(err.message).toMatch(/^GET \/jobs\/\{id\} on the old tenant/);
   });
 });
 

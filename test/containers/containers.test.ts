@@ -1,10 +1,14 @@
 /**
  * The container files users run: docker-compose.yml is accepted by docker-compose (when the
- * machine has it), keeps the settings the queues depend on, and the worker command it names,
- * run from the compiled build as the image runs it, starts the workers and stops on SIGTERM.
+ * machine has it), passes every configuration variable to the containers, keeps the settings the
+ * queues depend on, and the worker command it names, run from the compiled build as the image
+ * runs it, starts the workers and stops on SIGTERM.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +32,10 @@ interface ComposeService {
   profiles?: string[];
   environment?: Record<string, string>;
 }
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+// merge: the services share their environments through YAML merge keys (<<).
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
 const dockerfile = read('Dockerfile');
 
 /** The exec-form JSON array of a Dockerfile instruction in the last stage. */
@@ -37,6 +44,21 @@ function instruction(name: string): string[] {
   const last = lines.at(-1);
   if (last === undefined) throw new Error(`Dockerfile has no ${name}`);
   return JSON.parse(last.slice(name.length + 1)) as string[];
+}
+
+/** Variables the containers set themselves: Redis and the reports are services of the compose file. */
+const CONTAINER_VALUES: Record<string, string> = {
+  REDIS_URL: 'redis://redis:6379',
+  REPORTS_DIR: '/data/reports',
+};
+
+/** The variable names in the first column of the README's configuration table. */
+function configurationTable(): string[] {
+  const readme = read('README.md');
+  const section = readme.slice(readme.indexOf('\n## Configuration\n'));
+  const table = section.slice(section.indexOf('\n|')).split('\n\n')[0]!;
+  const rows = table.trim().split('\n').slice(2);
+  return rows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!));
 }
 
 async function hasDockerCompose(): Promise<boolean> {
@@ -55,6 +77,43 @@ describe('docker-compose.yml and Dockerfile', () => {
     const cwd = new URL('.', root).pathname;
     await run('docker-compose', ['config', '-q'], { cwd });
     await run('docker-compose', ['--profile', 'rehearsal', 'config', '-q'], { cwd });
+  });
+
+  it("passes every variable of the README's configuration table to the containers", async (ctx) => {
+    if (!(await hasDockerCompose()))
+      ctx.skip('docker-compose is not installed (Debian package docker-compose)');
+    const variables = configurationTable();
+    expect(variables).toEqual(expect.arrayContaining(['QUEUE_PREFIX', 'LOG_LEVEL', 'POLL_INTERVAL_MS']));
+    const probe = (name: string): string => `probe-${name.toLowerCase()}`;
+    // An empty .env of its own, so that a developer's .env beside the compose file changes nothing.
+    const dir = await mkdtemp(join(tmpdir(), 'compose-env-'));
+    try {
+      const envFile = join(dir, '.env');
+      await writeFile(envFile, '');
+      const { stdout } = await run(
+        'docker-compose',
+        ['--env-file', envFile, '--profile', 'rehearsal', 'config'],
+        {
+          cwd: new URL('.', root).pathname,
+          env: { PATH: process.env.PATH ?? '', ...Object.fromEntries(variables.map((v) => [v, probe(v)])) },
+        },
+      );
+      const services = (parse(stdout) as { services: Record<string, ComposeService> }).services;
+      const expected = (names: string[]) =>
+        Object.fromEntries(names.map((v) => [v, CONTAINER_VALUES[v] ?? probe(v)]));
+      expect(services.worker!.environment).toMatchObject(expected(variables));
+      // The demo's tenants are the simulator it starts, and it keeps no schedule, metrics or dashboard.
+      const forDemo = variables.filter((v) => !/^(OLD|NEW)_AUTH0_|^SWEEP_|^METRICS_|^DASHBOARD_/.test(v));
+      expect(services.demo!.environment).toMatchObject(expected(forDemo));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("lists every variable of the README's configuration table in .env.example", () => {
+    const example = read('.env.example');
+    const missing = configurationTable().filter((v) => !new RegExp(`^(# )?${v}=`, 'm').test(example));
+    expect(missing).toEqual([]);
   });
 
   it('keeps queue state in Redis safe: append-only file, no eviction, a healthcheck the workers wait for', () => {

@@ -193,10 +193,10 @@ describe('import command', () => {
     await expect(importCommand(h.config, file, { runId: 'given-up' }, io())).rejects.toThrow(
       /could not finish/,
     );
+    const parts = join(h.reportsDir, 'given-up', 'parts');
     const userKeys = async () => [
-      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:payload:*`)),
-      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:result:*`)),
-      ...(await h!.rt.redis.keys(`${h!.rt.store.runKey('given-up')}:chunk:*`)),
+      ...(await h!.rt.redis.keys(`${h!.prefix}:run:given-up:payload:*`)),
+      ...(existsSync(parts) ? await readdir(parts) : []),
     ];
     expect((await userKeys()).length).toBeGreaterThan(0);
     const work = join(h.reportsDir, 'given-up', 'work');

@@ -8,6 +8,7 @@ import { startRun } from '../../src/jobs/flow.js';
 import { checkSummary } from '../../src/report/write.js';
 import { newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
 import { killAll, spawnWorker, until, workerEnv, type WorkerProcess } from '../jobs/processes.js';
+import { expectTenantsMatch, snapshotTenants } from './tenants.js';
 
 let h: Harness | undefined;
 const procs: WorkerProcess[] = [];
@@ -25,6 +26,7 @@ describe('a killed worker process', () => {
     });
     const oldUsers = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)];
     const before = newTenantIds(h.sim);
+    const tenants = snapshotTenants(h.sim);
     const { runId } = await startRun(h.rt, { kind: 'sweep' });
     const env = workerEnv(h, { BATCH_BYTES: '40000' });
 
@@ -52,6 +54,7 @@ describe('a killed worker process', () => {
     expect(summary.counts.total).toBe(oldUsers.length);
     expect(summary.counts.failed).toBe(0);
     expect(newTenantIds(h.sim)).toEqual(expected);
+    expectTenantsMatch(h.sim, tenants);
     expect(new Set(stats.importedUserIds).size).toBe(stats.importedUserIds.length);
     // Imported or already there: every user with an email, and those without one already in the new tenant.
     const noEmailThere = oldUsers.filter((u) => typeof u.email !== 'string' && before.has(String(u.user_id)));

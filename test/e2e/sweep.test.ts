@@ -66,6 +66,18 @@ describe('sweep', () => {
     expect(summary.passwordResets).toBe(summary.counts.imported);
     expect(summary.auth0Jobs.length).toBe(summary.batches.total);
     expect(stats.maxActiveImportJobs).toBeLessThanOrEqual(2);
+    // What the report's picture is drawn from: each job's slot hold and users, each phase's span.
+    expect(summary.importSlots).toBe(2);
+    expect(Object.keys(summary.timings.spans ?? {}).sort()).toEqual(['export', 'import', 'plan', 'snapshot']);
+    const firstSubmit = Math.min(...summary.auth0Jobs.map((j) => Date.parse(j.submittedAt!)));
+    expect(firstSubmit).toBeGreaterThanOrEqual(Date.parse(summary.timings.spans!.plan!.start));
+    for (const j of summary.auth0Jobs) {
+      expect(Date.parse(j.endedAt!)).toBeGreaterThanOrEqual(Date.parse(j.submittedAt!));
+      expect(j.users).toBe(j.summary!.total);
+    }
+    expect(await readFile(join(h.reportsDir, runId, 'summary.html'), 'utf8')).toContain(
+      `<rect class="job" data-batch="${summary.auth0Jobs[0]!.batch}"`,
+    );
     for (const file of [
       'summary.json',
       'imported.ndjson.gz',
@@ -83,8 +95,9 @@ describe('sweep', () => {
     expect(imported).toHaveLength(summary.counts.imported);
     expect(imported.every((l) => l.password_reset)).toBe(true);
     expect(io.text()).toContain(`Report: ${join(h.reportsDir, runId)}`);
-    // The work files (exports) are gone; the run's per-user data left Redis.
+    // The work files (exports) and the parts the report was made of are gone; no user data in Redis.
     await expect(stat(join(h.reportsDir, runId, 'work'))).rejects.toThrow();
-    expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:chunk:*`)).toEqual([]);
+    await expect(stat(join(h.reportsDir, runId, 'parts'))).rejects.toThrow();
+    expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:payload:*`)).toEqual([]);
   });
 });

@@ -303,6 +303,38 @@ describe('exportCommand', () => {
     expect((await usersIn(target)).length).toBe(sim.tenant('old').userCount(DB_CONNECTION));
   });
 
+  it('logs each line with the tenant once', async () => {
+    sim.faults.add({
+      kind: 'error',
+      status: 503,
+      tenant: 'old',
+      method: 'GET',
+      path: '/api/v2/jobs/',
+      times: 1,
+    });
+    let log = '';
+    const stderr = { write: (text: string) => (log += text) };
+    const c = withTenants(
+      loadConfig({
+        env: { LOG_LEVEL: 'info', LOG_FORMAT: 'json', POLL_INTERVAL_MS: '10' },
+        dotenvPath: false,
+      }),
+      { old: toTenantConfig(sim.tenants.old) },
+    );
+    const code = await exportCommand(
+      c,
+      { tenant: 'old', out: out() },
+      { stderr, stdout: { write: () => true } },
+    );
+    expect(code).toBe(0);
+    const lines = log.trim().split('\n');
+    const logged = lines.filter((l) => l.startsWith('{'));
+    expect(logged.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(
+      expect.arrayContaining(['export job created', 'export saved', expect.stringMatching(/retrying/)]),
+    );
+    for (const line of logged) expect(line.match(/"tenant":/g)).toEqual(['"tenant":']);
+  });
+
   it('fails with the message and leaves no file behind', async () => {
     const target = out();
     const c = config();

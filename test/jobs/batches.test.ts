@@ -77,8 +77,9 @@ describe('import batches', () => {
     expect(summary.passwordResets).toBe(users.length);
     const mode = (await stat(join(final!.run.reportDir!, 'imported.ndjson.gz'))).mode & 0o777;
     expect(mode).toBe(0o600);
-    // Per-user data leaves Redis once the files hold it.
-    expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:result:*`)).toEqual([]);
+    // Per-user data never stays in Redis, and the parts go once the report holds them.
+    expect(await h.rt.redis.keys(`${h.prefix}:run:${runId}:payload:*`)).toEqual([]);
+    await expect(stat(join(h.reportsDir, runId, 'parts'))).rejects.toThrow();
   });
 
   it('resumes polling a batch whose Auth0 job id is stored, and never sends its users again', async () => {

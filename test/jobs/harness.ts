@@ -10,7 +10,7 @@ import { createRuntime, type RunnerSettings, type Runtime } from '../../src/jobs
 import type { PlanItem } from '../../src/jobs/plan.js';
 import type { Batch, ImportCandidate } from '../../src/pipeline/types.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
-import { newRedis, testConfig, uniquePrefix } from './helpers.js';
+import { REDIS_URL, newRedis, testConfig, uniquePrefix } from './helpers.js';
 import { deleteKeysUnder } from '../../src/jobs/queues.js';
 
 /** Timings that keep the suite in seconds: short locks and stalled checks, quick polls and backoffs. */
@@ -25,6 +25,8 @@ export const FAST: Partial<RunnerSettings> = {
   batchBackoffMs: 50,
   stageBackoffMs: 50,
   shutdownGraceMs: 3_000,
+  handBackMs: 300,
+  heartbeatMs: 500,
   retry: { baseDelayMs: 10, maxDelayMs: 200, rateLimitFallbackMs: 50, maxElapsedMs: 20_000 },
 };
 
@@ -57,9 +59,12 @@ export async function startHarness(
     async close() {
       await rt.close();
       await sim.close();
-      const redis = newRedis();
-      await deleteKeysUnder(redis, prefix);
-      await redis.quit();
+      // A test's private Redis is stopped with its data; the shared one is cleaned.
+      if (config.redisUrl === REDIS_URL) {
+        const redis = newRedis();
+        await deleteKeysUnder(redis, prefix);
+        await redis.quit();
+      }
       await rm(reportsDir, { recursive: true, force: true });
     },
   };

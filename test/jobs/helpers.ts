@@ -1,6 +1,8 @@
 /** Shared by the runner's tests: a config, a private key prefix per test, cleanup. */
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -18,4 +20,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 export function newRedis(): Redis {
   return new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+}
+
+/** A logger that keeps its lines (parsed) for the test to read. */
+export function captureLogger(level = 'info'): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const text of chunk.toString().split('\n')) if (text !== '') lines.push(JSON.parse(text));
+      cb();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
 }

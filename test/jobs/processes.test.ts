@@ -71,7 +71,7 @@ describe('worker processes', () => {
     let runningAtKill = 0;
     await until(async () => {
       if ((await h!.rt.store.endedCount('killed')) < 3) return false;
-      runningAtKill = await h!.rt.redis.scard(h!.rt.store.runKey('killed', 'running'));
+      runningAtKill = (await h!.rt.store.progress('killed'))!.batches.running;
       return runningAtKill > 0;
     });
     first.child.kill('SIGKILL');

@@ -27,10 +27,9 @@ export function workerEnv(h: Harness, extra: Record<string, string> = {}): Recor
     LOG_LEVEL: 'silent',
     LOG_FORMAT: 'json',
     RUNNER_TEST_SETTINGS: JSON.stringify(FAST),
-    ...extra,
+    ...tenantEnvironment(h.config),
   };
-  Object.assign(env, tenantEnvironment(h.config));
-  return env;
+  return { ...env, ...extra };
 }
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {

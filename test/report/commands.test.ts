@@ -175,7 +175,7 @@ describe('report', () => {
       '**Input:** `exports/old users.ndjson.gz`',
     );
     expect(await readFile(join(dir, 'summary.html'), 'utf8')).toContain(
-      '<code>exports/old users.ndjson.gz</code>',
+      '<code><span class="w">exports/old</span> <span class="w">users.ndjson.gz</span></code>',
     );
     expect((await stat(join(dir, 'summary.html'))).mode & 0o777).toBe(0o600);
   });

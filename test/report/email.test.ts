@@ -69,7 +69,7 @@ describe('sendRunReport', () => {
     expect(text).toContain('### `INVALID_FORMAT`: 2 users');
     const html = part(mail.raw, 'text/html');
     expect(html).toContain('<td class="n">72</td>');
-    expect(html).toContain('<code>auth0|f1</code> (f1@example.com)');
+    expect(html).toContain('<code><span class="w">auth0|f1</span></code> (f1@example.com)');
     expect(mail.raw).not.toContain(PASSWORD);
   });
 

@@ -37,7 +37,7 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| `not_database_user` | 4 | 80.0 % |');
     expect(md).toContain('| `INVALID_FORMAT` | 2 | 66.7 % |');
     expect(md).toContain('| `run-2024-05-01-a-0` | `job_aaaaaaaaaaaaaaaa` | completed | 40 | 0 | 2 | 42 |');
-    expect(md).toContain('| import | 10 min 50 s |');
+    expect(md).toContain('| import |  |  | 10 min 50 s |');
     expect(md).toContain('**Finished:** 2024-05-01T10:12:30.000Z (took 12 min 30 s)');
     expect(md).toContain('`auth0-migrate import reports/run-2024-05-01-a/retry.ndjson`');
     expect(md).toContain('`auth0-migrate resets run-2024-05-01-a --send`');
@@ -124,6 +124,7 @@ describe('renderHtml', () => {
         'li',
         'meta',
         'p',
+        'span',
         'strong',
         'style',
         'table',
@@ -143,7 +144,9 @@ describe('renderHtml', () => {
     );
     expect([...attributes].sort()).toEqual(['charset', 'class', 'content', 'lang', 'name']);
     expect(html).not.toMatch(/@import|url\(/i);
-    expect(html).toContain('<code>auth0|&#60;script&#62;alert(1)&#60;/script&#62;</code>');
+    expect(html).toContain(
+      '<code><span class="w">auth0|&#60;script&#62;alert(1)&#60;/script&#62;</span></code>',
+    );
     expect(html).toContain('x&#34;onmouseover=&#34;alert(1)@example.com');
     expect(html).toContain('&#60;img src=x onerror=alert(1)&#62; &#38; `tick`');
     expect(html).toContain('<td class="n">72</td>');

@@ -285,9 +285,9 @@ export class Auth0TenantClient implements TenantClient {
    * created the job, and it offers no way to look a job up by `external_id`. Repeating the POST
    * here would hide that, so it fails with `outcome_unknown` and the runner decides. Submitting
    * the batch again is safe with upsert=false: users the lost job already inserted come back as
-   * DUPLICATED_USER, which the runner counts as already migrated, and the batch's `external_id`
-   * ties both jobs to the same batch in Auth0's logs. With upsert=true the same users are updated
-   * twice with the same values.
+   * DUPLICATED_USER, which the runner counts as that job's once a read finds them under their
+   * own id, and the batch's `external_id` ties both jobs to the same batch in Auth0's logs. With
+   * upsert=true the same users are updated twice with the same values.
    *
    * Repeated here, because nothing was created: a 429 rate limit, a refused connection (the
    * request never left), a 401 (one token renewal). Not repeated: 429 "There are 2 active import
@@ -333,6 +333,25 @@ export class Auth0TenantClient implements TenantClient {
     const spec = { operation: 'GET /users-by-email', scope: 'read:users', subject: 'user' };
     const users = await this.#call(spec, (sdk, ro) => sdk.users.listUsersByEmail({ email }, ro));
     return users as Array<Record<string, unknown>>;
+  }
+
+  async getUser(id: string): Promise<Record<string, unknown> | undefined> {
+    const spec = { operation: 'GET /users/{id}', scope: 'read:users', subject: 'user' };
+    try {
+      return (await this.#call(spec, (sdk, ro) => sdk.users.get(id, {}, ro))) as Record<string, unknown>;
+    } catch (err) {
+      if (isAuth0Error(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  async searchUsers(q: string, perPage = 10): Promise<Array<Record<string, unknown>>> {
+    const spec = { operation: 'GET /users', scope: 'read:users', subject: 'users' };
+    const page = await this.#call(spec, (sdk, ro) =>
+      // The SDK reads the users out of the envelope include_totals=true answers with.
+      sdk.users.list({ q, search_engine: 'v3', per_page: perPage, include_totals: true }, ro),
+    );
+    return page.data as Array<Record<string, unknown>>;
   }
 
   async createPasswordChangeTicket(request: {

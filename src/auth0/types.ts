@@ -87,7 +87,15 @@ export interface TenantClient {
   getJobErrors(id: string): Promise<JobErrors>;
   /** Streams a completed export's file (gzipped NDJSON). `link_expired` when the location no longer works. */
   download(location: string): Promise<Readable>;
+  /** GET /users-by-email: exact (case-sensitive) match, immediately consistent. */
   usersByEmail(email: string): Promise<Array<Record<string, unknown>>>;
+  /** GET /users/{id}; undefined when the tenant has no such user. Immediately consistent. */
+  getUser(id: string): Promise<Record<string, unknown> | undefined>;
+  /**
+   * GET /users with a search query (search engine v3): eventually consistent, so a user created
+   * seconds ago may not be found yet.
+   */
+  searchUsers(q: string, perPage?: number): Promise<Array<Record<string, unknown>>>;
   createPasswordChangeTicket(request: {
     userId: string;
     ttlSec?: number;

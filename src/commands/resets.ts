@@ -2,14 +2,12 @@
  * `resets RUN_ID`: password-change tickets (or Auth0's change-password emails) for the users a run
  * imported without a password hash.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
 import { ExitCode, InputError, MigrateError } from '../errors.js';
 import { REPORT_FILES } from '../report/files.js';
 import { count, n } from '../report/format.js';
-import { planResets, sendResets } from '../report/resets.js';
+import { planResets, resetSource, sendResets } from '../report/resets.js';
 import { readSummary } from '../report/write.js';
 import { existingReport } from './report.js';
 import type { CommandOutput } from './run.js';
@@ -46,8 +44,8 @@ export async function resetsCommand(
       },
     );
   }
-  if (!existsSync(join(dir, REPORT_FILES.passwordReset))) {
-    throw new InputError(`Run ${runId} has no ${REPORT_FILES.passwordReset} in ${dir}.`);
+  if (resetSource(dir) === undefined) {
+    throw new InputError(`Run ${runId} has no ${REPORT_FILES.imported} in ${dir}.`);
   }
   const byEmail = options.email === true;
   if (byEmail && (options.ttl !== undefined || options.resultUrl !== undefined)) {

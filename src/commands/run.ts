@@ -289,7 +289,9 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
   }
   if (s.problems !== undefined) lines.push(`  PROBLEMS: ${s.problems.join('; ')}`);
   if (dir !== undefined)
-    lines.push(`Report: ${dir}/summary.md (and summary.html, failures, retry, password-reset files)`);
+    lines.push(
+      `Report: ${dir}/summary.md (and summary.html, and every user by outcome: imported, already-migrated, skipped, failures, retry files)`,
+    );
   if (c.failed > 0 && dir !== undefined)
     lines.push(`Retry the failed users with \`auth0-migrate import ${dir}/retry.ndjson\`.`);
   if (s.passwordResets > 0 && !s.dryRun)

@@ -2,18 +2,21 @@
  * One import batch, from its staged payload to its per-user outcomes:
  *
  *   take an import slot ▶ submit (external_id = batch id) ▶ store the Auth0 job id at once ▶
- *   poll ▶ give the slot back ▶ read /errors at once ▶ classify ▶ store the outcome, drop the payload
+ *   poll ▶ give the slot back ▶ read /errors at once ▶ read the new tenant for users refused as
+ *   duplicates ▶ classify ▶ store the outcome, drop the payload
  *
  * Each step leaves its result in the batch record, so a retried or redelivered batch starts from
  * where the last one stopped: with a job id stored it only polls, it never sends the users again.
  */
 import { isAuth0Error } from '../auth0/errors.js';
 import type { Auth0Job, JobErrors } from '../auth0/types.js';
+import { requireTenant } from '../config.js';
 import { coerceError } from '../errors.js';
 import { FinalError, HandBack, WaitAndRetry, pause } from './job-control.js';
 import { batchJobId, maybeFinishRun } from './flow.js';
+import { checkCollisions } from './collisions.js';
 import { WrongWorker, identityDiff } from './identity.js';
-import { classifyJob, dryRunBatch, failBatch } from './outcomes.js';
+import { classifyJob, collisionsToCheck, dryRunBatch, failBatch } from './outcomes.js';
 import { PollSchedule } from './poll-schedule.js';
 import type { Runtime } from './runtime.js';
 import { RunStateLost } from './store/index.js';
@@ -103,28 +106,31 @@ export async function runBatch(
   }
   const endedAt = Date.now();
   await rt.slots.release(id);
-  let errors: JobErrors =
+  const errors: JobErrors =
     job.status === 'completed' && job.summary !== undefined && job.summary.failed === 0
       ? { kind: 'none' }
       : await rt.client('new').getJobErrors(jobId);
+  // An earlier submission of this batch may have created a job whose answer was lost. The plan
+  // already left out everyone who was in the new tenant, so a DUPLICATED_USER here whose user the
+  // new tenant holds under its own id is that job's work: counted as imported (and listed for a
+  // password reset) rather than already migrated. A user who arrived lazily in between is the
+  // rare exception; a reset ticket does them no harm.
   const sentAgain = record.resubmitted !== undefined || record.state === 'submitting';
-  let ours = 0;
-  if (sentAgain && job.status === 'completed' && errors.kind === 'users') {
-    // An earlier submission of this batch may have created a job whose answer was lost. The plan
-    // already left out everyone who was in the new tenant, so a DUPLICATED_USER here is that job's
-    // work: counted as imported (and listed for a password reset) rather than already migrated,
-    // which would leave these users, imported without a password, off password-reset.ndjson.
-    // A user who arrived lazily in between is the rare exception; a reset ticket does them no harm.
-    const rest = errors.errors.filter((e) => !e.errors.every((x) => x.code === 'DUPLICATED_USER'));
-    ours = errors.errors.length - rest.length;
-    errors = { kind: 'users', errors: rest };
-  }
-  const outcome = { ...classifyJob(id, n, staged.users, job, errors), ...held(endedAt) };
-  if (sentAgain) {
-    (outcome.notes ??= []).push(
-      `sent again after a lost answer: ${ours} users answered DUPLICATED_USER counted as imported by the earlier job`,
-    );
-  }
+  const toCheck = collisionsToCheck(staged.users, errors);
+  const checks =
+    toCheck.size === 0
+      ? undefined
+      : await checkCollisions(rt.client('new'), staged.users, toCheck, {
+          connection: requireTenant(rt.config, 'new').connection,
+          ...(options.signal !== undefined && { signal: options.signal }),
+        });
+  const outcome = {
+    ...classifyJob(id, n, staged.users, job, errors, {
+      sentAgain,
+      ...(checks !== undefined && { checks }),
+    }),
+    ...held(endedAt),
+  };
   await end(rt, runId, outcome);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The plan stage's bookkeeping: takes the pipeline's output (batches, skipped and already-migrated
- * users, in input order) and stages it in the run's store, one import-batch job per batch.
+ * users, in input order) and stages it in the run's store, one import-batch job per batch; the
+ * skipped and already-migrated users are kept, user by user, in the chunks between batches.
  *
  * Resumable: the pipeline is deterministic, so after a crash the stage reads the input again and
  * batch `n` is the same batch; batches already staged are not staged again (their job is only
@@ -9,7 +10,7 @@
  * size.
  */
 import type { AlreadyMigrated, Batch, Skipped } from '../pipeline/types.js';
-import type { SkippedLine } from '../report/types.js';
+import type { AlreadyMigratedLine, SkippedLine } from '../report/types.js';
 import { FinalError, HandBack, pause } from './job-control.js';
 import { addBatchJob, maybeFinishRun } from './flow.js';
 import type { Runtime } from './runtime.js';
@@ -40,6 +41,8 @@ export function toStaged(batch: Batch): StagedBatch {
       email: c.user.email,
       ...(c.user.user_id !== undefined && { sentId: c.user.user_id }),
       hasPassword: c.hasPassword,
+      ...(c.user.username !== undefined && { username: c.user.username }),
+      ...(c.user.phone_number !== undefined && { phone: c.user.phone_number }),
       original: c.original,
     })),
   };
@@ -52,6 +55,16 @@ function skippedLine(s: Skipped): SkippedLine {
     line: s.source.line,
     reason: s.reason,
     detail: s.detail,
+  };
+}
+
+function alreadyMigratedLine(a: AlreadyMigrated): AlreadyMigratedLine {
+  return {
+    ...(a.source.userId !== undefined && { user_id: a.source.userId }),
+    ...(a.source.email !== undefined && { email: a.source.email }),
+    line: a.source.line,
+    matched_by: a.matchedBy,
+    found_by: 'snapshot',
   };
 }
 
@@ -69,10 +82,10 @@ export async function stagePlan(
   const { signal } = options;
   let read = 0;
   let n = 0;
-  let chunk: PlanChunk = { index: 0, counts: emptyCounts(), skipped: [] };
+  let chunk: PlanChunk = { index: 0, counts: emptyCounts(), skipped: [], alreadyMigrated: [] };
   const flush = async (): Promise<void> => {
     await rt.store.putChunk(runId, chunk, read);
-    chunk = { index: chunk.index + 1, counts: emptyCounts(), skipped: [] };
+    chunk = { index: chunk.index + 1, counts: emptyCounts(), skipped: [], alreadyMigrated: [] };
     options.onRead?.(read);
   };
 
@@ -94,6 +107,7 @@ export async function stagePlan(
       chunk.skipped.push(skippedLine(item));
     } else {
       c.already_migrated[item.matchedBy] = (c.already_migrated[item.matchedBy] ?? 0) + 1;
+      chunk.alreadyMigrated.push(alreadyMigratedLine(item));
     }
     if (c.records >= CHUNK_RECORDS) await flush();
   }

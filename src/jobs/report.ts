@@ -34,10 +34,11 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
   const written = await writeRunReport({
     reportsDir: rt.config.reportsDir,
     summary,
-    failures: rt.store.failureLines(runId),
+    imported: rt.store.importedLines(runId),
+    alreadyMigrated: rt.store.alreadyMigratedLines(runId),
     skipped: rt.store.skippedLines(runId),
+    failures: rt.store.failureLines(runId),
     retry: rt.store.retryRecords(runId),
-    passwordResets: rt.store.resetLines(runId),
     secrets: secretsOf(rt),
   });
   await rt.store.setRun(runId, {

@@ -4,7 +4,13 @@
  * and, with `PAYLOAD_KEY`, encrypted), per-user outcomes in the run's folder.
  */
 import type { ExportRecord } from '../pipeline/types.js';
-import type { FailureLine, PasswordResetLine, SkippedLine } from '../report/types.js';
+import type {
+  AlreadyMigratedLine,
+  ConflictDetail,
+  FailureLine,
+  ImportedLine,
+  SkippedLine,
+} from '../report/types.js';
 
 export type RunKind = 'import' | 'sweep';
 
@@ -125,9 +131,28 @@ export interface BatchUser {
   /** The `user_id` as sent in the import file (prefix stripped), to match `/errors` entries. */
   sentId?: string;
   hasPassword: boolean;
+  /** The username and phone number as sent: Auth0 refuses a user whose either belongs to another. */
+  username?: string;
+  phone?: string;
   /** The record as read, for retry.ndjson (never holds a password hash). */
   original: ExportRecord;
 }
+
+/**
+ * What a read of the new tenant found about a user Auth0 refused as a duplicate
+ * (`DUPLICATED_USER`, `CONFLICT*`): Auth0 gives those when any of email, user id, username or
+ * phone matches, so only a user with the same id, or the same lower-cased email in the
+ * connection, is this user.
+ */
+export type CollisionCheck =
+  | { kind: 'same_user'; matchedBy: 'user_id' | 'email'; newUserId: string }
+  | ({
+      kind: 'other_user';
+      /** The value of `attribute` that collided. */
+      value?: string;
+      /** The other user came earlier in the same import file (Auth0: "was already provided"). */
+      inBatch?: boolean;
+    } & ConflictDetail);
 
 /** A staged batch: the exact import file and its users (store.ts keeps it compressed). */
 export interface StagedBatch {
@@ -158,20 +183,24 @@ export interface BatchOutcome {
   auth0Status?: string;
   summary?: { inserted: number; updated: number; failed: number; total: number };
   counts: OutcomeCounts;
+  /** One line per user of the batch in exactly one of imported, alreadyMigrated and failures. */
+  imported: ImportedLine[];
+  alreadyMigrated: AlreadyMigratedLine[];
   failures: FailureLine[];
+  /** The failed users again, as read. */
   retry: ExportRecord[];
-  resets: PasswordResetLine[];
   notes?: string[];
   /** When the Auth0 job was submitted and when it was seen ended (epoch ms): its slot's hold. */
   submittedAt?: number;
   endedAt?: number;
 }
 
-/** What the plan stage found between two batches: skipped users and already-migrated counts. */
+/** What the plan stage found between two batches: its skipped and already-migrated users. */
 export interface PlanChunk {
   index: number;
   counts: OutcomeCounts;
   skipped: SkippedLine[];
+  alreadyMigrated: AlreadyMigratedLine[];
 }
 
 /** The progress of a run, read by `status`, the progress display and the metrics. */

@@ -1,19 +1,28 @@
-import type { RunSummary } from './types.js';
+import type { PerUserFile, RunSummary } from './types.js';
 
 /** Lines actually written to each per-user file, to compare with the summary's counts. */
-export interface ReportLineCounts {
-  failures: number;
-  skipped: number;
-  retry: number;
+export interface ReportLineCounts extends Record<PerUserFile, number> {
+  /** Lines of the imported file with `password_reset: true`. */
   passwordResets: number;
 }
+
+/** Which count each per-user file's lines must equal. */
+const FILE_COUNTS: Array<[PerUserFile, 'imported' | 'already_migrated' | 'skipped' | 'failed']> = [
+  ['imported', 'imported'],
+  ['alreadyMigrated', 'already_migrated'],
+  ['skipped', 'skipped'],
+  ['failures', 'failed'],
+  ['retry', 'failed'],
+];
 
 /**
  * The accounting problems of a summary, as sentences naming the numbers; empty when it adds up.
  * Checks: no negative or fractional count; `total = imported + already_migrated + skipped + failed`;
  * each breakdown adds up to its count; inserted + updated = imported (not for dry runs); batch
- * counts fit; and, when `lines` is given, one line per user in failures, skipped, retry and
- * password-reset files.
+ * counts fit; and the per-user files: one line per user in each (the imported, already-migrated,
+ * skipped and failures files together holding `total` lines), the retry file one per failed user,
+ * and the imported file's reset flags `passwordResets`. The line counts are `lines` when given
+ * (what was written), else those `summary.files` records.
  */
 export function checkSummary(summary: RunSummary, lines?: ReportLineCounts): string[] {
   const problems: string[] = [];
@@ -63,14 +72,26 @@ export function checkSummary(summary: RunSummary, lines?: ReportLineCounts): str
   if (summary.status === 'completed' && summary.timings.finishedAt === undefined) {
     problems.push('status is completed but timings.finishedAt is missing');
   }
-  if (lines !== undefined) {
-    const compare = (file: string, written: number, label: string, expected: number): void => {
-      if (written !== expected) problems.push(`${file} has ${written} lines but ${label} is ${expected}`);
-    };
-    compare('failures.ndjson', lines.failures, 'counts.failed', c.failed);
-    compare('retry.ndjson', lines.retry, 'counts.failed', c.failed);
-    compare('skipped.ndjson', lines.skipped, 'counts.skipped', c.skipped);
-    compare('password-reset.ndjson', lines.passwordResets, 'passwordResets', summary.passwordResets);
+  const files = summary.files as Partial<RunSummary['files']> | undefined;
+  const written = (file: PerUserFile): number | undefined => lines?.[file] ?? files?.[file]?.lines;
+  const nameOf = (file: PerUserFile): string => files?.[file]?.name ?? file;
+  let inFiles = 0;
+  for (const [file, count] of FILE_COUNTS) {
+    const n = written(file);
+    if (n === undefined) continue;
+    if (file !== 'retry') inFiles += n;
+    if (n !== c[count]) problems.push(`${nameOf(file)} has ${n} lines but counts.${count} is ${c[count]}`);
+  }
+  const perUser = FILE_COUNTS.filter(([f]) => f !== 'retry' && written(f) !== undefined).length;
+  if (perUser === 4 && inFiles !== c.total) {
+    problems.push(
+      `the imported, already-migrated, skipped and failures files hold ${inFiles} lines but counts.total is ${c.total}`,
+    );
+  }
+  if (lines !== undefined && lines.passwordResets !== summary.passwordResets) {
+    problems.push(
+      `${nameOf('imported')} flags ${lines.passwordResets} users for a password reset but passwordResets is ${summary.passwordResets}`,
+    );
   }
   return problems;
 }

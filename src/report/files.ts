@@ -1,23 +1,32 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { constants, createReadStream } from 'node:fs';
 import { lstat, mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import { InputError } from '../errors.js';
 
 /** Report files hold personal data: owner read/write only, folders owner only. */
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
 
-/** The files of a run's report folder, relative to it. */
+/**
+ * The files of a run's report folder, relative to it. The imported and already-migrated files
+ * name most of a run's users, so they are always gzipped; the others stay plain text to read
+ * and edit by hand (`import` accepts retry.ndjson as it is).
+ */
 export const REPORT_FILES = {
   summaryJson: 'summary.json',
   summaryMd: 'summary.md',
   summaryHtml: 'summary.html',
+  imported: 'imported.ndjson.gz',
+  alreadyMigrated: 'already-migrated.ndjson.gz',
   failures: 'failures.ndjson',
   skipped: 'skipped.ndjson',
   retry: 'retry.ndjson',
-  passwordReset: 'password-reset.ndjson',
   resets: 'resets.ndjson',
 } as const;
 
@@ -87,14 +96,21 @@ function symlinkRefused(path: string): InputError {
 /** Flags for a new file of user data: created here, never existing, never through a link. */
 const CREATE_PRIVATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+export interface AtomicFileOptions {
+  /** Compress what is written (one gzip stream). @defaultValue false */
+  gzip?: boolean;
+}
+
 /**
  * A file written under a temporary name and renamed into place on `commit()`, so a reader (or a
- * crash) never sees half of it. Writes are buffered and flushed in chunks.
+ * crash) never sees half of it. Writes are buffered and flushed in chunks; with `gzip` they are
+ * compressed on the way (one gzip stream).
  */
 export class AtomicFile {
   readonly path: string;
   readonly #tmp: string;
   #fh: FileHandle | undefined;
+  #gzip: { stream: Gzip; done: Promise<void> } | undefined;
   #chunks: string[] = [];
   #size = 0;
 
@@ -106,12 +122,22 @@ export class AtomicFile {
     );
   }
 
-  static async create(path: string): Promise<AtomicFile> {
+  static async create(path: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
     await refuseSymlink(path);
     const file = new AtomicFile(path);
-    file.#fh = await open(file.#tmp, CREATE_PRIVATE, FILE_MODE);
+    const fh = await open(file.#tmp, CREATE_PRIVATE, FILE_MODE);
+    file.#fh = fh;
     // The mode given to open() is reduced by the umask; set it exactly.
-    await file.#fh.chmod(FILE_MODE);
+    await fh.chmod(FILE_MODE);
+    if (options.gzip === true) {
+      const stream = createGzip();
+      // The file stream owns the handle from here: it syncs and closes it when the gzip ends
+      // (a handle a stream still holds never finishes closing).
+      const done = pipeline(stream, fh.createWriteStream({ flush: true }) as Writable);
+      // Awaited in finish(); a failure before then surfaces at the next write.
+      done.catch(() => undefined);
+      file.#gzip = { stream, done };
+    }
     return file;
   }
 
@@ -127,6 +153,11 @@ export class AtomicFile {
     if (fh === undefined) return;
     await this.#flush();
     this.#fh = undefined;
+    if (this.#gzip !== undefined) {
+      this.#gzip.stream.end();
+      await this.#gzip.done;
+      return;
+    }
     await fh.sync();
     await fh.close();
   }
@@ -142,6 +173,8 @@ export class AtomicFile {
   async abort(): Promise<void> {
     const fh = this.#fh;
     this.#fh = undefined;
+    this.#gzip?.stream.destroy();
+    await this.#gzip?.done.catch(() => undefined);
     await fh?.close().catch(() => undefined);
     await rm(this.#tmp, { force: true });
   }
@@ -151,7 +184,9 @@ export class AtomicFile {
     const data = this.#chunks.join('');
     this.#chunks = [];
     this.#size = 0;
-    await this.#fh!.write(data);
+    const gzip = this.#gzip?.stream;
+    if (gzip === undefined) await this.#fh!.write(data);
+    else if (!gzip.write(data)) await once(gzip, 'drain');
   }
 }
 
@@ -168,14 +203,21 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 }
 
 /**
- * Reads an NDJSON file line by line. A line that does not parse is passed to `onBad` (a file cut
- * short by a crash ends in one) and skipped.
+ * Reads an NDJSON file (gzipped when its name ends in `.gz`) line by line. A line that does not
+ * parse is passed to `onBad` (a file cut short by a crash ends in one) and skipped.
  */
 export async function* readNdjson<T>(
   path: string,
   onBad?: (lineNo: number, text: string) => void,
 ): AsyncGenerator<T> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const file = createReadStream(path);
+  let input: NodeJS.ReadableStream = file;
+  if (path.endsWith('.gz')) {
+    const gunzip = createGunzip();
+    file.on('error', (err) => gunzip.destroy(err));
+    input = file.pipe(gunzip);
+  }
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   for await (const text of lines) {
     n++;

@@ -6,9 +6,9 @@
 import type { FailureCause } from './causes.js';
 import { checkSummary } from './check.js';
 import { REPORT_FILES } from './files.js';
-import { formatDuration, htmlEscape, n } from './format.js';
+import { count, formatDuration, htmlEscape, n } from './format.js';
 import { drawRun, overlapping } from './picture.js';
-import type { RunSummary } from './types.js';
+import type { PerUserFile, RunSummary } from './types.js';
 
 export interface RenderInput {
   summary: RunSummary;
@@ -46,8 +46,20 @@ const FAILURE_CODES: Record<string, string> = {
   job_failed: 'Auth0 failed the whole import job',
   job_expired: 'the Auth0 job expired before it finished',
   INVALID_FORMAT: "Auth0 rejected a field's format",
-  DUPLICATED_USER: 'already in the new tenant',
+  conflict_other_user:
+    'refused as a duplicate, but the new tenant holds another user with its username, phone number or id',
 };
+
+const FILE_TEXT: Array<[PerUserFile, Inline[]]> = [
+  ['imported', [': one line per imported user, with its Auth0 job and whether it must reset its password']],
+  [
+    'alreadyMigrated',
+    [': one line per user already in the new tenant, with how it matched and where it was found'],
+  ],
+  ['skipped', [': one line per skipped user, with the reason']],
+  ['failures', [': one line per failed user, with the error code and message']],
+  ['retry', [': the failed users in export format, for ', { code: 'auth0-migrate import' }]],
+];
 
 const PHASE_ORDER = ['export', 'snapshot', 'plan', 'import', 'report'];
 const JOB_ROWS = 1000;
@@ -143,7 +155,6 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
       breakdownTable('found by', s.already_migrated, c.already_migrated, {
         user_id: 'same user id in the new tenant',
         email: 'same email in the new tenant',
-        DUPLICATED_USER: 'Auth0 answered that the user exists',
       }),
     );
   }
@@ -216,8 +227,8 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
   if (s.passwordResets > 0 && !s.dryRun) {
     steps.push([
       `${n(s.passwordResets)} user${s.passwordResets === 1 ? '' : 's'} need a new password (`,
-      { code: REPORT_FILES.passwordReset },
-      '). See what would happen with ',
+      { code: 'password_reset' },
+      ` in ${REPORT_FILES.imported}). See what would happen with `,
       { code: `auth0-migrate resets ${s.runId}` },
       ', then create the password-change tickets with ',
       { code: `auth0-migrate resets ${s.runId} --send` },
@@ -318,20 +329,18 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
   }
 
   blocks.push({ kind: 'h2', text: ['Files'] });
-  blocks.push({
-    kind: 'list',
-    items: [
-      [{ code: REPORT_FILES.summaryJson }, ': this summary, for scripts'],
-      [{ code: s.files.failures }, ': one line per failed user, with the error code and message'],
-      [{ code: s.files.skipped }, ': one line per skipped user, with the reason'],
-      [
-        { code: s.files.retry },
-        ': the failed users in export format, for ',
-        { code: 'auth0-migrate import' },
-      ],
-      [{ code: s.files.passwordReset }, ': users imported without a password hash'],
-    ],
-  });
+  const files = s.files as Partial<Record<PerUserFile, RunSummary['files'][PerUserFile] | string>>;
+  const items: Inline[][] = [[{ code: REPORT_FILES.summaryJson }, ': this summary, for scripts']];
+  for (const [key, what] of FILE_TEXT) {
+    const file = files[key];
+    if (file === undefined) continue;
+    items.push(
+      typeof file === 'string'
+        ? [{ code: file }, ...what]
+        : [{ code: file.name }, ` (${count(file.lines, 'line')})`, ...what],
+    );
+  }
+  blocks.push({ kind: 'list', items });
   return blocks;
 }
 

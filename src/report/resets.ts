@@ -1,6 +1,6 @@
 /**
- * Password resets for the users a run imported without a password hash (password-reset.ndjson),
- * on the new tenant: password-change tickets (links to hand to the users), or Auth0's own
+ * Password resets for the users a run imported without a password hash (the lines of
+ * imported.ndjson.gz with `password_reset: true`, the one list of them), on the new tenant: password-change tickets (links to hand to the users), or Auth0's own
  * change-password email to each user. The results go to resets.ndjson (0600: a ticket is a link
  * that sets the user's password), one line per attempt, appended as they come, which is also
  * what makes a second run skip the users already done (by either method).
@@ -12,7 +12,7 @@ import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
 import { FILE_MODE, REPORT_FILES, readNdjson, refuseSymlink } from './files.js';
-import type { PasswordResetLine, ResetResultLine } from './types.js';
+import type { ImportedLine, PasswordResetLine, ResetResultLine } from './types.js';
 
 export interface ResetsOptions {
   /** The run's report folder. */
@@ -35,7 +35,7 @@ export interface ResetsOptions {
 }
 
 export interface ResetsPlan {
-  /** Users listed in password-reset.ndjson (deduplicated by user id). */
+  /** Users imported without a password hash (deduplicated by user id). */
   users: PasswordResetLine[];
   /** Of those, users that already have a ticket or an email from an earlier run of this command. */
   alreadyDone: Set<string>;
@@ -58,12 +58,25 @@ export interface ResetsResult {
 /** Errors about one user: recorded and the next user tried. Anything else stops the run. */
 const USER_ERRORS = new Set(['not_found', 'bad_request', 'already_exists']);
 
-/** Reads password-reset.ndjson and resets.ndjson: who needs a ticket and who already has one. */
+/** Reports written before imported.ndjson.gz listed the users to reset in this file. */
+const EARLIER_RESET_LIST = 'password-reset.ndjson';
+
+/** The file listing a run's users to reset, or undefined when its report has none. */
+export function resetSource(dir: string): string | undefined {
+  return [REPORT_FILES.imported, EARLIER_RESET_LIST].map((f) => join(dir, f)).find((p) => existsSync(p));
+}
+
+/**
+ * Reads the imported users flagged for a password reset, and resets.ndjson: who needs a ticket
+ * and who already has one.
+ */
 export async function planResets(dir: string): Promise<ResetsPlan> {
-  const source = join(dir, REPORT_FILES.passwordReset);
+  const source = resetSource(dir) ?? join(dir, REPORT_FILES.imported);
   const users = new Map<string, PasswordResetLine>();
-  for await (const line of readNdjson<PasswordResetLine>(source)) {
-    if (typeof line.user_id === 'string' && !users.has(line.user_id)) users.set(line.user_id, line);
+  for await (const line of readNdjson<Partial<ImportedLine>>(source)) {
+    // Lines of the earlier list carry no flag: every one of them needs a reset.
+    if (line.password_reset === false || typeof line.user_id !== 'string') continue;
+    if (!users.has(line.user_id)) users.set(line.user_id, { user_id: line.user_id, email: line.email ?? '' });
   }
   const alreadyDone = new Set<string>();
   const progress = join(dir, REPORT_FILES.resets);

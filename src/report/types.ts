@@ -29,13 +29,23 @@ export interface RunSummary {
   };
   /** imported split as Auth0 reported it. */
   imported: { inserted: number; updated: number };
-  /** By how the user was found in the new tenant: `user_id`, `email`, or an Auth0 code such as `DUPLICATED_USER`. */
+  /**
+   * By how the new tenant's user was matched: `user_id` (the same id) or `email` (the same
+   * lower-cased email in the connection), whether the snapshot found it or a read after an import
+   * answer did (already-migrated.ndjson.gz says which, user by user).
+   */
   already_migrated: Record<string, number>;
   /** By {@link import('../pipeline/types.js').SkipReason}. */
   skipped: Record<string, number>;
-  /** By Auth0 error code (`INVALID_FORMAT`, …) or our own (`batch_failed`, `job_failed`, `job_expired`). */
+  /**
+   * By Auth0 error code (`INVALID_FORMAT`, …) or our own (`batch_failed`, `job_failed`,
+   * `job_expired`, `conflict_other_user`).
+   */
   failed: Record<string, number>;
-  /** Users imported without a password hash: they must reset their password. */
+  /**
+   * Users imported without a password hash: they must reset their password (the lines of the
+   * imported file with `password_reset: true`).
+   */
   passwordResets: number;
   batches: { total: number; completed: number; failed: number };
   /** Auth0 import jobs the new tenant runs at once (`IMPORT_CONCURRENCY`): the lanes of the picture. */
@@ -67,13 +77,67 @@ export interface RunSummary {
    * absent when there were none. The rendered report shows them first.
    */
   problems?: string[];
-  /** Where each per-user file is, relative to the run's folder. */
-  files: {
-    failures: string;
-    skipped: string;
-    retry: string;
-    passwordReset: string;
-  };
+  /**
+   * The per-user files, relative to the run's folder, with the lines written to each. Every input
+   * user is on exactly one line of imported, alreadyMigrated, skipped or failures; retry holds the
+   * failed users again, in export format.
+   */
+  files: Record<PerUserFile, ReportFile>;
+}
+
+/** The per-user files of a report. */
+export type PerUserFile = 'imported' | 'alreadyMigrated' | 'skipped' | 'failures' | 'retry';
+
+export interface ReportFile {
+  /** The file's name in the run's folder. */
+  name: string;
+  /** Lines (users) it holds. */
+  lines: number;
+}
+
+/** One line of imported.ndjson.gz. */
+export interface ImportedLine {
+  user_id: string;
+  email: string;
+  /** The user's line in the input. */
+  line: number;
+  batch: string;
+  /** The Auth0 import job that reported the user imported; absent in a dry run. */
+  job_id?: string;
+  /** Imported without a password hash: the user must set a new password (`resets` reads this). */
+  password_reset: boolean;
+  /**
+   * The batch was sent again after the answer to its first submission was lost: that first job
+   * (whose id Auth0 never told) created the user, found since under its id.
+   */
+  earlier_job?: true;
+}
+
+/** One line of already-migrated.ndjson.gz. */
+export interface AlreadyMigratedLine {
+  user_id?: string;
+  email?: string;
+  /** The user's line in the input. */
+  line: number;
+  /** The new tenant holds a user with the same id, or the same lower-cased email in the connection. */
+  matched_by: 'user_id' | 'email';
+  /**
+   * `snapshot`: the export of the new tenant the plan read; `import`: a read of the new tenant
+   * after Auth0 refused the user as a duplicate.
+   */
+  found_by: 'snapshot' | 'import';
+  /** The batch that sent the user (found by `import`). */
+  batch?: string;
+  /** The id of the new tenant's user with that email, when the read told it. */
+  new_user_id?: string;
+}
+
+/** What a user collided with in the new tenant (failures with code `conflict_other_user`). */
+export interface ConflictDetail {
+  /** The attribute another user of the connection holds, when known. */
+  attribute?: 'user_id' | 'username' | 'phone_number';
+  /** That user's id, when a read of the new tenant (or the batch itself) told it. */
+  other_user_id?: string;
 }
 
 /** One line of failures.ndjson. */
@@ -85,6 +149,7 @@ export interface FailureLine {
   code: string;
   message: string;
   path?: string;
+  conflict?: ConflictDetail;
 }
 
 /** One line of skipped.ndjson. */
@@ -96,7 +161,7 @@ export interface SkippedLine {
   detail: string;
 }
 
-/** One line of password-reset.ndjson. */
+/** A user who must set a new password (the `resets` command's input). */
 export interface PasswordResetLine {
   user_id: string;
   email: string;

@@ -1,14 +1,16 @@
 /**
- * Writes a run's report folder, `<reportsDir>/<runId>/`:
+ * Writes a run's report folder, `<reportsDir>/<runId>/`. Every input user is named on exactly one
+ * line of the first four files, so the summary's counts can be audited user by user:
  *
  * | file | content |
  * | --- | --- |
- * | `failures.ndjson` | one {@link FailureLine} per failed user |
+ * | `imported.ndjson.gz` | one {@link ImportedLine} per imported user, with its batch, Auth0 job and whether it must reset its password |
+ * | `already-migrated.ndjson.gz` | one {@link AlreadyMigratedLine} per user the new tenant already held: how it matched, and whether the snapshot or a read at import found it |
  * | `skipped.ndjson` | one {@link SkippedLine} per skipped user |
+ * | `failures.ndjson` | one {@link FailureLine} per failed user |
  * | `retry.ndjson` | the failed users as read (export format, `auth0-migrate import` accepts it), never with a password hash |
- * | `password-reset.ndjson` | one {@link PasswordResetLine} per user imported without a password hash |
  * | `summary.md`, `summary.html` | the summary for people (render.ts) |
- * | `summary.json` | the {@link RunSummary}; written last, so its presence means the report is complete |
+ * | `summary.json` | the {@link RunSummary}, naming each per-user file and its lines; written last, so its presence means the report is complete |
  *
  * Every file is mode 0600 in a 0700 folder and is written under a temporary name then renamed,
  * so a crash never leaves half a file; writing the same run again replaces the files.
@@ -21,9 +23,17 @@ import type { ExportRecord } from '../pipeline/types.js';
 import { FailureDigest } from './causes.js';
 import { checkSummary, type ReportLineCounts } from './check.js';
 import { AtomicFile, REPORT_FILES, ensurePrivateDir, readNdjson, runDir, writeFileAtomic } from './files.js';
+import { LineLedger } from './ledger.js';
 import { renderHtml, renderMarkdown } from './render.js';
 import { Sanitizer } from './sanitize.js';
-import type { FailureLine, PasswordResetLine, RunSummary, SkippedLine } from './types.js';
+import type {
+  AlreadyMigratedLine,
+  FailureLine,
+  ImportedLine,
+  PerUserFile,
+  RunSummary,
+  SkippedLine,
+} from './types.js';
 
 export { checkSummary, type ReportLineCounts } from './check.js';
 export { REPORT_FILES, runDir } from './files.js';
@@ -34,19 +44,22 @@ export interface WriteRunReportOptions {
   /** `REPORTS_DIR`; the run's folder `<reportsDir>/<summary.runId>` is created (0700) if needed. */
   reportsDir: string;
   /**
-   * The summary. `files` is set to the names written here, and `problems` to what
-   * {@link checkSummary} finds (including line counts that differ from the counts); the
-   * summary is written even when it does not add up, with the problems shown at the top.
+   * The summary. `files` is set to the files written here and their lines, and `problems` to
+   * what {@link checkSummary} finds (including line counts that differ from the counts) and any
+   * input line named twice; the summary is written even when it does not add up, with the
+   * problems shown at the top.
    */
-  summary: RunSummary;
-  /** One line per failed user, with the code its `summary.failed` count uses. */
-  failures?: Lines<FailureLine>;
+  summary: Omit<RunSummary, 'files'>;
+  /** One line per imported user; `password_reset` lines add up to `summary.passwordResets`. */
+  imported?: Lines<ImportedLine>;
+  /** One line per user the new tenant already held. */
+  alreadyMigrated?: Lines<AlreadyMigratedLine>;
   /** One line per skipped user. */
   skipped?: Lines<SkippedLine>;
+  /** One line per failed user, with the code its `summary.failed` count uses. */
+  failures?: Lines<FailureLine>;
   /** The failed users' records as read from the input; password hashes are removed. */
   retry?: Lines<ExportRecord>;
-  /** The users imported without a password hash. */
-  passwordResets?: Lines<PasswordResetLine>;
   /**
    * Values that must not appear in any file (client secrets, SMTP password, PAYLOAD_KEY): replaced by
    * `[redacted]` wherever they occur. Password hashes and secret-named keys are always removed.
@@ -67,7 +80,7 @@ export interface WriteRunReportResult {
 }
 
 /**
- * Writes the whole report of a run. The four line sources are read concurrently, so they may come
+ * Writes the whole report of a run. The line sources are read concurrently, so they may come
  * from one underlying scan; each is read once.
  */
 export async function writeRunReport(options: WriteRunReportOptions): Promise<WriteRunReportResult> {
@@ -75,51 +88,60 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
   const dir = await ensurePrivateDir(options.reportsDir, options.summary.runId);
   const sanitizer = new Sanitizer(options.secrets);
   const digest = new FailureDigest();
+  const ledger = new LineLedger();
+  let passwordResets = 0;
+  const perUser =
+    <T extends { line?: number }>(file: PerUserFile) =>
+    (line: T): T => {
+      ledger.note(REPORT_FILES[file], line.line);
+      return sanitizer.clean(line);
+    };
+  const importedLine = perUser<ImportedLine>('imported');
+  const failureLine = perUser<FailureLine>('failures');
 
-  const [failures, skipped, retry, passwordResets] = await writeAllOrNothing([
+  const order: PerUserFile[] = ['imported', 'alreadyMigrated', 'skipped', 'failures', 'retry'];
+  const counts = await writeAllOrNothing([
+    {
+      path: join(dir, REPORT_FILES.imported),
+      source: options.imported,
+      gzip: true,
+      map: (line: ImportedLine) => {
+        if (line.password_reset) passwordResets++;
+        return importedLine(line);
+      },
+    },
+    {
+      path: join(dir, REPORT_FILES.alreadyMigrated),
+      source: options.alreadyMigrated,
+      gzip: true,
+      map: perUser<AlreadyMigratedLine>('alreadyMigrated'),
+    },
+    { path: join(dir, REPORT_FILES.skipped), source: options.skipped, map: perUser<SkippedLine>('skipped') },
     {
       path: join(dir, REPORT_FILES.failures),
       source: options.failures,
       map: (line: FailureLine) => {
-        const clean = sanitizer.clean(line);
+        const clean = failureLine(line);
         digest.add(clean);
         return clean;
       },
-    },
-    {
-      path: join(dir, REPORT_FILES.skipped),
-      source: options.skipped,
-      map: (l: SkippedLine) => sanitizer.clean(l),
     },
     {
       path: join(dir, REPORT_FILES.retry),
       source: options.retry,
       map: (r: ExportRecord) => sanitizer.clean(r),
     },
-    {
-      path: join(dir, REPORT_FILES.passwordReset),
-      source: options.passwordResets,
-      map: (l: PasswordResetLine) => sanitizer.clean(l),
-    },
   ] as Array<LineFile<unknown>>);
-  const lines: ReportLineCounts = {
-    failures: failures!,
-    skipped: skipped!,
-    retry: retry!,
-    passwordResets: passwordResets!,
-  };
-
-  const summary = sanitizer.clean({
-    ...options.summary,
-    files: {
-      failures: REPORT_FILES.failures,
-      skipped: REPORT_FILES.skipped,
-      retry: REPORT_FILES.retry,
-      passwordReset: REPORT_FILES.passwordReset,
-    },
+  const lines = { passwordResets } as ReportLineCounts;
+  const files = {} as RunSummary['files'];
+  order.forEach((file, i) => {
+    lines[file] = counts[i]!;
+    files[file] = { name: REPORT_FILES[file], lines: counts[i]! };
   });
+
+  const summary: RunSummary = sanitizer.clean({ ...options.summary, files });
   delete summary.problems;
-  const problems = checkSummary(summary, lines);
+  const problems = [...checkSummary(summary, lines), ...ledger.problems()];
   if (problems.length > 0) summary.problems = problems;
 
   await writeRendered(dir, summary, digest, options.displayDir ?? dir);
@@ -151,7 +173,8 @@ export async function readSummary(dir: string): Promise<RunSummary> {
 /** The top failure causes from a run's failures file (empty when there is none). */
 export async function digestFailures(dir: string, summary: RunSummary): Promise<FailureDigest> {
   const digest = new FailureDigest();
-  const path = join(dir, summary.files?.failures ?? REPORT_FILES.failures);
+  const named = (summary.files as Partial<RunSummary['files']> | undefined)?.failures?.name;
+  const path = join(dir, typeof named === 'string' ? named : REPORT_FILES.failures);
   if (existsSync(path)) {
     for await (const line of readNdjson<FailureLine>(path)) digest.add(line);
   }
@@ -173,6 +196,7 @@ interface LineFile<T> {
   path: string;
   source: Lines<T> | undefined;
   map: (line: T) => unknown;
+  gzip?: boolean;
 }
 
 /**
@@ -181,7 +205,9 @@ interface LineFile<T> {
  * written to each.
  */
 async function writeAllOrNothing(specs: Array<LineFile<unknown>>): Promise<number[]> {
-  const created = await Promise.allSettled(specs.map((s) => AtomicFile.create(s.path)));
+  const created = await Promise.allSettled(
+    specs.map((s) => AtomicFile.create(s.path, { gzip: s.gzip === true })),
+  );
   const files = created.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
   const failedCreate = created.find((c) => c.status === 'rejected');
   if (failedCreate !== undefined) {

@@ -82,6 +82,29 @@ describe('tenant client on the simulated new tenant', () => {
     expect(found).toMatchObject({ user_id: `auth0|r${seq}u0` });
   });
 
+  it('reads a user by id (undefined when there is none) and finds users by username and phone number', async () => {
+    const { connectionId } = sim.tenants.new;
+    const job = await client.createImportJob({
+      connectionId,
+      users: Buffer.from(
+        JSON.stringify([
+          { email: 'held@example.com', user_id: 'held1', username: 'holder', phone_number: '+15550100' },
+        ]),
+      ),
+    });
+    expect(await ended(job.id)).toMatchObject({ status: 'completed' });
+    expect(await client.getUser('auth0|held1')).toMatchObject({
+      user_id: 'auth0|held1',
+      identities: [{ connection: DB_CONNECTION }],
+    });
+    expect(await client.getUser('auth0|nobody-here')).toBeUndefined();
+    expect((await client.searchUsers('username:"holder"')).map((u) => u.user_id)).toEqual(['auth0|held1']);
+    expect((await client.searchUsers('phone_number:"+15550100"')).map((u) => u.user_id)).toEqual([
+      'auth0|held1',
+    ]);
+    expect(await client.searchUsers('username:"nobody"')).toEqual([]);
+  });
+
   it('reports the third concurrent import as import_slots_busy, sent once', async () => {
     const { connectionId } = sim.tenants.new;
     const stats = sim.tenant('new').stats;

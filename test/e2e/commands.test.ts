@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import bcrypt from 'bcryptjs';
 import { startSmtpSink } from '../report/smtp-sink.js';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,8 @@ import { writeReport } from '../../src/jobs/report.js';
 import { exportUsers } from '../../src/jobs/users-export.js';
 import { importCommand } from '../../src/import.js';
 import { createTenantClient } from '../../src/auth0/index.js';
-import type { RunSummary } from '../../src/report/types.js';
+import { readNdjson } from '../../src/report/files.js';
+import type { ImportedLine, RunSummary } from '../../src/report/types.js';
 import { generatedPassword, indexFromUserId } from '../../src/sim/tenant/generate.js';
 import { FAST, newTenantIds, startHarness, type Harness } from '../jobs/harness.js';
 
@@ -132,13 +134,18 @@ describe('import command', () => {
     expect(code).toBe(0);
     expect(summary.input.hashesFile).toBe(hashes);
     expect(summary.passwordResets).toBe(summary.counts.imported - withHash.length);
-    const resets = await readFile(join(h.reportsDir, runId, 'password-reset.ndjson'), 'utf8');
+    const imported = new Map<string, ImportedLine>();
+    for await (const l of readNdjson<ImportedLine>(join(h.reportsDir, runId, 'imported.ndjson.gz')))
+      imported.set(l.user_id, l);
+    expect(imported.size).toBe(summary.counts.imported);
     for (const u of withHash) {
-      expect(resets).not.toContain(String(u.user_id));
+      expect(imported.get(String(u.user_id))?.password_reset).toBe(false);
       expect(h.sim.tenant('new').rawUser(String(u.user_id))?.passwordHash).toMatch(/^\$2[ab]\$10\$/);
     }
+    expect([...imported.values()].filter((l) => l.password_reset)).toHaveLength(summary.passwordResets);
     for (const f of await readdir(join(h.reportsDir, runId))) {
-      expect(await readFile(join(h.reportsDir, runId, f), 'utf8')).not.toMatch(/\$2[ab]\$10\$/);
+      const bytes = await readFile(join(h.reportsDir, runId, f));
+      expect((f.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')).not.toMatch(/\$2[ab]\$10\$/);
     }
   });
 

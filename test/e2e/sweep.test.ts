@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { checkSummary } from '../../src/report/write.js';
-import type { RunSummary } from '../../src/report/types.js';
+import { readNdjson } from '../../src/report/files.js';
+import type { ImportedLine, RunSummary } from '../../src/report/types.js';
 import { newTenantIds, startHarness, FAST } from '../jobs/harness.js';
 
 const quiet = () => {
@@ -73,17 +74,20 @@ describe('sweep', () => {
     );
     for (const file of [
       'summary.json',
+      'imported.ndjson.gz',
+      'already-migrated.ndjson.gz',
       'failures.ndjson',
       'skipped.ndjson',
       'retry.ndjson',
-      'password-reset.ndjson',
     ]) {
       expect((await stat(join(h.reportsDir, runId, file))).mode & 0o777).toBe(0o600);
     }
-    const resets = (await readFile(join(h.reportsDir, runId, 'password-reset.ndjson'), 'utf8'))
-      .trim()
-      .split('\n');
-    expect(resets).toHaveLength(summary.counts.imported);
+    const imported = [];
+    for await (const l of readNdjson<ImportedLine>(join(h.reportsDir, runId, 'imported.ndjson.gz'))) {
+      imported.push(l);
+    }
+    expect(imported).toHaveLength(summary.counts.imported);
+    expect(imported.every((l) => l.password_reset)).toBe(true);
     expect(io.text()).toContain(`Report: ${join(h.reportsDir, runId)}`);
     // The work files (exports) and the parts the report was made of are gone; no user data in Redis.
     await expect(stat(join(h.reportsDir, runId, 'work'))).rejects.toThrow();

@@ -121,8 +121,9 @@ describe('export against the simulator', () => {
     const tight = await startSimulator({
       seedOld: 60,
       timing: 'fast',
-      // A token every 200 ms: the export's first calls come faster than that even on a busy machine.
-      rateLimit: { capacity: 2, refillPerSecond: 5 },
+      // One token a second: the export's back-to-back calls (the connection, the job, its polls)
+      // meet a 429 however slowly a loaded machine runs them.
+      rateLimit: { capacity: 1, refillPerSecond: 1 },
     });
     try {
       const client = createTenantClient(toTenantConfig(tight.tenants.old), {

@@ -68,7 +68,7 @@ describe('import batches', () => {
     expect(summary.problems).toBeUndefined();
     expect(summary.auth0Jobs).toHaveLength(planned.batches);
     expect(summary.passwordResets).toBe(users.length);
-    const mode = (await stat(join(final!.run.reportDir!, 'password-reset.ndjson'))).mode & 0o777;
+    const mode = (await stat(join(final!.run.reportDir!, 'imported.ndjson.gz'))).mode & 0o777;
     expect(mode).toBe(0o600);
     // Per-user data never stays in Redis, and the parts go once the report holds them (the report
     // job deletes them after marking the run completed, so its end is waited for).

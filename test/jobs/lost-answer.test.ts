@@ -10,15 +10,10 @@ import { isAuth0Error } from '../../src/auth0/errors.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { exportUsers } from '../../src/jobs/users-export.js';
 import { importCommand } from '../../src/import.js';
-import type { PasswordResetLine, RunSummary } from '../../src/report/types.js';
+import { readNdjson } from '../../src/report/files.js';
+import type { ImportedLine, RunSummary } from '../../src/report/types.js';
 import type { ImportJob } from '../../src/sim/index.js';
 import { FAST, importableUsers, startHarness } from './harness.js';
-
-const lines = async <T>(file: string): Promise<T[]> =>
-  (await readFile(file, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as T);
 
 describe('a lost answer to POST /jobs/users-imports', () => {
   it('is outcome_unknown for the client, which does not send the POST again', async () => {
@@ -87,7 +82,10 @@ describe('a lost answer to POST /jobs/users-imports', () => {
     const summary = JSON.parse(
       await readFile(join(h.reportsDir, runId, 'summary.json'), 'utf8'),
     ) as RunSummary;
-    const resets = await lines<PasswordResetLine>(join(h.reportsDir, runId, 'password-reset.ndjson'));
+    const imported: ImportedLine[] = [];
+    for await (const l of readNdjson<ImportedLine>(join(h.reportsDir, runId, 'imported.ndjson.gz'))) {
+      imported.push(l);
+    }
     const imports = [...state.jobs.values()].filter((j): j is ImportJob => j.type === 'users_import');
     const byBatch = new Map<string | undefined, ImportJob[]>();
     for (const j of imports) byBatch.set(j.external_id, [...(byBatch.get(j.external_id) ?? []), j]);
@@ -128,7 +126,16 @@ describe('a lost answer to POST /jobs/users-imports', () => {
     expect(c.total).toBe(exported.users);
     expect(summary.imported).toEqual({ inserted: toImport.length, updated: 0 });
     expect(summary.passwordResets).toBe(toImport.length);
-    expect(resets.map((r) => r.user_id).sort()).toEqual(toImport.map((u) => String(u.user_id)).sort());
+    expect(
+      imported
+        .filter((l) => l.password_reset)
+        .map((l) => l.user_id)
+        .sort(),
+    ).toEqual(toImport.map((u) => String(u.user_id)).sort());
+    // The users of the batch sent twice are named as the earlier job's, under the later job's id.
+    const earlier = imported.filter((l) => l.earlier_job === true);
+    expect(earlier).toHaveLength(batchSize);
+    expect(new Set(earlier.map((l) => l.job_id))).toEqual(new Set([again!.id]));
     expect(summary.problems).toBeUndefined();
     expect(summary.status).toBe('completed');
     expect(code).toBe(0);

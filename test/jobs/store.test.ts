@@ -70,7 +70,10 @@ describe('run store', () => {
     const writes: Array<[string, () => Promise<unknown>]> = [
       ['setBatch', () => s.setBatch(runId, 0, { state: 'queued' })],
       ['finishBatch', () => s.finishBatch(runId, dryRunBatch(`${runId}-0`, 0, staged.users))],
-      ['putChunk', () => s.putChunk(runId, { index: 5, counts: emptyCounts(), skipped: [] }, 20)],
+      [
+        'putChunk',
+        () => s.putChunk(runId, { index: 5, counts: emptyCounts(), skipped: [], alreadyMigrated: [] }, 20),
+      ],
       ['stageBatch', () => s.stageBatch(runId, 2, staged, 30)],
       ['setRun', () => s.setRun(runId, { planDone: 1 })],
       ['phaseStarted', () => s.phaseStarted(runId, 'plan')],

@@ -28,9 +28,15 @@ afterEach(async () => {
 });
 
 const failures = [
-  { user_id: 'auth0|f1', email: 'f1@example.com', code: 'INVALID_FORMAT', message: 'bad <email>' },
-  { user_id: 'auth0|f2', email: 'f2@example.com', code: 'INVALID_FORMAT', message: 'bad <email>' },
-  { user_id: 'auth0|f3', email: 'f3@example.com', code: 'batch_failed', message: '503 after 6 attempts' },
+  { user_id: 'auth0|f1', email: 'f1@example.com', line: 1, code: 'INVALID_FORMAT', message: 'bad <email>' },
+  { user_id: 'auth0|f2', email: 'f2@example.com', line: 2, code: 'INVALID_FORMAT', message: 'bad <email>' },
+  {
+    user_id: 'auth0|f3',
+    email: 'f3@example.com',
+    line: 3,
+    code: 'batch_failed',
+    message: '503 after 6 attempts',
+  },
 ];
 
 async function seedRuns(): Promise<void> {
@@ -40,13 +46,23 @@ async function seedRuns(): Promise<void> {
     failures,
     skipped: Array.from({ length: 5 }, (_, i) => ({
       user_id: `x|${i}`,
+      line: 10 + i,
       reason: 'not_database_user',
       detail: 'x',
     })),
     retry: failures.map((f) => ({ user_id: f.user_id, email: f.email })),
-    passwordResets: Array.from({ length: 72 }, (_, i) => ({
+    imported: Array.from({ length: 72 }, (_, i) => ({
       user_id: `auth0|u${i}`,
       email: `u${i}@example.com`,
+      line: 100 + i,
+      batch: 'run-2024-05-01-a-0',
+      password_reset: true,
+    })),
+    alreadyMigrated: Array.from({ length: 20 }, (_, i) => ({
+      user_id: `auth0|m${i}`,
+      line: 200 + i,
+      matched_by: i < 16 ? ('user_id' as const) : ('email' as const),
+      found_by: 'snapshot' as const,
     })),
   });
   await writeRunReport({
@@ -62,6 +78,13 @@ async function seedRuns(): Promise<void> {
       failed: {},
       passwordResets: 0,
     }),
+    imported: Array.from({ length: 10 }, (_, i) => ({
+      user_id: `auth0|d${i}`,
+      email: `d${i}@example.com`,
+      line: i + 1,
+      batch: 'run-2024-05-02-dry-0',
+      password_reset: false,
+    })),
   });
   await mkdir(join(reportsDir, 'run-2024-05-03-live'));
   await mkdir(join(reportsDir, '.hidden'));

@@ -28,7 +28,12 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| imported | 72 | 72.0 % | inserted 72, updated 0 |');
     expect(md).toContain('| already migrated | 20 | 20.0 % |  |');
     expect(md).toContain('| **total** | **100** |  |  |');
-    expect(md).toContain('| `user_id` | 15 | 75.0 % | same user id in the new tenant |');
+    expect(md).toContain('| `user_id` | 16 | 80.0 % | same user id in the new tenant |');
+    expect(md).toContain('- `imported.ndjson.gz` (72 lines): one line per imported user');
+    expect(md).toContain(
+      '- `already-migrated.ndjson.gz` (20 lines): one line per user already in the new tenant',
+    );
+    expect(md).toContain('need a new password (`password_reset` in imported.ndjson.gz)');
     expect(md).toContain('| `not_database_user` | 4 | 80.0 % |');
     expect(md).toContain('| `INVALID_FORMAT` | 2 | 66.7 % |');
     expect(md).toContain('| `run-2024-05-01-a-0` | `job_aaaaaaaaaaaaaaaa` | completed | 40 | 0 | 2 | 42 |');

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,11 +42,16 @@ afterEach(async () => {
   await rm(reportsDir, { recursive: true, force: true });
 });
 
+/** A run whose imported file flags `resets` for a password reset, beside users imported with one. */
 async function writeRun(resets: PasswordResetLine[], dryRun = false): Promise<string> {
+  const withPassword = { user_id: 'auth0|0000000000000000keeps', email: 'keeps@example.com' };
   const { dir } = await writeRunReport({
     reportsDir,
     summary: sampleSummary({ runId: RUN, dryRun, passwordResets: resets.length }),
-    passwordResets: resets,
+    imported: [
+      ...resets.map((r) => ({ ...r, password_reset: true })),
+      { ...withPassword, password_reset: false },
+    ].map((r, i) => ({ ...r, line: i + 1, batch: `${RUN}-0`, job_id: 'job_aaaaaaaaaaaaaaaa' })),
   });
   return dir;
 }
@@ -259,6 +264,18 @@ describe('the simulated /dbconnections/change_password', () => {
     };
     expect(seen.outbox.new).toMatchObject([{ to: user.email, kind: 'change_password' }]);
     expect(seen.outbox.old).toEqual([]);
+  });
+});
+
+describe('planResets', () => {
+  it('reads the users flagged in imported.ndjson.gz, or the password-reset.ndjson of an earlier report', async () => {
+    const dir = await writeRun(users.slice(0, 3));
+    expect((await planResets(dir)).users).toEqual(users.slice(0, 3));
+
+    const earlier = join(reportsDir, 'earlier-run');
+    await mkdir(earlier, { recursive: true });
+    await writeFile(join(earlier, 'password-reset.ndjson'), users.map((u) => JSON.stringify(u)).join('\n'));
+    expect((await planResets(earlier)).users).toEqual(users);
   });
 });
 

@@ -167,9 +167,12 @@ describe('secrets and password hashes', () => {
     }
     expect(smtp!.received, imp.stderr).toHaveLength(2);
     smtp!.received.forEach((m, i) => outputs.push([`mail ${i}`, m.raw]));
-    for (const file of await filesUnder(join(work, 'reports')))
-      outputs.push([file, await readFile(file, 'utf8')]);
+    for (const file of await filesUnder(join(work, 'reports'))) {
+      const bytes = await readFile(file);
+      outputs.push([file, (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8')]);
+    }
     expect(outputs.some(([name]) => name.endsWith('retry.ndjson'))).toBe(true);
+    expect(outputs.some(([name]) => name.endsWith('imported.ndjson.gz'))).toBe(true);
     expect(outputs.find(([name]) => name === 'import stderr')![1]).toContain('"msg":"report written"');
 
     const secrets: Array<[string, string]> = [

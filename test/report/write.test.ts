@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
 import type { ExportRecord } from '../../src/pipeline/types.js';
-import type { FailureLine, PasswordResetLine, SkippedLine } from '../../src/report/types.js';
+import { readNdjson } from '../../src/report/files.js';
+import type { AlreadyMigratedLine, FailureLine, ImportedLine, SkippedLine } from '../../src/report/types.js';
 import { checkSummary, rerenderRunReport, writeRunReport } from '../../src/report/write.js';
 import { BCRYPT, sampleSummary } from './fixtures.js';
 
@@ -52,10 +53,35 @@ const skipped: SkippedLine[] = [
   { user_id: 'auth0|noemail', line: 30, reason: 'no_email', detail: 'no email' },
 ];
 const retryRecords: ExportRecord[] = failures.map((f) => ({ user_id: f.user_id, email: f.email }));
-const resets: PasswordResetLine[] = Array.from({ length: 72 }, (_, i) => ({
+const imported: ImportedLine[] = Array.from({ length: 72 }, (_, i) => ({
   user_id: `auth0|u${i}`,
   email: `u${i}@example.com`,
+  line: 100 + i,
+  batch: `run-2024-05-01-a-${i < 40 ? 0 : 1}`,
+  job_id: i < 40 ? 'job_aaaaaaaaaaaaaaaa' : 'job_bbbbbbbbbbbbbbbb',
+  password_reset: true,
 }));
+const alreadyMigrated: AlreadyMigratedLine[] = Array.from({ length: 20 }, (_, i) => ({
+  user_id: `auth0|m${i}`,
+  email: `m${i}@example.com`,
+  line: 50 + i,
+  matched_by: i < 16 ? 'user_id' : 'email',
+  found_by: 'snapshot',
+}));
+/** Every per-user source of the sample summary. */
+const all = {
+  imported,
+  alreadyMigrated,
+  failures,
+  skipped,
+  retry: failures.map((f) => ({ user_id: f.user_id })),
+};
+
+async function gzLines(path: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const line of readNdjson(path)) out.push(line);
+  return out;
+}
 
 async function* slowly<T>(items: T[]): AsyncGenerator<T> {
   for (const item of items) {
@@ -84,12 +110,14 @@ describe('writeRunReport', () => {
         email: f.email,
         identities: [{ provider: 'auth0' }],
       })),
-      passwordResets: slowly(resets),
+      imported: slowly(imported),
+      alreadyMigrated,
     });
     expect(dir).toBe(join(reportsDir, 'run-2024-05-01-a'));
     expect((await readdir(dir)).sort()).toEqual([
+      'already-migrated.ndjson.gz',
       'failures.ndjson',
-      'password-reset.ndjson',
+      'imported.ndjson.gz',
       'retry.ndjson',
       'skipped.ndjson',
       'summary.html',
@@ -99,14 +127,23 @@ describe('writeRunReport', () => {
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     for (const f of await readdir(dir))
       expect(((await stat(join(dir, f))).mode & 0o777).toString(8)).toBe('600');
-    expect(lines).toEqual({ failures: 3, skipped: 5, retry: 3, passwordResets: 72 });
+    expect(lines).toEqual({
+      imported: 72,
+      alreadyMigrated: 20,
+      skipped: 5,
+      failures: 3,
+      retry: 3,
+      passwordResets: 72,
+    });
+    expect(summary.files).toEqual(sampleSummary().files);
     expect(redacted).toBe(0);
     expect(summary.problems).toBeUndefined();
     const written = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
     expect(written).toEqual(summary);
     expect(written.counts.total).toBe(100);
     expect(await readLines(join(dir, 'failures.ndjson'))).toEqual(failures);
-    expect(await readLines(join(dir, 'password-reset.ndjson'))).toHaveLength(72);
+    expect(await gzLines(join(dir, 'imported.ndjson.gz'))).toEqual(imported);
+    expect(await gzLines(join(dir, 'already-migrated.ndjson.gz'))).toEqual(alreadyMigrated);
     const md = await readFile(join(dir, 'summary.md'), 'utf8');
     expect(md).toContain(
       "- `auth0|f1` (f1@example.com), input line 3, batch run-2024-05-01-a-0: Object didn't pass validation for format email: f1@\n",
@@ -141,7 +178,8 @@ describe('writeRunReport', () => {
         { user_id: 'auth0|f2', email: 'f2@example.com' },
         { user_id: 'auth0|f3', email: 'f3@example.com' },
       ],
-      passwordResets: resets,
+      imported,
+      alreadyMigrated,
     });
     const [retry] = await readLines(join(dir, 'retry.ndjson'));
     const { password_hash: _h, custom_password_hash: _c, ...exportShape } = record;
@@ -149,7 +187,9 @@ describe('writeRunReport', () => {
     expect(redacted).toBe(3);
     expect(summary.problems).toBeUndefined();
     for (const f of await readdir(dir)) {
-      const text = await readFile(join(dir, f), 'utf8');
+      const text = f.endsWith('.gz')
+        ? JSON.stringify(await gzLines(join(dir, f)))
+        : await readFile(join(dir, f), 'utf8');
       expect(text).not.toContain('$2b$10$');
       expect(text).not.toContain('$argon2id$');
     }
@@ -165,11 +205,15 @@ describe('writeRunReport', () => {
       failures: [{ ...failures[0]!, message: 'echo s3cr3t-client-value' }, failures[1]!, failures[2]!],
       skipped,
       retry: failures.map((f) => ({ user_id: f.user_id })),
-      passwordResets: resets,
+      imported: imported.map((l) => ({ ...l, email: 's3cr3t-client-value' })),
+      alreadyMigrated,
       secrets: [secret],
     });
     for (const f of await readdir(dir)) {
-      expect(await readFile(join(dir, f), 'utf8')).not.toContain('s3cr3t-client-value');
+      const text = f.endsWith('.gz')
+        ? JSON.stringify(await gzLines(join(dir, f)))
+        : await readFile(join(dir, f), 'utf8');
+      expect(text).not.toContain('s3cr3t-client-value');
     }
   });
 
@@ -180,15 +224,34 @@ describe('writeRunReport', () => {
       failures: failures.slice(0, 2),
       skipped,
       retry: [],
-      passwordResets: resets,
+      imported: imported.map((l, i) => ({ ...l, password_reset: i > 0 })),
+      alreadyMigrated,
     });
     expect(summary.problems).toEqual([
       'failures.ndjson has 2 lines but counts.failed is 3',
       'retry.ndjson has 0 lines but counts.failed is 3',
+      'the imported, already-migrated, skipped and failures files hold 99 lines but counts.total is 100',
+      'imported.ndjson.gz flags 71 users for a password reset but passwordResets is 72',
     ]);
+    expect(summary.files.failures).toEqual({ name: 'failures.ndjson', lines: 2 });
     const md = await readFile(join(dir, 'summary.md'), 'utf8');
     expect(md).toContain('The accounting does not add up');
     expect(md).toContain('failures.ndjson has 2 lines but counts.failed is 3');
+  });
+
+  it('shows an input line named twice, or a per-user line naming none', async () => {
+    const { summary } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary(),
+      ...all,
+      alreadyMigrated: alreadyMigrated.map((l, i) => (i === 0 ? { ...l, line: 100 } : l)),
+      failures: failures.map((f, i) => (i === 2 ? { ...f, line: undefined } : f)),
+    });
+    expect(summary.problems).toHaveLength(2);
+    expect(summary.problems![0]).toMatch(
+      /^1 input line is named more than once: input line 100 is named in (imported|already-migrated)\.ndjson\.gz and again in (imported|already-migrated)\.ndjson\.gz$/,
+    );
+    expect(summary.problems![1]).toBe('1 line of failures.ndjson names no input line');
   });
 
   it('replaces a previous report of the same run whole, leaving no temporary files', async () => {
@@ -198,15 +261,12 @@ describe('writeRunReport', () => {
       failures,
       skipped,
       retry: [],
-      passwordResets: [],
     });
     const { dir } = await writeRunReport({
       reportsDir,
       summary: sampleSummary(),
-      failures,
-      skipped,
+      ...all,
       retry: retryRecords,
-      passwordResets: resets,
     });
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
     expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).status).toBe('completed');
@@ -217,10 +277,8 @@ describe('writeRunReport', () => {
     await writeRunReport({
       reportsDir,
       summary: sampleSummary(),
-      failures,
-      skipped,
+      ...all,
       retry: retryRecords,
-      passwordResets: resets,
     });
     async function* broken(): AsyncGenerator<FailureLine> {
       yield failures[0]!;
@@ -233,14 +291,14 @@ describe('writeRunReport', () => {
         failures: broken(),
         skipped: skipped.slice(0, 1),
         retry: retryRecords.slice(0, 1),
-        passwordResets: slowly(resets.slice(0, 1)),
+        imported: slowly(imported.slice(0, 1)),
       }),
     ).rejects.toThrow('redis went away');
     const dir = join(reportsDir, 'run-2024-05-01-a');
     expect(await readLines(join(dir, 'failures.ndjson'))).toHaveLength(3);
     expect(await readLines(join(dir, 'skipped.ndjson'))).toHaveLength(5);
     expect(await readLines(join(dir, 'retry.ndjson'))).toHaveLength(3);
-    expect(await readLines(join(dir, 'password-reset.ndjson'))).toHaveLength(72);
+    expect(await gzLines(join(dir, 'imported.ndjson.gz'))).toHaveLength(72);
     expect((await readdir(dir)).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
@@ -249,9 +307,9 @@ describe('writeRunReport', () => {
     try {
       await chmod(target, 0o755);
       await symlink(target, join(reportsDir, 'run-2024-05-01-a'));
-      await expect(
-        writeRunReport({ reportsDir, summary: sampleSummary(), failures, skipped, passwordResets: resets }),
-      ).rejects.toThrow(/run-2024-05-01-a is a symbolic link/);
+      await expect(writeRunReport({ reportsDir, summary: sampleSummary(), ...all })).rejects.toThrow(
+        /run-2024-05-01-a is a symbolic link/,
+      );
       expect(await readdir(target)).toEqual([]);
       expect((await stat(target)).mode & 0o777).toBe(0o755);
     } finally {
@@ -267,9 +325,9 @@ describe('writeRunReport', () => {
       const dir = join(reportsDir, 'run-2024-05-01-a');
       await mkdir(dir, { mode: 0o700 });
       await symlink(victim, join(dir, 'skipped.ndjson'));
-      await expect(
-        writeRunReport({ reportsDir, summary: sampleSummary(), failures, skipped, passwordResets: resets }),
-      ).rejects.toThrow(/skipped\.ndjson is a symbolic link/);
+      await expect(writeRunReport({ reportsDir, summary: sampleSummary(), ...all })).rejects.toThrow(
+        /skipped\.ndjson is a symbolic link/,
+      );
       expect(await readFile(victim, 'utf8')).toBe('untouched\n');
       expect((await stat(victim)).mode & 0o777).toBe(0o644);
       expect(await readdir(dir)).toEqual(['skipped.ndjson']);
@@ -289,10 +347,8 @@ describe('writeRunReport', () => {
     const { dir } = await writeRunReport({
       reportsDir,
       summary: sampleSummary(),
-      failures,
-      skipped,
+      ...all,
       retry: retryRecords,
-      passwordResets: resets,
     });
     await rm(join(dir, 'summary.md'));
     await rm(join(dir, 'summary.html'));
@@ -308,11 +364,23 @@ describe('checkSummary', () => {
     expect(checkSummary(sampleSummary())).toEqual([]);
   });
 
+  it('checks the per-user files the summary names against the counts', () => {
+    const s = sampleSummary();
+    s.files.alreadyMigrated.lines = 19;
+    s.files.retry.lines = 2;
+    expect(checkSummary(s)).toEqual([
+      'already-migrated.ndjson.gz has 19 lines but counts.already_migrated is 20',
+      'retry.ndjson has 2 lines but counts.failed is 3',
+      'the imported, already-migrated, skipped and failures files hold 99 lines but counts.total is 100',
+    ]);
+  });
+
   it('catches a total that is not the sum of the outcomes', () => {
     const s = sampleSummary();
     s.counts.total = 101;
     expect(checkSummary(s)).toEqual([
       'counts.total is 101 but imported 72 + already_migrated 20 + skipped 5 + failed 3 = 100',
+      'the imported, already-migrated, skipped and failures files hold 100 lines but counts.total is 101',
     ]);
   });
 

@@ -13,7 +13,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { ExportRecord } from '../../pipeline/types.js';
-import type { FailureLine, PasswordResetLine, RunSummary, SkippedLine } from '../../report/types.js';
+import type {
+  AlreadyMigratedLine,
+  FailureLine,
+  ImportedLine,
+  RunSummary,
+  SkippedLine,
+} from '../../report/types.js';
 import type { PayloadCodec } from '../payload.js';
 import {
   emptyCounts,
@@ -513,12 +519,22 @@ export class RunStore {
     return jobs;
   }
 
-  async *skippedLines(runId: string): AsyncGenerator<SkippedLine> {
+  async *#chunks(runId: string): AsyncGenerator<PlanChunk> {
     const chunks = Number((await this.#redis.hget(this.#keys.run(runId), 'planChunks')) ?? 0);
     for (let c = 0; c < chunks; c++) {
       const chunk = await this.files.getPart<PlanChunk>(runId, `chunk-${c}`);
-      if (chunk !== undefined) yield* chunk.skipped;
+      if (chunk !== undefined) yield chunk;
     }
+  }
+
+  async *skippedLines(runId: string): AsyncGenerator<SkippedLine> {
+    for await (const chunk of this.#chunks(runId)) yield* chunk.skipped;
+  }
+
+  /** Found by the snapshot (plan chunks), then confirmed at import (batch outcomes). */
+  async *alreadyMigratedLines(runId: string): AsyncGenerator<AlreadyMigratedLine> {
+    for await (const chunk of this.#chunks(runId)) yield* chunk.alreadyMigrated;
+    for await (const o of this.outcomes(runId)) yield* o.alreadyMigrated;
   }
 
   async *outcomes(runId: string): AsyncGenerator<BatchOutcome> {
@@ -533,8 +549,8 @@ export class RunStore {
     for await (const o of this.outcomes(runId)) yield* o.retry;
   }
 
-  async *resetLines(runId: string): AsyncGenerator<PasswordResetLine> {
-    for await (const o of this.outcomes(runId)) yield* o.resets;
+  async *importedLines(runId: string): AsyncGenerator<ImportedLine> {
+    for await (const o of this.outcomes(runId)) yield* o.imported;
   }
 
   /** The run's summary, once its report is written (read from the report folder). */

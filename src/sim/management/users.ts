@@ -35,12 +35,12 @@ function mergeMetadata(
   return out;
 }
 
-/** Lucene-ish `q` as far as the tool needs: `email:"x"`, `user_id:"x"`, `username:x`. */
+/** Lucene-ish `q` as far as the tool needs: `email:"x"`, `user_id:"x"`, `username:x`, `phone_number:"x"`. */
 function searchFilter(qs: string | undefined): ((u: SimUser) => boolean) | undefined | 'unsupported' {
   if (qs === undefined || qs.trim() === '') return undefined;
-  const m = /^\s*(email|user_id|username|name)\s*:\s*"?([^"]*)"?\s*$/.exec(qs);
+  const m = /^\s*(email|user_id|username|name|phone_number)\s*:\s*"?([^"]*)"?\s*$/.exec(qs);
   if (!m) return 'unsupported';
-  const field = m[1] as 'email' | 'user_id' | 'username' | 'name';
+  const field = m[1] as 'email' | 'user_id' | 'username' | 'name' | 'phone_number';
   const value = m[2]!.toLowerCase();
   return (u) => (u[field] ?? '').toLowerCase() === value;
 }
@@ -74,7 +74,7 @@ export async function usersRoutes(api: FastifyInstance, { tenant }: { tenant: Si
       return sendManagementError(
         reply,
         400,
-        'The simulator supports q=email:"...", user_id:"...", username:"..." or name:"..." only.',
+        'The simulator supports q=email:"...", user_id:"...", username:"...", name:"..." or phone_number:"..." only.',
         'invalid_query_string',
       );
     }

@@ -25,7 +25,7 @@ describe('a killed worker process', { timeout: 120_000 }, () => {
 
     const first = h.spawnWorker(env);
     await first.ready;
-    // With two slots, the eighth import job starts once at least six batches have ended.
+    // With two slots, the eighth import job starts once at least six Auth0 jobs have ended.
     await killAtImportJob(h.sim, 8, first);
     const atKill = (await h.rt.store.getRun(runId))!;
 

@@ -69,7 +69,7 @@ describe('jobs BullMQ failed on its own', { timeout: 120_000 }, () => {
     const env = { RUNNER_TEST_SETTINGS: JSON.stringify({ ...FAST, maxStalledCount: 0 }) };
     const first = h.spawnWorker(env);
     await first.ready;
-    // With two slots, the fourth import job starts once at least two batches have ended.
+    // With two slots, the fourth import job starts once at least two Auth0 jobs have ended.
     await killAtImportJob(h.sim, 4, first);
     const second = h.spawnWorker(env);
     await second.ready;

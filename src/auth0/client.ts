@@ -25,11 +25,17 @@ import { resolveRetryOptions, withRetry, type ResolvedRetryOptions, type RetryOp
 import { TokenSource } from './token.js';
 import type {
   Auth0Job,
+  CheckpointPage,
   Connection,
   CreateImportJob,
+  CreateOrganization,
   ExportField,
   JobErrors,
   JobUserError,
+  Organization,
+  OrganizationConnection,
+  OrganizationConnectionLink,
+  OrganizationMember,
   TenantClient,
 } from './types.js';
 
@@ -232,6 +238,134 @@ export class Auth0TenantClient implements TenantClient {
     // A PATCH sets fields to given values, so repeating it after a lost answer is harmless.
     return toConnection(await this.#call(spec, (sdk, ro) => sdk.connections.update(id, patch, ro)));
   }
+
+  // ── Organizations: the organization, its enabled connections, members and member roles ──
+
+  async getOrganizationByName(name: string): Promise<Organization | undefined> {
+    const spec = {
+      operation: 'GET /organizations/name/{name}',
+      scope: 'read:organizations',
+      subject: `organization "${name}"`,
+    };
+    try {
+      return toOrganization(await this.#call(spec, (sdk, ro) => sdk.organizations.getByName(name, ro)));
+    } catch (err) {
+      if (isAuth0Error(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  async listOrganizationsPage(from?: string): Promise<CheckpointPage<Organization>> {
+    const spec = { operation: 'GET /organizations', scope: 'read:organizations', subject: 'organizations' };
+    const page = await this.#call(spec, (sdk, ro) =>
+      sdk.organizations.list({ take: PAGE_SIZE, ...(from === undefined ? {} : { from }) }, ro),
+    );
+    return checkpointPage(page.response, 'organizations', toOrganization);
+  }
+
+  async createOrganization(request: CreateOrganization): Promise<Organization> {
+    const spec = {
+      operation: 'POST /organizations',
+      scope: 'create:organizations',
+      subject: `organization "${request.name}"`,
+    };
+    // A repeat after a lost answer gets 409 (names are unique): the caller reads it by name then.
+    return toOrganization(await this.#call(spec, (sdk, ro) => sdk.organizations.create(request, ro)));
+  }
+
+  async listOrganizationConnections(orgId: string): Promise<OrganizationConnection[]> {
+    const spec = {
+      operation: 'GET /organizations/{id}/enabled_connections',
+      scope: 'read:organization_connections',
+      subject: `organization ${orgId}`,
+    };
+    const out: OrganizationConnection[] = [];
+    for (let page = 0; ; page++) {
+      const answer = await this.#call(spec, (sdk, ro) =>
+        sdk.organizations.enabledConnections.list(orgId, { page, per_page: PAGE_SIZE }, ro),
+      );
+      const items = listItems(answer.response, 'enabled_connections');
+      for (const c of items) out.push(toOrganizationConnection(c));
+      if (items.length < PAGE_SIZE) return out;
+    }
+  }
+
+  async addOrganizationConnection(orgId: string, link: OrganizationConnectionLink): Promise<void> {
+    const spec = {
+      operation: 'POST /organizations/{id}/enabled_connections',
+      scope: 'create:organization_connections',
+      subject: `connection ${link.connection_id} of organization ${orgId}`,
+    };
+    await this.#call(spec, (sdk, ro) => sdk.organizations.enabledConnections.add(orgId, link, ro));
+  }
+
+  async listOrganizationMembersPage(
+    orgId: string,
+    options: { from?: string; roles?: boolean } = {},
+  ): Promise<CheckpointPage<OrganizationMember>> {
+    const spec = {
+      operation: 'GET /organizations/{id}/members',
+      scope: options.roles === true ? 'read:organization_member_roles' : 'read:organization_members',
+      subject: `organization ${orgId}`,
+    };
+    const page = await this.#call(spec, (sdk, ro) =>
+      sdk.organizations.members.list(
+        orgId,
+        {
+          take: PAGE_SIZE,
+          fields: options.roles === true ? 'user_id,roles' : 'user_id',
+          include_fields: true,
+          ...(options.from === undefined ? {} : { from: options.from }),
+        },
+        ro,
+      ),
+    );
+    return checkpointPage(page.response, 'members', toOrganizationMember);
+  }
+
+  async addOrganizationMembers(orgId: string, userIds: string[]): Promise<void> {
+    const spec = {
+      operation: 'POST /organizations/{id}/members',
+      scope: 'create:organization_members',
+      subject: `members of organization ${orgId}`,
+    };
+    // Auth0 takes at most 10 members a request; adding a member twice is not an error, so a
+    // repeat after a lost answer is harmless.
+    for (let i = 0; i < userIds.length; i += ORGANIZATION_MEMBERS_PER_REQUEST) {
+      const members = userIds.slice(i, i + ORGANIZATION_MEMBERS_PER_REQUEST);
+      await this.#call(spec, (sdk, ro) => sdk.organizations.members.create(orgId, { members }, ro));
+    }
+  }
+
+  async listOrganizationMemberRoles(orgId: string, userId: string): Promise<Array<{ id: string; name: string }>> {
+    const spec = {
+      operation: 'GET /organizations/{id}/members/{user_id}/roles',
+      scope: 'read:organization_member_roles',
+      subject: `roles of ${userId} in organization ${orgId}`,
+    };
+    const out: Array<{ id: string; name: string }> = [];
+    for (let page = 0; ; page++) {
+      const answer = await this.#call(spec, (sdk, ro) =>
+        sdk.organizations.members.roles.list(orgId, userId, { page, per_page: PAGE_SIZE }, ro),
+      );
+      const items = listItems(answer.response, 'roles');
+      for (const r of items) out.push({ id: String(r.id ?? ''), name: String(r.name ?? '') });
+      if (items.length < PAGE_SIZE) return out;
+    }
+  }
+
+  async assignOrganizationMemberRoles(orgId: string, userId: string, roleIds: string[]): Promise<void> {
+    const spec = {
+      operation: 'POST /organizations/{id}/members/{user_id}/roles',
+      scope: 'create:organization_member_roles',
+      subject: `roles of ${userId} in organization ${orgId}`,
+    };
+    await this.#call(spec, (sdk, ro) =>
+      sdk.organizations.members.roles.assign(orgId, userId, { roles: roleIds }, ro),
+    );
+  }
+
+  // ── end of organizations ──
 
   /**
    * POST /jobs/users-exports. Like an import, a lost answer leaves an orphan job behind, but an
@@ -596,6 +730,65 @@ function pageItems(page: {
 }): Array<{ name?: string; strategy?: string; [k: string]: unknown }> {
   if (Array.isArray(page.response)) return page.response as Array<{ name?: string; strategy?: string }>;
   return Array.isArray(page.data) ? (page.data as Array<{ name?: string; strategy?: string }>) : [];
+}
+
+/** Page size of the lists read here: Auth0's largest `per_page` / `take`. */
+const PAGE_SIZE = 100;
+/** Auth0 adds at most this many members to an organization per request. */
+export const ORGANIZATION_MEMBERS_PER_REQUEST = 10;
+
+/** The items of a list answer: a bare array, or the array under `key` of an envelope. */
+function listItems(response: unknown, key: string): Array<Record<string, unknown>> {
+  if (Array.isArray(response)) return response as Array<Record<string, unknown>>;
+  const inner = (response as Record<string, unknown> | null | undefined)?.[key];
+  return Array.isArray(inner) ? (inner as Array<Record<string, unknown>>) : [];
+}
+
+/** A checkpoint page (`{<key>, next?}`); a page with `next` may be followed by an empty last one. */
+function checkpointPage<T>(
+  response: unknown,
+  key: string,
+  map: (item: Record<string, unknown>) => T,
+): CheckpointPage<T> {
+  const next = (response as { next?: unknown } | null | undefined)?.next;
+  return {
+    items: listItems(response, key).map(map),
+    ...(typeof next === 'string' && next !== '' ? { next } : {}),
+  };
+}
+
+function toOrganization(o: unknown): Organization {
+  const r = o as Record<string, unknown>;
+  return {
+    ...r,
+    id: String(r.id ?? ''),
+    name: String(r.name ?? ''),
+  } as Organization;
+}
+
+function toOrganizationConnection(c: Record<string, unknown>): OrganizationConnection {
+  const connection = c.connection as { name?: unknown; strategy?: unknown } | undefined;
+  return {
+    connection_id: String(c.connection_id ?? ''),
+    ...(typeof c.assign_membership_on_login === 'boolean' && {
+      assign_membership_on_login: c.assign_membership_on_login,
+    }),
+    ...(typeof c.show_as_button === 'boolean' && { show_as_button: c.show_as_button }),
+    ...(typeof c.is_signup_enabled === 'boolean' && { is_signup_enabled: c.is_signup_enabled }),
+    ...(connection !== undefined && {
+      connection: {
+        ...(typeof connection.name === 'string' && { name: connection.name }),
+        ...(typeof connection.strategy === 'string' && { strategy: connection.strategy }),
+      },
+    }),
+  };
+}
+
+function toOrganizationMember(m: Record<string, unknown>): OrganizationMember {
+  const roles = Array.isArray(m.roles)
+    ? (m.roles as Array<Record<string, unknown>>).map((r) => ({ id: String(r.id ?? ''), name: String(r.name ?? '') }))
+    : undefined;
+  return { user_id: String(m.user_id ?? ''), ...(roles !== undefined && { roles }) };
 }
 
 function toConnection(c: unknown): Connection {

@@ -69,6 +69,48 @@ export interface CreateImportJob {
   sendCompletionEmail?: boolean;
 }
 
+/** One page of a checkpoint-paged list; `next` is the cursor of the following page. */
+export interface CheckpointPage<T> {
+  items: T[];
+  next?: string;
+}
+
+/** An organization as Auth0 answers it (extra fields kept). */
+export interface Organization {
+  id: string;
+  name: string;
+  display_name?: string;
+  branding?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export interface CreateOrganization {
+  name: string;
+  display_name?: string;
+  branding?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+}
+
+/** How an organization uses one connection (POST /organizations/{id}/enabled_connections). */
+export interface OrganizationConnectionLink {
+  connection_id: string;
+  assign_membership_on_login?: boolean;
+  show_as_button?: boolean;
+  is_signup_enabled?: boolean;
+}
+
+/** An enabled connection of an organization as listed: the link and the connection's name. */
+export interface OrganizationConnection extends OrganizationConnectionLink {
+  connection?: { name?: string; strategy?: string };
+}
+
+/** A member as listed with `fields=user_id,roles`. */
+export interface OrganizationMember {
+  user_id: string;
+  roles?: Array<{ id: string; name: string }>;
+}
+
 export interface TenantClient {
   /** The tenant's label (`old`, `new`), for messages. */
   readonly label: string;
@@ -108,4 +150,27 @@ export interface TenantClient {
    * `POST /dbconnections/change_password`; database connections only).
    */
   sendPasswordChangeEmail(request: { email: string; connection: string; clientId?: string }): Promise<void>;
+
+  // Organizations. Lists are read a page at a time so a caller can keep its place (checkpoint paging).
+  /** GET /organizations/name/{name}; undefined when there is none. */
+  getOrganizationByName(name: string): Promise<Organization | undefined>;
+  /** GET /organizations with checkpoint paging (`from`/`take`), which goes past 1,000 records. */
+  listOrganizationsPage(from?: string): Promise<CheckpointPage<Organization>>;
+  /** POST /organizations; `already_exists` when the name is taken. */
+  createOrganization(request: CreateOrganization): Promise<Organization>;
+  /** Every enabled connection of an organization (at most 10 by Auth0's limits). */
+  listOrganizationConnections(orgId: string): Promise<OrganizationConnection[]>;
+  addOrganizationConnection(orgId: string, link: OrganizationConnectionLink): Promise<void>;
+  /**
+   * GET /organizations/{id}/members with checkpoint paging; `roles: true` asks for each member's
+   * roles (`fields=user_id,roles`). Eventually consistent: a member added seconds ago may be missing.
+   */
+  listOrganizationMembersPage(
+    orgId: string,
+    options?: { from?: string; roles?: boolean },
+  ): Promise<CheckpointPage<OrganizationMember>>;
+  /** POST /organizations/{id}/members, in requests of at most 10 members. */
+  addOrganizationMembers(orgId: string, userIds: string[]): Promise<void>;
+  listOrganizationMemberRoles(orgId: string, userId: string): Promise<Array<{ id: string; name: string }>>;
+  assignOrganizationMemberRoles(orgId: string, userId: string, roleIds: string[]): Promise<void>;
 }

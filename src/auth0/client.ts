@@ -337,7 +337,10 @@ export class Auth0TenantClient implements TenantClient {
     }
   }
 
-  async listOrganizationMemberRoles(orgId: string, userId: string): Promise<Array<{ id: string; name: string }>> {
+  async listOrganizationMemberRoles(
+    orgId: string,
+    userId: string,
+  ): Promise<Array<{ id: string; name: string }>> {
     const spec = {
       operation: 'GET /organizations/{id}/members/{user_id}/roles',
       scope: 'read:organization_member_roles',
@@ -786,7 +789,10 @@ function toOrganizationConnection(c: Record<string, unknown>): OrganizationConne
 
 function toOrganizationMember(m: Record<string, unknown>): OrganizationMember {
   const roles = Array.isArray(m.roles)
-    ? (m.roles as Array<Record<string, unknown>>).map((r) => ({ id: String(r.id ?? ''), name: String(r.name ?? '') }))
+    ? (m.roles as Array<Record<string, unknown>>).map((r) => ({
+        id: String(r.id ?? ''),
+        name: String(r.name ?? ''),
+      }))
     : undefined;
   return { user_id: String(m.user_id ?? ''), ...(roles !== undefined && { roles }) };
 }

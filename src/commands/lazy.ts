@@ -6,6 +6,7 @@ import { requireTenant, type Config } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { buildFinishedScripts, buildScripts } from '../lazy/build.js';
 import { applyLazyConnection, scriptConfiguration } from '../lazy/deploy.js';
+import { checkOrganizationLogins, formatOrganizationLogins } from '../lazy/organizations.js';
 
 /** What the commands print to and talk to; tests replace them. */
 export interface LazyCommandDeps {
@@ -13,6 +14,8 @@ export interface LazyCommandDeps {
   print?: (line: string) => void;
   /** The new tenant. @defaultValue `createTenantClient` on the configured new tenant */
   client?: TenantClient;
+  /** The old tenant (`lazy deploy` compares organization members). @defaultValue `createTenantClient` on it */
+  oldClient?: TenantClient;
 }
 
 function printer(deps: LazyCommandDeps): (line: string) => void {
@@ -42,7 +45,10 @@ export async function lazyBuildCommand(
   return ExitCode.ok;
 }
 
-/** `lazy deploy [--dry-run] [--force]`: installs the scripts on the new tenant's connection. */
+/**
+ * `lazy deploy [--dry-run] [--force]`: installs the scripts on the new tenant's connection, then
+ * lists the organizations whose logins through it would refuse users not yet members.
+ */
 export async function lazyDeployCommand(
   config: Config,
   opts: { dryRun?: boolean; force?: boolean },
@@ -51,12 +57,18 @@ export async function lazyDeployCommand(
   const old = requireTenant(config, 'old');
   const target = requireTenant(config, 'new');
   const client = deps.client ?? createTenantClient(target, { label: 'new' });
-  await applyLazyConnection(
+  const print = printer(deps);
+  const plan = await applyLazyConnection(
     client,
     target.connection,
     { scripts: buildScripts(), configuration: scriptConfiguration(old) },
-    { dryRun: opts.dryRun, force: opts.force, title: 'lazy deploy', print: printer(deps) },
+    { dryRun: opts.dryRun, force: opts.force, title: 'lazy deploy', print },
   );
+  const check = await checkOrganizationLogins(
+    { old: deps.oldClient ?? createTenantClient(old, { label: 'old' }), new: client },
+    { id: plan.connectionId, name: plan.connectionName },
+  );
+  for (const line of formatOrganizationLogins(check)) print(line);
   return ExitCode.ok;
 }
 

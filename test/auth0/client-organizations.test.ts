@@ -54,7 +54,12 @@ describe('tenant client: organizations', () => {
     });
     expect(created.id).toMatch(/^org_/);
     const found = await client.getOrganizationByName('acme');
-    expect(found).toMatchObject({ id: created.id, name: 'acme', display_name: 'Acme Inc.', metadata: { tier: 'gold' } });
+    expect(found).toMatchObject({
+      id: created.id,
+      name: 'acme',
+      display_name: 'Acme Inc.',
+      metadata: { tier: 'gold' },
+    });
     const again = await client.createOrganization({ name: 'acme' }).catch((e: unknown) => e);
     expect(isAuth0Error(again, 'already_exists')).toBe(true);
   });

@@ -29,6 +29,10 @@ function fakeClient(initial: Connection) {
   const updates: Array<Record<string, unknown>> = [];
   const client = {
     label: 'new',
+    // A tenant without organizations.
+    async listOrganizationsPage() {
+      return { items: [] };
+    },
     async getConnectionByName(name: string) {
       if (name !== connection.name) throw new Error(`no connection ${name}`);
       return { id: connection.id, name: connection.name, strategy: connection.strategy };
@@ -128,7 +132,10 @@ describe('lazy deploy', () => {
     const fake = fakeClient(dbConnection(existingOptions));
     expect(await lazyDeployCommand(config, { dryRun: true }, { client: fake.client, print })).toBe(0);
     expect(fake.updates).toEqual([]);
-    expect(lines.at(-1)).toBe('dry run: nothing was changed');
+    expect(lines.at(-2)).toBe('dry run: nothing was changed');
+    expect(lines.at(-1)).toBe(
+      'organization logins through connection "users": none of the new tenant\'s 0 organizations enables it; nothing to do',
+    );
     expect(lines.join('\n')).toMatch(/customScripts\.login/);
   });
 
@@ -177,6 +184,7 @@ describe('lazy deploy', () => {
     expect(lines).toEqual([
       'lazy deploy: connection "users" (con_0123456789abcdef) on the new tenant',
       '  nothing to change: the connection is already set up this way',
+      'organization logins through connection "users": none of the new tenant\'s 0 organizations enables it; nothing to do',
     ]);
   });
 

@@ -126,6 +126,18 @@ program
   .option('--upsert', "update users that already exist (Auth0's upsert)")
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
+  .option(
+    '--members-of <organization...>',
+    "import only these organizations' members (old tenant, by name), e.g. before switching to organization login",
+  )
+  .option(
+    '--hashes <file>',
+    'password hashes from Auth0 support (NDJSON), so imported users keep their passwords',
+  )
+  .option(
+    '--allow-plaintext-hashes',
+    'allow --hashes without PAYLOAD_KEY (hashes then sit unencrypted in Redis)',
+  )
   .action(
     run(
       async (config, opts) => {

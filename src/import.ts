@@ -47,6 +47,23 @@ async function checkInputs(config: Config, file: string, opts: ImportCommandOpti
     problems.push(fileProblem.problem);
     hints.add(fileProblem.hint);
   }
+  await hashesProblems(config, opts, problems, hints);
+  if (problems.length === 1) throw new InputError(problems[0]!, { hint: [...hints].join(' ') });
+  if (problems.length > 1) {
+    throw new InputError(`import cannot start:\n  - ${problems.join('\n  - ')}`, {
+      hint: [...hints].join(' '),
+    });
+  }
+}
+
+/** What is wrong with `--hashes` (import, sweep), added to `problems` and `hints`. */
+export async function hashesProblems(
+  config: Config,
+  opts: Pick<ImportCommandOptions, 'hashes' | 'allowPlaintextHashes' | 'allowEmpty'>,
+  problems: string[],
+  hints: Set<string>,
+): Promise<void> {
+  const allowEmpty = opts.allowEmpty === true;
   if (opts.hashes !== undefined) {
     const hashesProblem = await inputProblem(opts.hashes, allowEmpty);
     if (hashesProblem !== undefined) {
@@ -61,12 +78,6 @@ async function checkInputs(config: Config, file: string, opts: ImportCommandOpti
         'Set PAYLOAD_KEY to 32 random bytes (e.g. `openssl rand -hex 32`) so payloads are encrypted, or pass --allow-plaintext-hashes to accept unencrypted hashes in Redis.',
       );
     }
-  }
-  if (problems.length === 1) throw new InputError(problems[0]!, { hint: [...hints].join(' ') });
-  if (problems.length > 1) {
-    throw new InputError(`import cannot start:\n  - ${problems.join('\n  - ')}`, {
-      hint: [...hints].join(' '),
-    });
   }
 }
 

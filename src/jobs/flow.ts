@@ -41,6 +41,9 @@ export interface RunSpec {
   /** The export file of an `import` run. */
   file?: string;
   hashesFile?: string;
+  /** `sweep --members-of`: the organizations and the file of their members' user ids. */
+  membersOf?: string[];
+  membersFile?: string;
 }
 
 export interface StartedRun {
@@ -70,6 +73,8 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
       createdAt: Date.now(),
       ...(spec.file !== undefined && { file: resolve(spec.file) }),
       ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
+      ...(spec.membersOf !== undefined && { membersOf: spec.membersOf }),
+      ...(spec.membersFile !== undefined && { membersFile: resolve(spec.membersFile) }),
       ...runIdentity(rt.config, spec.kind),
     });
   } catch (err) {

@@ -46,6 +46,7 @@ export function buildSummary(
     input: {
       ...(run.file !== undefined && { file: run.file }),
       ...(run.hashesFile !== undefined && { hashesFile: run.hashesFile }),
+      ...(run.membersOf !== undefined && { membersOf: run.membersOf }),
       ...(run.oldTenant !== undefined && { oldTenant: run.oldTenant }),
       ...(run.newTenant !== undefined && { newTenant: run.newTenant }),
       ...(run.connection !== undefined && { connection: run.connection }),
@@ -76,7 +77,8 @@ export function buildSummary(
 
 export function progressSnapshot(p: RunProgress): ProgressSnapshot {
   const c = p.counts;
-  const total = p.run.kind === 'sweep' ? p.run.exportUsers : undefined;
+  // With --members-of only part of the export is read into the run: its size is no total then.
+  const total = p.run.kind === 'sweep' && p.run.membersOf === undefined ? p.run.exportUsers : undefined;
   return {
     runId: p.run.runId,
     phase: p.run.status === 'running' ? p.run.phase : 'done',

@@ -71,6 +71,10 @@ export interface RunMeta extends RunIdentity {
   file?: string;
   /** Password hashes merged in (absolute path). */
   hashesFile?: string;
+  /** `sweep --members-of`: the organizations (old tenant) whose members alone the run imports. */
+  membersOf?: string[];
+  /** Their members' user ids, one a line, read when the run started (in the run's work folder). */
+  membersFile?: string;
   /** Where the old tenant's export was saved (sweep). */
   exportFile?: string;
   /** Where the new tenant's snapshot was saved. */

@@ -97,6 +97,11 @@ export interface PipelineOptions extends BatchOptions {
   hashes?: PasswordHashes;
   /** Skip blocked users (`blocked_excluded`) instead of importing them blocked. @defaultValue false */
   skipBlocked?: boolean;
+  /**
+   * Only the users whose `user_id` it holds (`sweep --members-of`): the others are left out before
+   * any stage, are no outcome and do not count in `total`. @defaultValue every user
+   */
+  select?: { has(userId: string): boolean };
 }
 
 /** A pipeline run: iterate it once for its outputs; its figures are live while it runs. */
@@ -170,10 +175,15 @@ async function* run(
     out.push(item);
   };
 
+  let leftOut = 0;
   for await (const chunk of readOpened(opened, { name })) {
     for (const item of chunk) {
       if (item.kind !== 'record') {
         emit(item);
+        continue;
+      }
+      if (options.select !== undefined && !options.select.has(String(item.record.user_id ?? ''))) {
+        leftOut++;
         continue;
       }
       const p = preparer.prepare(item.record, item.source.line, keys);
@@ -198,6 +208,6 @@ async function* run(
   preparer.transformer.finish();
   const last = batcher.flush();
   if (last !== undefined) emit(last);
-  counter.setTotal(read.records + read.malformed);
+  counter.setTotal(read.records + read.malformed - leftOut);
   yield* out;
 }

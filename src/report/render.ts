@@ -109,6 +109,8 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
   if (s.input.file !== undefined) facts.push([{ strong: 'Input:' }, ' ', { code: s.input.file }]);
   if (s.input.hashesFile !== undefined)
     facts.push([{ strong: 'Password hashes:' }, ' ', { code: s.input.hashesFile }]);
+  if (s.input.membersOf !== undefined)
+    facts.push([{ strong: 'Members of:' }, ' ', s.input.membersOf.join(', ')]);
   if (s.input.oldTenant !== undefined) facts.push([{ strong: 'Old tenant:' }, ' ', s.input.oldTenant]);
   if (s.input.newTenant !== undefined) facts.push([{ strong: 'New tenant:' }, ' ', s.input.newTenant]);
   if (s.input.connection !== undefined)

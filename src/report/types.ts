@@ -16,6 +16,8 @@ export interface RunSummary {
     file?: string;
     /** The password-hash file merged in, when there was one. */
     hashesFile?: string;
+    /** `sweep --members-of`: the old tenant's organizations whose members alone were imported. */
+    membersOf?: string[];
     oldTenant?: string;
     newTenant?: string;
     connection?: string;

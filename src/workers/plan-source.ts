@@ -8,6 +8,7 @@ import { requireTenant } from '../config.js';
 import type { PlanItem } from '../jobs/plan.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { RunMeta } from '../jobs/types.js';
+import { readSelection } from '../jobs/members-of.js';
 import { buildMigratedIndex, loadPasswordHashes, runPipeline } from '../pipeline/index.js';
 
 export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<PlanItem> {
@@ -42,11 +43,13 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     }
     hashes = loaded.hashes;
   }
+  const select = run.membersFile === undefined ? undefined : await readSelection(run.membersFile);
   yield* runPipeline({
     input: input!,
     connection,
     migrated,
     ...(hashes !== undefined && { hashes }),
+    ...(select !== undefined && { select }),
     batchBytes: rt.config.batchBytes,
     maxProfileBytes: rt.config.maxProfileBytes,
   });

@@ -73,6 +73,33 @@ describe('runPipeline', () => {
     expect(run.read).toMatchObject({ lines: 13, records: 12, malformed: 1, format: 'ndjson' });
   });
 
+  it('with `select`, leaves every other user out before any stage and counts only the selected', async () => {
+    const select = new Set([
+      'auth0|64f0c0ffee0000000000a001',
+      'samlp|acme|jdoe',
+      'auth0|64f0c0ffee0000000000a005',
+      'auth0|not-in-the-export',
+    ]);
+    const run = runPipeline({ input: `${FIXTURES}export-full.ndjson`, connection: CONNECTION, select });
+    const out = await collect(run);
+    const lines = out
+      .flatMap((o) =>
+        isBatch(o)
+          ? o.users.map((u) => [u.source.line, 'import'])
+          : [[o.source.line, o.kind === 'skipped' ? o.reason : o.kind]],
+      )
+      .sort((a, b) => Number(a[0]) - Number(b[0]));
+    // The malformed line (8) cannot be told apart, so it stays, as in every run.
+    expect(lines).toEqual([
+      [1, 'import'],
+      [3, 'not_database_user'],
+      [5, 'no_email'],
+      [8, 'malformed_line'],
+    ]);
+    expect(run.counts).toMatchObject({ total: 4, imported: 1, skipped: 3 });
+    expect(run.check()).toEqual([]);
+  });
+
   it('merges password hashes and lists who has none', async () => {
     const { hashes } = await loadPasswordHashes(`${FIXTURES}password-hashes.ndjson`, {
       connection: CONNECTION,

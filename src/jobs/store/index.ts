@@ -67,7 +67,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /** What a new run is created with. */
 export type NewRun = Pick<RunMeta, 'runId' | 'kind' | 'dryRun' | 'upsert' | 'createdAt'> &
-  Partial<Pick<RunMeta, 'file' | 'hashesFile'>> &
+  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'membersOf' | 'membersFile'>> &
   RunIdentity;
 
 /** The outcome of a batch as kept in its part file: the outcome and its Auth0 job entry. */
@@ -133,6 +133,8 @@ export class RunStore {
       planDone: 0,
       file: meta.file,
       hashesFile: meta.hashesFile,
+      membersOf: meta.membersOf === undefined ? undefined : JSON.stringify(meta.membersOf),
+      membersFile: meta.membersFile,
       oldTenant: meta.oldTenant,
       sourceConnection: meta.sourceConnection,
       newTenant: meta.newTenant,
@@ -185,6 +187,8 @@ export class RunStore {
       finishedAt: num(h.finishedAt),
       file: h.file,
       hashesFile: h.hashesFile,
+      ...(h.membersOf !== undefined && { membersOf: JSON.parse(h.membersOf) as string[] }),
+      membersFile: h.membersFile,
       oldTenant: h.oldTenant,
       sourceConnection: h.sourceConnection,
       newTenant: h.newTenant,

@@ -85,6 +85,8 @@ export interface CallSuccess {
   at: string;
   /** The id `{ref}` was resolved to, for a call with a `ref`. */
   refId?: string;
+  /** The ids the call's {@link PlannedCall.refs} were resolved to, by key. */
+  refIds?: Record<string, string>;
   /** The created entity's id, for a call with `creates`. */
   createdId?: string;
 }

@@ -10,6 +10,7 @@
 import type { CallSuccess, DiffInput, RelationFamily, SourceSpec } from './family.js';
 import {
   chunk,
+  fillRefs,
   stableHash,
   type AddedRecord,
   type EntityRef,
@@ -168,8 +169,6 @@ async function* diff(input: DiffInput, _options: RelationOptions): AsyncGenerato
   const roles = await readNames(input, 'roles');
   /** Connection name → the organizations waiting on it. */
   const missingConnections = new Map<string, string[]>();
-  /** Role name → how many member roles wait on it. */
-  const missingRoles = new Map<string, number>();
   let orgCount = newOrgs.size;
 
   for (const org of oldOrgs.values()) {
@@ -210,7 +209,7 @@ async function* diff(input: DiffInput, _options: RelationOptions): AsyncGenerato
     }
 
     yield* connectionEntries(input, org, existing, ref, connections, missingConnections);
-    yield* memberEntries(input, org, existing, ref, roles, missingRoles);
+    yield* memberEntries(input, org, existing, ref, roles);
   }
 
   for (const [name, waiting] of missingConnections) {
@@ -221,16 +220,6 @@ async function* diff(input: DiffInput, _options: RelationOptions): AsyncGenerato
         subject: `connection "${name}"`,
         detail: `The new tenant has no connection named "${name}" (connections are tenant configuration, never invented here): ${waiting.length} organization(s) wait on it.`,
         waiting,
-      },
-    };
-  }
-  for (const [name, n] of missingRoles) {
-    yield {
-      type: 'finding',
-      finding: {
-        type: 'missing_role',
-        subject: `role "${name}"`,
-        detail: `The new tenant had no role named "${name}" when the run planned: ${n} member role(s) wait on it and are assigned by a later run once the role exists.`,
       },
     };
   }
@@ -303,15 +292,14 @@ async function* memberEntries(
   existing: Org | undefined,
   ref: EntityRef | undefined,
   roles: Map<string, string>,
-  missingRoles: Map<string, number>,
 ): AsyncGenerator<PlanEntry> {
   const before =
     existing === undefined ? new Map<string, Set<string>>() : await readMembers(input, 'new', existing.id);
   const entity = ref ?? orgRef(org.name);
   let members = before.size;
   const toAdd: string[] = [];
-  /** Member → role ids to assign, for members who are (or become) members of the new organization. */
-  const roleCalls: Array<{ userId: string; ids: string[]; names: string[] }> = [];
+  /** Member → roles to assign, for members who are (or become) members of the new organization. */
+  const roleCalls: Array<{ userId: string; names: string[] }> = [];
 
   for (const [userId, oldRoles] of await readMembers(input, 'old', org.id)) {
     const held = before.get(userId);
@@ -344,15 +332,10 @@ async function* memberEntries(
     if (oldRoles.size === 0) continue;
     const has = held ?? new Set<string>();
     let count = has.size;
-    const ids: string[] = [];
     const names: string[] = [];
     for (const name of oldRoles) {
-      const id = roles.get(name);
       if (has.has(name)) {
         yield settled('member_roles', 'already_present', entity, 1, userId);
-      } else if (id === undefined) {
-        missingRoles.set(name, (missingRoles.get(name) ?? 0) + 1);
-        yield failed('member_roles', entity, 'role_missing', 1, userId);
       } else if (count >= ORGANIZATION_LIMITS.rolesPerMember) {
         yield limitBreach(
           `user ${userId}`,
@@ -361,11 +344,10 @@ async function* memberEntries(
         yield failed('member_roles', entity, 'limit_roles_per_member', 1, userId);
       } else {
         count++;
-        ids.push(id);
         names.push(name);
       }
     }
-    if (ids.length > 0) roleCalls.push({ userId, ids, names });
+    if (names.length > 0) roleCalls.push({ userId, names });
   }
 
   if (ref === undefined) return;
@@ -386,8 +368,16 @@ async function* memberEntries(
       },
     };
   }
-  // After the memberships (phase 1): Auth0 assigns organization roles to members only.
-  for (const { userId, ids, names } of roleCalls) {
+  // After the memberships (phase 1): Auth0 assigns organization roles to members only. A role the
+  // new tenant lacks is created by the RBAC family in phase 0 of the same run: named by a ref.
+  for (const { userId, names } of roleCalls) {
+    const refs: Record<string, EntityRef> = {};
+    const ids = names.map((name, i) => {
+      const id = roles.get(name);
+      if (id !== undefined) return id;
+      refs[`r${i}`] = { type: 'role', name };
+      return `{ref:r${i}}`;
+    });
     yield {
       type: 'call',
       call: {
@@ -398,6 +388,7 @@ async function* memberEntries(
         path: `/organizations/{ref}/members/${enc(userId)}/roles`,
         body: { roles: ids },
         ref,
+        ...(Object.keys(refs).length > 0 && { refs }),
         phase: 2,
         count: ids.length,
         userIds: [userId],
@@ -483,18 +474,25 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
       }));
     case 'member_roles': {
       const userId = call.userIds[0] ?? '';
-      return (call.items ?? []).map((item) => ({
-        ...base,
-        action: 'assigned' as const,
-        entity: { type: 'organization', name, id: orgId },
-        userId,
-        item,
-        undo: {
-          method: 'DELETE' as const,
-          path: `/organizations/${enc(orgId)}/members/${enc(userId)}/roles`,
-          body: { roles: [item.role_id] },
-        },
-      }));
+      return (call.items ?? []).map((planned) => {
+        // A role created this run is known by its ref until the call resolved it.
+        const item = fillRefs({ path: '', body: planned }, success.refIds ?? {}).body as Record<
+          string,
+          string
+        >;
+        return {
+          ...base,
+          action: 'assigned' as const,
+          entity: { type: 'organization', name, id: orgId },
+          userId,
+          item,
+          undo: {
+            method: 'DELETE' as const,
+            path: `/organizations/${enc(orgId)}/members/${enc(userId)}/roles`,
+            body: { roles: [item.role_id] },
+          },
+        };
+      });
     }
     default:
       return [];
@@ -509,6 +507,11 @@ export const organizationsFamily: RelationFamily = {
   added,
   // The stage pages lookups by offset, which Auth0 refuses past 1,000 organizations; the by-name
   // endpoint (GET /organizations/name/{name}) answers an object, not a list the stage reads.
-  lookup: (ref) =>
-    ref.type === 'organization' ? { path: '/organizations', key: 'organizations' } : undefined,
+  lookup: (ref) => {
+    if (ref.type === 'organization') return { path: '/organizations', key: 'organizations' };
+    // Member roles name roles the RBAC family creates.
+    if (ref.type === 'role')
+      return { path: `/roles?name_filter=${enc(ref.name)}&per_page=100`, key: 'roles' };
+    return undefined;
+  },
 };

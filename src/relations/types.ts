@@ -64,6 +64,12 @@ export interface PlannedCall {
   body?: unknown;
   /** The entity `{ref}` names. */
   ref?: EntityRef;
+  /**
+   * Further entities, named `{ref:<key>}` in the path or in a string of the body, resolved like
+   * {@link ref} when the call runs (see {@link fillRefs}): an organization member's roles that
+   * another family creates in the same run.
+   */
+  refs?: Record<string, EntityRef>;
   /** The entity this call creates; its id is taken from the answer's `id`. */
   creates?: EntityRef;
   /**
@@ -238,4 +244,28 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
   return out;
+}
+
+/**
+ * The call's path and body with `{ref}` and every `{ref:<key>}` replaced by the ids given
+ * (`ids.ref` for `{ref}`); ids go into the path URL-encoded and into the body as they are.
+ */
+export function fillRefs(
+  call: Pick<PlannedCall, 'path' | 'body'>,
+  ids: Record<string, string>,
+): { path: string; body: unknown } {
+  const sub = (text: string, encode: boolean): string =>
+    text.replace(/\{ref(?::([\w.-]+))?\}/g, (whole, key: string | undefined) => {
+      const id = ids[key ?? 'ref'];
+      if (id === undefined) return whole;
+      return encode ? encodeURIComponent(id) : id;
+    });
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return sub(v, false);
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null)
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return { path: sub(call.path, true), body: call.body === undefined ? undefined : walk(call.body) };
 }

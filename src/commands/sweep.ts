@@ -5,6 +5,7 @@ import { InputError } from '../errors.js';
 import { hashesProblems } from '../import.js';
 import { newRunId, type RunSpec } from '../jobs/flow.js';
 import { selectMembers } from '../jobs/members-of.js';
+import { DEFAULT_RELATIONS } from '../jobs/types.js';
 import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './run.js';
 
 export interface SweepCommandOptions extends RunCommandOptions {
@@ -45,6 +46,7 @@ export async function sweepCommand(
     kind: 'sweep',
     ...(opts.hashes !== undefined && { hashesFile: opts.hashes }),
     ...pickRun(opts),
+    ...(opts.relations !== false && { relations: DEFAULT_RELATIONS }),
   };
   const names = [...new Set(opts.membersOf ?? [])];
   if (names.length > 0) {

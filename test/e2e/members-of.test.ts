@@ -46,7 +46,8 @@ describe('sweep --members-of', () => {
       { membersOf: ['acme-members', 'beta-members'] },
       { settings: FAST, out: io.out, progressStream: io.progressStream, onRun: (id) => (runId = id) },
     );
-    expect(code).toBe(0);
+    // Exit 3: the seeded new tenant lacks one of the old tenant's APIs (RBAC's missing_api), nothing else.
+    expect(code).toBe(3);
     expect(io.text()).toContain(
       `Members of acme-members (40), beta-members (${beta.length}): ${selected.size} users selected from the old tenant.`,
     );
@@ -74,6 +75,20 @@ describe('sweep --members-of', () => {
     expect(await readFile(join(h.reportsDir, runId, 'summary.md'), 'utf8')).toContain(
       'Members of:** acme-members, beta-members',
     );
+    // Their memberships followed in the same run's relations stage.
+    expect(summary.counts.failed).toBe(0);
+    for (const c of Object.values(summary.relations!.counts))
+      expect(Object.keys(c.failures).filter((k) => k !== 'missing_api')).toEqual([]);
+    const neu = createTenantClient(h.config.tenants.new!, { label: 'new' });
+    for (const [name, ids] of [
+      ['acme-members', acme],
+      ['beta-members', beta],
+    ] as const) {
+      const org = await neu.getOrganizationByName(name);
+      expect(org).toBeDefined();
+      const page = await neu.listOrganizationMembersPage(org!.id);
+      expect(page.items.map((m) => m.user_id).sort()).toEqual(ids.filter((id) => after.has(id)).sort());
+    }
   });
 
   it('starts nothing when an organization is unknown, and keeps a run to the organizations it started with', async () => {

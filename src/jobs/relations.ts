@@ -24,6 +24,7 @@ import { familyByName, RELATION_FAMILIES } from '../relations/registry.js';
 import {
   countOutcome,
   fillRefs,
+  type AddedRecord,
   type EntityRef,
   type Finding,
   type PlanEntry,
@@ -397,7 +398,7 @@ export async function readFindings(
     for await (const f of readNdjson<Finding>(rt.store.relations.path(runId, 'findings'))) {
       total++;
       byType[f.type] = (byType[f.type] ?? 0) + 1;
-      if (listed.length < max || f.type === 'missing_api') listed.push(f);
+      if (listed.length < max || f.type === 'missing_api' || f.type === 'missing_connection') listed.push(f);
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -406,15 +407,31 @@ export async function readFindings(
 }
 
 /** The summary's relations section, from the run store's counts and the stage's files. */
+/** Organizations named in the report's list of those created; the rest are counted. */
+const LISTED_CREATED = 200;
+
 export async function relationsSection(rt: Runtime, run: RunMeta): Promise<RelationsSection> {
   const rs = rt.store.relations;
   const runId = run.runId;
   let calls = 0;
   let pending = 0;
+  const organizations = { total: 0, names: [] as string[] };
+  const created = (name: string): void => {
+    organizations.total++;
+    if (organizations.names.length < LISTED_CREATED) organizations.names.push(name);
+  };
   try {
     for await (const line of readNdjson<PlanLine>(rs.path(runId, 'plan'))) {
-      if (line.type === 'call') calls++;
-      else if (line.type === 'settled' && line.settled.outcome === 'pending_user') pending++;
+      if (line.type === 'call') {
+        calls++;
+        if (run.dryRun && line.call.kind === 'organizations_created') created(line.call.creates?.name ?? '');
+      } else if (line.type === 'settled' && line.settled.outcome === 'pending_user') pending++;
+    }
+    // A real run names what it did create (a creation may have failed, or been there already).
+    if (!run.dryRun) {
+      for await (const a of readNdjson<AddedRecord>(rs.path(runId, 'added'))) {
+        if (a.kind === 'organizations_created' && a.action === 'created') created(a.entity.name);
+      }
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -425,6 +442,7 @@ export async function relationsSection(rt: Runtime, run: RunMeta): Promise<Relat
     calls,
     findings: await readFindings(rt, runId),
     pending,
+    ...(organizations.total > 0 && { organizationsCreated: organizations }),
     files: { ...RELATION_FILES },
   };
 }

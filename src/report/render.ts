@@ -93,6 +93,10 @@ const RELATION_KINDS: Record<string, string> = {
   role_permissions: 'permissions of roles (an API missing in the new tenant: failed, code missing_api)',
   role_assignments: "users' roles",
   direct_permissions: "users' own permissions (--direct-permissions)",
+  organizations_created: 'organizations (matched by name; created with display name, branding, metadata)',
+  organization_connections: 'connections enabled for organizations (by connection name)',
+  memberships: 'organization memberships',
+  member_roles: "members' organization roles (by role name)",
 };
 
 /** The relations section: per-kind counts, then what the report must say beyond them. */
@@ -167,7 +171,33 @@ function relationsBlocks(s: RunSummary): Block[] {
       ]),
     });
   }
-  const others = r.findings.listed.filter((f) => f.type !== 'missing_api');
+  const missingConnections = r.findings.listed.filter((f) => f.type === 'missing_connection');
+  if (missingConnections.length > 0) {
+    blocks.push({ kind: 'h3', text: ['Connections missing in the new tenant'] });
+    blocks.push({
+      kind: 'list',
+      items: missingConnections.map((f) => [
+        { code: f.subject.replace(/^connection "(.*)"$/, '$1') },
+        `: ${f.detail}`,
+        ...(f.waiting !== undefined && f.waiting.length > 0
+          ? [` Waiting: ${f.waiting.slice(0, 10).join(', ')}${f.waiting.length > 10 ? ', …' : ''}`]
+          : []),
+      ]),
+    });
+  }
+  if (r.organizationsCreated !== undefined) {
+    const o = r.organizationsCreated;
+    blocks.push({ kind: 'h3', text: [r.dryRun ? 'Organizations to create' : 'Organizations created'] });
+    blocks.push({
+      kind: 'p',
+      text: [
+        `${n(o.total)}: ${o.names.join(', ')}${o.total > o.names.length ? `, …and ${n(o.total - o.names.length)} more (` : ''}`,
+        ...(o.total > o.names.length ? [{ code: r.dryRun ? r.files.plan : r.files.added }, ')'] : []),
+        '.',
+      ],
+    });
+  }
+  const others = r.findings.listed.filter((f) => f.type !== 'missing_api' && f.type !== 'missing_connection');
   if (others.length > 0) {
     blocks.push({ kind: 'h3', text: ['Catalog differences and limits'] });
     blocks.push({

@@ -104,6 +104,8 @@ export interface RelationsSection {
   findings: { total: number; byType: Record<string, number>; listed: Finding[] };
   /** Relations waiting for their user (lines of the pending file). */
   pending: number;
+  /** Organizations this run created (in a dry run: would create), the first ones named. */
+  organizationsCreated?: { total: number; names: string[] };
   /** The stage's files in the run's folder. */
   files: { plan: string; added: string; failures: string; pending: string; findings: string };
 }

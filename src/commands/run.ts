@@ -15,6 +15,7 @@ import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
 import { createRuntime, redactUrl, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunProgress } from '../jobs/types.js';
+import { relationKinds } from '../relations/registry.js';
 
 /** How long marking a run stopped may take before the command gives up on it (Redis hung). */
 const STOP_WRITE_MS = 3_000;
@@ -295,14 +296,22 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
     );
   }
   if (s.relations !== undefined) {
-    for (const [kind, k] of Object.entries(s.relations.counts)) {
+    // In the families' order (registry.ts), each kind's figures in one column.
+    const order = relationKinds();
+    const rank = (kind: string): number => (order.includes(kind) ? order.indexOf(kind) : order.length);
+    const kinds = Object.entries(s.relations.counts).sort(([a], [b]) => rank(a) - rank(b));
+    const width = Math.max(18, ...kinds.map(([kind]) => kind.length + 2));
+    for (const [kind, k] of kinds) {
       lines.push(
-        `  ${kind.padEnd(18)}${n(k.total)}: ${s.dryRun ? 'would add' : 'added'} ${n(k.added)}, already present ${n(k.already_present)}, pending user ${n(k.pending_user)}, failed ${n(k.failed)}${split(k.failures)}`,
+        `  ${kind.padEnd(width)}${n(k.total)}: ${s.dryRun ? 'would add' : 'added'} ${n(k.added)}, already present ${n(k.already_present)}, pending user ${n(k.pending_user)}, failed ${n(k.failed)}${split(k.failures)}`,
       );
     }
     const missing = s.relations.findings.byType.missing_api ?? 0;
     if (missing > 0)
       lines.push(`  missing APIs      ${n(missing)} (see the Relations section of summary.md)`);
+    const connections = s.relations.findings.byType.missing_connection ?? 0;
+    if (connections > 0)
+      lines.push(`  missing connections ${n(connections)} (see the Relations section of summary.md)`);
   }
   if (s.problems !== undefined) lines.push(`  PROBLEMS: ${s.problems.join('; ')}`);
   if (dir !== undefined)

@@ -130,4 +130,42 @@ describe('organizations through auth0-migrate relations', () => {
       ]),
     ).toEqual([]);
   }, 180_000);
+  it('gets there through 429 storms, 5xx and answers lost on organization endpoints, counting each relation once', async () => {
+    const h = await startHarness({ sim: { seedOld: 1200, seedNewMigrated: 0.5, seed: 7 } });
+    const old = createTenantClient(toTenantConfig(h.sim.tenants.old), { label: 'old' });
+    const neu = createTenantClient(toTenantConfig(h.sim.tenants.new), { label: 'new' });
+    const tenant = 'new';
+    const path = '/api/v2/organizations';
+    h.sim.faults.add({ kind: 'rate-limit', tenant, method: 'POST', path, times: 6, skip: 2 });
+    h.sim.faults.add({ kind: 'error', tenant, method: 'POST', path, status: 503, times: 5, skip: 10 });
+    h.sim.faults.add({ kind: 'drop-after', tenant, method: 'POST', path, times: 3, skip: 20 });
+    h.sim.faults.add({ kind: 'error', tenant, method: 'GET', path, status: 500, times: 3, skip: 5 });
+
+    const first = await relations(h);
+    const r = first.relations;
+    expect(unbalanced(r.counts)).toEqual([]);
+    for (const kind of ORG_KINDS) expect(r.counts[kind]!.failed).toBe(0);
+    expect(r.counts.memberships!.added).toBeGreaterThan(0);
+    // Every fault was used up (a rule goes once it has hit its number of requests).
+    expect(h.sim.faults.list()).toEqual([]);
+    const inNew = new Set(
+      [...h.sim.tenant('new').users.iterate(h.sim.tenants.new.connection)].map((u) => u.user_id),
+    );
+    expect(
+      organizationDifferences(await organizationsView(old), await organizationsView(neu), inNew),
+    ).toEqual([]);
+    // Each membership added is in the added-records once, however often its request went out.
+    const added = (await readFile(join(first.dir, 'relations-added.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; userId?: string; entity: { name: string } });
+    const memberships = added
+      .filter((a) => a.kind === 'memberships')
+      .map((a) => `${a.entity.name} ${a.userId}`);
+    expect(new Set(memberships).size).toBe(memberships.length);
+    expect(memberships.length).toBe(r.counts.memberships!.added);
+
+    const second = await relations(h);
+    for (const kind of ORG_KINDS) expect(second.relations.counts[kind]!.added).toBe(0);
+  }, 180_000);
 });

@@ -89,4 +89,64 @@ describe('auth0-migrate relations', () => {
     expect(run.summary.relations!.counts.role_assignments!.added).toBeGreaterThan(0);
     expect(run.text).toContain('would add');
   }, 120_000);
+
+  it('with --direct-permissions gives present users their own permissions (not those of their roles)', async () => {
+    const h = await startHarness({ sim: { seedOld: 600, seedNewMigrated: 0.6, seed: 8 } });
+    const { old, neu } = clients(h);
+    const direct = async (client: typeof old, id: string) => {
+      const out = new Set<string>();
+      for await (const page of client.listUserPermissions(id)) {
+        for (const p of page) {
+          const sources = (p.sources as Array<{ source_type?: string }> | undefined) ?? [];
+          if (sources.some((x) => x.source_type === 'DIRECT')) {
+            out.add(`${String(p.resource_server_identifier)} ${String(p.permission_name)}`);
+          }
+        }
+      }
+      return out;
+    };
+    const apis = new Set<string>();
+    for await (const page of neu.listResourceServers()) for (const a of page) apis.add(String(a.identifier));
+    const users = [...h.sim.tenant('old').listUsers()].map((u) => String(u.user_id));
+    const wanted = new Map<string, Set<string>>();
+    for (const id of users) {
+      const perms = await direct(old, id);
+      if (perms.size > 0) wanted.set(id, perms);
+    }
+    expect(wanted.size).toBeGreaterThan(0);
+    const presentIds = users.filter((id) => h.sim.tenant('new').user(id) !== undefined);
+    const before = new Map<string, Set<string>>();
+    for (const id of presentIds) before.set(id, await direct(neu, id));
+
+    const run = await relations(h, { directPermissions: true });
+    expect(run.code).toBe(0);
+    expect(run.text).toMatch(
+      /--direct-permissions reads each old-tenant user's permissions: [\d,]+ calls ≈ /,
+    );
+    const counts = run.summary.relations!.counts.direct_permissions!;
+    expect(counts.added).toBeGreaterThan(0);
+    expect(unbalanced(run.summary.relations!.counts)).toEqual([]);
+    const lacking: string[] = [];
+    let pending = 0;
+    for (const [id, perms] of wanted) {
+      if (h.sim.tenant('new').user(id) === undefined) {
+        pending += perms.size;
+        continue;
+      }
+      const held = await direct(neu, id);
+      for (const p of perms) if (apis.has(p.split(' ')[0]!) && !held.has(p)) lacking.push(`${id}: ${p}`);
+    }
+    expect(lacking).toEqual([]);
+    // Nothing else became direct: a permission a user holds through a role is not copied as their own.
+    const unexpected: string[] = [];
+    for (const id of presentIds) {
+      const expected = new Set([
+        ...before.get(id)!,
+        ...[...(wanted.get(id) ?? [])].filter((p) => apis.has(p.split(' ')[0]!)),
+      ]);
+      for (const p of await direct(neu, id)) if (!expected.has(p)) unexpected.push(`${id}: ${p}`);
+    }
+    expect(unexpected).toEqual([]);
+    expect(counts.pending_user).toBe(pending);
+  }, 120_000);
 });

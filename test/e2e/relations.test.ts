@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { relationsCommand, type RelationsCommandOptions } from '../../src/commands/relations.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
 import { toTenantConfig } from '../../src/config.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { unbalanced } from '../../src/relations/types.js';
@@ -148,5 +149,36 @@ describe('auth0-migrate relations', () => {
     }
     expect(unexpected).toEqual([]);
     expect(counts.pending_user).toBe(pending);
+  }, 120_000);
+
+  it('sweep carries the roles after the users; --no-relations leaves them', async () => {
+    const h = await startHarness({ sim: { seedOld: 500, seedNewMigrated: 0.3, seed: 9 } });
+    const { old, neu } = clients(h);
+    const sweep = async (opts: { relations?: boolean }) => {
+      let runId = '';
+      const code = await sweepCommand(h.config, opts, {
+        settings: FAST,
+        out: { write: () => 0 },
+        progressStream: new Writable({ write: (_c, _e, cb) => cb() }),
+        onRun: (id) => (runId = id),
+      });
+      const summary = JSON.parse(
+        await readFile(join(h.reportsDir, runId, 'summary.json'), 'utf8'),
+      ) as RunSummary;
+      return { code, summary };
+    };
+    const oldMembers = await roleMembers(old);
+    const before = await roleMembers(neu);
+    const without = await sweep({ relations: false });
+    expect(without.code).toBe(0);
+    expect(without.summary.relations).toBeUndefined();
+    expect(await roleMembers(neu)).toEqual(before);
+
+    const withRelations = await sweep({});
+    expect(withRelations.code).toBe(0);
+    expect(withRelations.summary.relations!.counts.role_assignments!.added).toBeGreaterThan(0);
+    // Every user the sweeps imported holds their roles (only users the sweep could not import are pending).
+    const present = (id: string) => h.sim.tenant('new').user(id) !== undefined;
+    expect(missingAssignments(oldMembers, await roleMembers(neu), present)).toEqual({});
   }, 120_000);
 });

@@ -66,6 +66,7 @@ export async function demoCommand(
     const newInfo = sim.tenants.new;
     const before = sim.tenant('new').userCount(newInfo.connection);
     const rolesBefore = sim.tenant('new').rbac.roles().length;
+    const organizationsBefore = sim.tenant('new').organizations.size;
     // Its own queue prefix: workers of a real deployment on the same Redis never see demo jobs.
     const demoConfig: Config = withTenants(
       {
@@ -96,8 +97,9 @@ export async function demoCommand(
     );
     const stats = sim.tenant('new').stats;
     const rolesAfter = sim.tenant('new').rbac.roles().length;
+    const organizationsAfter = sim.tenant('new').organizations.size;
     out.write(
-      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once; it has ${n(rolesAfter)} roles (${n(rolesBefore)} before), their members as in the old tenant (the Relations lines above).\n`,
+      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once; it has ${n(rolesAfter)} roles (${n(rolesBefore)} before) and ${n(organizationsAfter)} organizations (${n(organizationsBefore)} before), their members as in the old tenant (the Relations lines above).\n`,
     );
     await dropKeys(redisUrl, demoConfig.queuePrefix);
     return code;

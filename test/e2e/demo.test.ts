@@ -38,6 +38,11 @@ describe('demo', () => {
         // The roles moved too: the summary's relations lines, and the tenant's roles after.
         expect(text).toMatch(/role_assignments +[\d,]+: added [1-9][\d,]*, /);
         expect(text).toMatch(/it has [\d,]+ roles \([\d,]+ before\)/);
+        // And the organizations, with their members.
+        expect(text).toMatch(/organizations_created +[\d,]+: added [1-9][\d,]*, /);
+        expect(text).toMatch(/memberships +[\d,]+: added [1-9][\d,]*, /);
+        const orgs = /and ([\d,]+) organizations \(([\d,]+) before\)/.exec(text);
+        expect(Number(orgs![1]!.replace(/,/g, ''))).toBeGreaterThan(Number(orgs![2]!.replace(/,/g, '')));
       } finally {
         await rm(reportsDir, { recursive: true, force: true });
       }

@@ -91,6 +91,12 @@ export interface Config {
   permissionsChunk: number;
   /** `RELATIONS_CONCURRENCY`: relation calls one worker process sends at once. @defaultValue 4 */
   relationsConcurrency: number;
+  /**
+   * `ENDPOINT_RATE_LIMITS`: the per-endpoint buckets the shared budget keeps besides the tenant's
+   * (organization endpoints): Auth0's `enterprise` figures, the lower `self-service` ones, or `off`.
+   * @defaultValue `enterprise`
+   */
+  endpointRateLimits: 'enterprise' | 'self-service' | 'off';
   /** `SWEEP_TZ`: time zone of `SWEEP_CRON`. @defaultValue `UTC` */
   sweepTimezone: string;
   /** `IMPORT_CONCURRENCY`: Auth0 import jobs at once on the new tenant (Auth0 allows 2). @defaultValue 2 */
@@ -192,6 +198,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       return def;
     }
     return n;
+  };
+  const oneOf = <T extends string>(name: string, values: readonly T[], def: T): T => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${values.join(', ')} (got "${raw}")`);
+    return def;
   };
   const optionalPort = (name: string): number | undefined =>
     get(name) === undefined ? undefined : int(name, 0, 1, 65535);
@@ -304,6 +317,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     roleUsersChunk: int('RELATIONS_ROLE_USERS_CHUNK', 100, 1, 1000),
     permissionsChunk: int('RELATIONS_PERMISSIONS_CHUNK', 100, 1, 1000),
     relationsConcurrency: int('RELATIONS_CONCURRENCY', 4, 1, 64),
+    endpointRateLimits: oneOf(
+      'ENDPOINT_RATE_LIMITS',
+      ['enterprise', 'self-service', 'off'] as const,
+      'enterprise',
+    ),
     importConcurrency,
     batchBytes,
     maxProfileBytes,

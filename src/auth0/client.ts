@@ -600,7 +600,7 @@ export class Auth0TenantClient implements TenantClient {
       async () => {
         let renewed = false;
         for (;;) {
-          await this.#rateGate?.take(this.#signal);
+          await this.#rateGate?.take(this.#signal, { method, path });
           const generation = this.#tokens.generation;
           const token = await this.#tokens.get().catch((err: unknown) => {
             throw isAuth0Error(err) ? this.#tokens.asFailureOf(err, operation) : err;

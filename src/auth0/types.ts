@@ -209,7 +209,8 @@ export interface PermissionRef {
  * every worker process when it is Redis-held (src/jobs/rate-budget.ts).
  */
 export interface RateGate {
-  take(signal?: AbortSignal): Promise<void>;
+  /** `request` (`path` under `/api/v2`) lets the gate pace endpoints with limits of their own. */
+  take(signal?: AbortSignal, request?: { method: string; path: string }): Promise<void>;
 }
 
 /** The Management API calls of the relations stage (RBAC, organizations, links). */

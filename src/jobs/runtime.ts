@@ -13,6 +13,7 @@ import { LogThrottle, silentLogger, type Logger } from '../log.js';
 import { configIdentity } from './identity.js';
 import { PayloadCodec } from './payload.js';
 import { QUEUES, type QueueName } from './queues.js';
+import { endpointBucket } from './endpoint-limits.js';
 import { RedisRateBudget } from './rate-budget.js';
 import { RedisHealth, isConnectionError } from './redis-health.js';
 import { ImportSlots } from './slots.js';
@@ -227,6 +228,7 @@ export async function createRuntime(
           // import stage are not paced: they keep the rest of the tenant's limit).
           rateGate: new RedisRateBudget(redis, store.rateKey(tenantConfig.domain), {
             rps: config.maxRps[tenant],
+            endpoint: (method, path) => endpointBucket(config.endpointRateLimits, method, path),
           }),
           logger: logger.child({ tenant }),
           maxDownloadBytes: config.exportMaxBytes,

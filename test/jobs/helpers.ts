@@ -13,14 +13,15 @@ export function uniquePrefix(label = 't'): string {
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    // The relations stage's shared rate budget well above the simulator's fast limits, unless a
-    // test sets its own.
+    // The relations stage's shared rate budget well above the simulator's fast limits (which have
+    // no per-endpoint buckets either), unless a test sets its own.
     env: {
       REDIS_URL,
       LOG_LEVEL: 'silent',
       LOG_FORMAT: 'json',
       OLD_AUTH0_MAX_RPS: '1000',
       NEW_AUTH0_MAX_RPS: '1000',
+      ENDPOINT_RATE_LIMITS: 'off',
       ...env,
     },
     dotenvPath: false,

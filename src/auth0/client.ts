@@ -600,11 +600,13 @@ export class Auth0TenantClient implements TenantClient {
       async () => {
         let renewed = false;
         for (;;) {
-          await this.#rateGate?.take(this.#signal, { method, path });
           const generation = this.#tokens.generation;
           const token = await this.#tokens.get().catch((err: unknown) => {
             throw isAuth0Error(err) ? this.#tokens.asFailureOf(err, operation) : err;
           });
+          // The slot once the token is there: requests granted slots while a token was fetched
+          // would otherwise reach the tenant together.
+          await this.#rateGate?.take(this.#signal, { method, path });
           const timeout = AbortSignal.timeout(this.#timeoutMs);
           let answer: Response;
           try {

@@ -20,7 +20,9 @@ local tolerance = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - tolerance - now
-if wait > 0 then return wait end
+-- Redis turns a Lua number into an integer by truncation: a wait under 1 ms would come back 0,
+-- read as a slot granted though none was recorded.
+if wait > 0 then return math.ceil(wait) end
 local next = tat + interval
 redis.call('SET', KEYS[1], tostring(next), 'PX', math.ceil(next - now + tolerance) + 1000)
 return 0`;

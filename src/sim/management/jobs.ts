@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { JobEngine } from '../engine/job-engine.js';
-import { JSON_UTF8, sendManagementError } from '../http.js';
+import { JSON_UTF8, sendManagementError, sendNoContent } from '../http.js';
 import { CONNECTION_ID_PATTERN, JOB_ID_PATTERN } from '../ids.js';
 import { payloadError } from '../schemas.js';
 import type { ExportField } from '../tenant/jobs.js';
@@ -156,7 +156,7 @@ export async function jobsRoutes(
       if (job === undefined)
         return sendManagementError(reply, 404, 'The job does not exist', 'inexistent_job');
       const answer = engine.errors(job);
-      if (answer.status === 204) return reply.code(204).send();
+      if (answer.status === 204) return sendNoContent(reply);
       // Recorded traffic shows this endpoint without the charset parameter.
       return reply
         .code(200)

@@ -8,6 +8,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dbConnectionsRoutes } from './auth/dbconnections.js';
 import { oauthRoutes } from './auth/oauth.js';
+import { ticketPagesRoutes } from './auth/tickets.js';
 import { controlRoutes } from './control-api.js';
 import type { JobEngine } from './engine/job-engine.js';
 import { exportDownloadRoutes } from './export-downloads.js';
@@ -58,6 +59,7 @@ async function tenantRoutes(
   // Authentication API
   await scope.register(oauthRoutes, { tenant });
   await scope.register(dbConnectionsRoutes, { tenant });
+  await scope.register(ticketPagesRoutes, { tenant });
   // The CDN in front of export files
   await scope.register(exportDownloadRoutes, { tenant, engine });
   // Management API v2

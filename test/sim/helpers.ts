@@ -73,6 +73,8 @@ function responseValidator(doc: 'mgmt' | 'auth', segments: string[]): ValidateFu
 /** The OAS path template matching a concrete path, e.g. `/jobs/job_x/errors` → `/jobs/{id}/errors`. */
 export function templateFor(oas: typeof MGMT_OAS, path: string): string {
   const bare = path.split('?')[0]!;
+  // A literal path wins over a template it also fits (/jobs/verification-email, not /jobs/{id}).
+  if (oas.paths[bare] !== undefined) return bare;
   for (const template of Object.keys(oas.paths)) {
     const re = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
     if (re.test(bare)) return template;

@@ -9,12 +9,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Faults, JobFailure } from '../faults.js';
 import { newJobId } from '../ids.js';
-import { hash32, mulberry32 } from '../prng.js';
 import type { ExportField, ExportJob, ImportJob, SimJob, VerificationEmailJob } from '../tenant/jobs.js';
 import type { SimConnection, SimTenant } from '../tenant/tenant.js';
 import { addressToVerify, type SimUser } from '../tenant/users.js';
 import { DEFAULT_EXPORT_FIELDS, writeExportFile } from './export-file.js';
 import { FileDuplicates, importOne } from './import-users.js';
+import { drawJobTiming, type JobTiming } from './job-timing.js';
 
 const IMPORT_EXPIRY_MS = 2 * 3_600_000;
 
@@ -43,20 +43,9 @@ export class JobEngine {
     return this.tenant.options.timing;
   }
 
-  /** The next job's pending delay and speed factor: the tier's, or a seeded draw around them. */
-  #drawTiming(): { pendingMs: number; speed: number } {
-    const { pendingMs, variance } = this.#timing;
-    const place = this.#created++;
-    if (variance === false) return { pendingMs, speed: 1 };
-    // The tenant's name in the seed, so the old and new tenants do not draw the same sequence.
-    let salt = 0;
-    for (const c of this.tenant.name) salt = hash32(salt, c.charCodeAt(0));
-    const rnd = mulberry32(hash32(variance.seed ^ salt, place));
-    const spread = (x: number) => 1 - x + 2 * x * rnd();
-    const pending = Math.round(pendingMs * spread(variance.pendingSpread));
-    let speed = spread(variance.speedSpread);
-    if (rnd() < variance.slowShare) speed *= variance.slowFactor;
-    return { pendingMs: pending, speed };
+  /** The next job's pending delay and speed factor. */
+  #drawTiming(): JobTiming {
+    return drawJobTiming(this.#timing, this.tenant.name, this.#created++);
   }
 
   /** Users per second this job processes. */

@@ -208,6 +208,7 @@ program
   .option('--ttl <seconds>', 'ticket lifetime in seconds (Auth0 default: 5 days)', int('--ttl', 0))
   .option('--result-url <url>', 'where the user lands after the reset')
   .option('--client-id <id>', 'application whose login page follows the reset')
+  .option('--verify-email', 'instead: verification emails for users imported with email_verified false')
   .action(
     run(
       async (config, runId: string, opts) => {

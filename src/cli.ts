@@ -293,6 +293,8 @@ program
       .choices(['fast', 'free', 'production', 'enterprise'])
       .default('production'),
   )
+  .option('--variance <seed>', "seed of the tiers' job timing variance (default 1)", int('--variance', 0))
+  .option('--no-variance', 'constant job timing')
   .option('--json', 'print the tenants and their credentials as one JSON line first')
   .option(
     '--write-env <file>',

@@ -23,6 +23,8 @@ export interface SimCommandOptions {
   seedMfa?: number;
   seedFile?: string;
   timing?: TimingProfile;
+  /** Seed of the tiers' job timing variance, or `false` for constant timing. @defaultValue 1 */
+  variance?: number | false;
   json?: boolean;
   /** Writes the tenants' settings to this file (mode 0600), in the tool's .env format. */
   writeEnv?: string;
@@ -63,6 +65,7 @@ export async function simCommand(
       seedMfa: opts.seedMfa ?? 0.1,
       ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),
       timing: opts.timing ?? 'production',
+      ...(opts.variance !== undefined ? { timingVariance: opts.variance } : {}),
     });
   } catch (err) {
     throw listenError(err, host, port);

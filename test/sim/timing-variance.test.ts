@@ -96,10 +96,10 @@ describe('import jobs under variance', () => {
     );
     expect(new Set(a.map((j) => j.speed)).size).toBe(6);
     for (const j of a) {
-      // 400 users at 2,000/s × speed, give or take the 5 ms tick and a busy machine.
+      // 400 users at 2,000/s × speed: never sooner (give or take the 5 ms tick); later on a busy machine.
       const expected = (400 / (2000 * j.speed)) * 1000;
       expect(j.ms).toBeGreaterThanOrEqual(expected - 10);
-      expect(j.ms).toBeLessThan(expected * 1.5 + 60);
+      expect(j.ms).toBeLessThan(expected * 3 + 300);
     }
     const constant = await durations(false);
     expect(constant.every((j) => j.speed === 1 && j.pendingMs === 40)).toBe(true);

@@ -135,8 +135,10 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
     opts.seedFile !== undefined
       ? `old seeded from ${opts.seedFile}`
       : `old: ${opts.seedOld ?? 1000} generated users in ${sim.tenant('old').organizations.size} organizations, ${percent(opts.seedLinked ?? 0.05)}% with a linked account, ${percent(opts.seedMfa ?? 0.1)}% of the database ones enrolled in MFA`;
+  const variance = sim.tenant('new').options.timing.variance;
+  const timing = `${opts.timing ?? 'production'}${variance === false ? ', constant' : `, varied with seed ${variance.seed}`}`;
   const lines = [
-    `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${percent(
+    `Auth0 tenant simulator on ${sim.url} (timing: ${timing}; ${seeded}; new: ${percent(
       opts.seedNewMigrated ?? 0,
     )}% already migrated)`,
     '',

@@ -45,11 +45,13 @@ describe('sim command', () => {
         port: 0,
         seedOld: 1,
         timing: 'production',
-        json: true,
         ...(variance === undefined ? {} : { variance }),
       });
       const got = run.sim.tenant('new').options.timing.variance;
       expect(got === false ? false : got.seed).toBe(expected);
+      expect(run.text()).toContain(
+        `(timing: production, ${expected === false ? 'constant' : `varied with seed ${expected}`};`,
+      );
       run.stop();
       expect(await run.exited).toBe(0);
     }

@@ -73,30 +73,36 @@ export function stagingLimit(rt: Runtime): number {
   return rt.config.importConcurrency + rt.settings.maxStagedBatches;
 }
 
-export async function stagePlan(
-  rt: Runtime,
-  runId: string,
+/** One step of staging: a batch to stage, or a chunk of users decided between two batches. */
+export type PlanStep =
+  | { kind: 'batch'; n: number; batch: Batch; read: number }
+  | { kind: 'chunk'; chunk: PlanChunk; read: number };
+
+/**
+ * The plan's items turned into what the run's store keeps, in order: each batch numbered, and the
+ * skipped and already-migrated users between two batches gathered into chunks (at most
+ * {@link CHUNK_RECORDS} each). `read` is the records read up to and including the step. No I/O:
+ * {@link stagePlan} writes the steps; the bench measures them.
+ */
+export async function* planSteps(
   items: AsyncIterable<PlanItem>,
-  options: StagePlanOptions = {},
-): Promise<{ read: number; batches: number }> {
-  const { signal } = options;
+  signal?: AbortSignal,
+): AsyncGenerator<PlanStep> {
   let read = 0;
   let n = 0;
   let chunk: PlanChunk = { index: 0, counts: emptyCounts(), skipped: [], alreadyMigrated: [] };
-  const flush = async (): Promise<void> => {
-    await rt.store.putChunk(runId, chunk, read);
+  const take = (): PlanStep => {
+    const step: PlanStep = { kind: 'chunk', chunk, read };
     chunk = { index: chunk.index + 1, counts: emptyCounts(), skipped: [], alreadyMigrated: [] };
-    options.onRead?.(read);
+    return step;
   };
 
   for await (const item of items) {
     if (signal?.aborted) throw new HandBack();
     if (isBatch(item)) {
-      if (chunk.counts.records > 0) await flush();
+      if (chunk.counts.records > 0) yield take();
       read += item.users.length;
-      await stageBatch(rt, runId, n, item, read, signal);
-      options.onRead?.(read);
-      n++;
+      yield { kind: 'batch', n: n++, batch: item, read };
       continue;
     }
     read++;
@@ -109,19 +115,42 @@ export async function stagePlan(
       c.already_migrated[item.matchedBy] = (c.already_migrated[item.matchedBy] ?? 0) + 1;
       chunk.alreadyMigrated.push(alreadyMigratedLine(item));
     }
-    if (c.records >= CHUNK_RECORDS) await flush();
+    if (c.records >= CHUNK_RECORDS) yield take();
   }
-  if (chunk.counts.records > 0) await flush();
+  if (chunk.counts.records > 0) yield take();
+}
+
+export async function stagePlan(
+  rt: Runtime,
+  runId: string,
+  items: AsyncIterable<PlanItem>,
+  options: StagePlanOptions = {},
+): Promise<{ read: number; batches: number }> {
+  const { signal } = options;
+  let read = 0;
+  let batches = 0;
+  let chunks = 0;
+  for await (const step of planSteps(items, signal)) {
+    read = step.read;
+    if (step.kind === 'batch') {
+      await stageBatch(rt, runId, step.n, step.batch, read, signal);
+      batches++;
+    } else {
+      await rt.store.putChunk(runId, step.chunk, read);
+      chunks++;
+    }
+    options.onRead?.(read);
+  }
   await rt.store.setRun(runId, {
     planDone: 1,
     planRead: read,
-    planEmitted: n,
-    planChunks: chunk.index,
+    planEmitted: batches,
+    planChunks: chunks,
     phase: 'import',
   });
   await rt.store.phaseEnded(runId, 'plan');
   await maybeFinishRun(rt, runId);
-  return { read, batches: n };
+  return { read, batches };
 }
 
 async function stageBatch(

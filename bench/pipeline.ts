@@ -95,7 +95,8 @@ async function streamJsonOnly(file: string): Promise<number> {
 }
 
 /** CPU-seconds spent per million users. */
-const cpuPerMillion = (cpuMs: number, users: number): string => `${(cpuMs / 1000 / (users / 1e6)).toFixed(2)}`;
+const cpuPerMillion = (cpuMs: number, users: number): string =>
+  `${(cpuMs / 1000 / (users / 1e6)).toFixed(2)}`;
 
 function line(label: string, m: Measured<unknown>, users: number): string {
   return `${label.padEnd(38)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s  ${perSecond(users, m.wallMs).padStart(11)}   CPU ${(m.cpuMs / 1000).toFixed(2).padStart(6)} s (${cpuPerMillion(m.cpuMs, users).padStart(5)} per million users)   peak RSS ${mb(m.peakRss).padStart(7)}`;

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sweep [--users N[,N…]] [--snapshot-at MB]`: the whole product on a whole sweep.
+ * `npm run bench -- sweep [--users N[,N…]] [--snapshot-at MB] [--env NAME=VALUE…]`: the whole product on a whole sweep.
  * For each size (default 100,000 and 1,000,000 users in the old tenant) it starts a private
  * `redis-server` and the simulator with fast job timing (no rate limits, jobs end at once), both
  * in this process, then runs `auth0-migrate sweep` in a process of its own: export, snapshot,
@@ -7,7 +7,8 @@
  * machine runs it. Prints that process's peak RSS (the kernel's high-water mark; target ≤ 250 MB
  * at 1,000,000 users) and Redis's peak memory (`used_memory_peak` of the private server, which
  * holds nothing else), which must not grow with the number of users. `--snapshot-at MB` writes a
- * heap snapshot of the sweep's process the first time its RSS passes MB, to see what holds it.
+ * heap snapshot of the sweep's process the first time its V8 heap holds more than MB in use;
+ * `--env` sets more of its environment (e.g. `IMPORT_CONCURRENCY=4`).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -60,7 +61,11 @@ function sweepCommand(): { args: string[]; probe: string[] } {
     : { probe: ['--import', 'tsx', '--import', probe], args: [path, 'sweep'] };
 }
 
-async function sweepOnce(users: number, snapshotAtMb: number | undefined): Promise<SweepFigures> {
+async function sweepOnce(
+  users: number,
+  snapshotAtMb: number | undefined,
+  extraEnv: Record<string, string>,
+): Promise<SweepFigures> {
   const redis = await startPrivateRedis();
   const work = await mkdtemp(join(tmpdir(), 'bench-sweep-'));
   const reportsDir = join(work, 'reports');
@@ -90,6 +95,7 @@ async function sweepOnce(users: number, snapshotAtMb: number | undefined): Promi
       LOG_FORMAT: 'json',
       BENCH_RSS_FILE: rssFile,
       ...(snapshotAtMb !== undefined && { BENCH_SNAPSHOT_MB: String(snapshotAtMb) }),
+      ...extraEnv,
     };
     const { args, probe: preload } = sweepCommand();
     process.stderr.write(`sweeping ${thousands(users)} users (load average ${load()})…\n`);
@@ -170,6 +176,7 @@ export async function run(argv: string[]): Promise<void> {
     options: {
       users: { type: 'string', default: '100000,1000000' },
       'snapshot-at': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
     },
   });
   const sizes = values.users.split(',').map((v) => Number(v.trim()));
@@ -181,9 +188,12 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(
     `sweep bench: ${sizes.map(thousands).join(', ')} users; ${cpus().length} CPUs, load average ${load()}\n`,
   );
+  const extraEnv = Object.fromEntries(
+    values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const),
+  );
   const results: SweepFigures[] = [];
   for (const users of sizes) {
-    const f = await sweepOnce(users, snapshotAt);
+    const f = await sweepOnce(users, snapshotAt, extraEnv);
     results.push(f);
     process.stdout.write(`${describe(f)}\n`);
   }

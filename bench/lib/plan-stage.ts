@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { PayloadCodec } from '../../src/jobs/payload.js';
+import { encodeStagedBatch, PayloadCodec } from '../../src/jobs/payload.js';
 import { planSteps, toStaged } from '../../src/jobs/plan.js';
 import { RunFiles } from '../../src/jobs/store/files.js';
 import { runPipeline, type MigratedIndex, type OutcomeCounts } from '../../src/pipeline/index.js';
@@ -53,7 +53,7 @@ export async function planStage(file: string, migrated: MigratedIndex): Promise<
     const f = { batches: 0, chunks: 0, maxPayload: 0, stagedBytes: 0, payloadBytes: 0 };
     for await (const step of planSteps(run)) {
       if (step.kind === 'batch') {
-        const sealed = await codec.encode(toStaged(step.batch), `${runId}:payload:${step.n}`);
+        const sealed = await encodeStagedBatch(codec, toStaged(step.batch), `${runId}:payload:${step.n}`);
         f.batches++;
         f.stagedBytes += sealed.length;
         f.payloadBytes += step.batch.payload.length;

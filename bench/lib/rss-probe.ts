@@ -2,8 +2,8 @@
  * Loaded with `node --import` into a process the bench starts (the sweep), so that the process
  * reports its own memory without the product knowing: on exit it writes to `BENCH_RSS_FILE` its
  * peak RSS (the kernel's high-water mark) and, from samples every 100 ms, what V8's heap and the
- * memory outside it held at the highest sample. With `BENCH_SNAPSHOT_MB`, the first sample above
- * that RSS writes a heap snapshot beside the file, to see what holds the memory.
+ * memory outside it held at the highest sample. With `BENCH_SNAPSHOT_MB`, the first sample with
+ * more than that in use in V8's heap writes a heap snapshot beside the file, to see what holds it.
  */
 import { writeFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
@@ -18,7 +18,7 @@ if (file !== undefined) {
   const timer = setInterval(() => {
     const m = process.memoryUsage();
     if (m.rss > peak.rss) peak = { ...m, at: Date.now() - started };
-    if (snapshotAt > 0 && snapshot === undefined && m.rss > snapshotAt) {
+    if (snapshotAt > 0 && snapshot === undefined && m.heapUsed > snapshotAt) {
       snapshot = writeHeapSnapshot(`${file}.heapsnapshot`);
     }
   }, 100);

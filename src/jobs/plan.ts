@@ -34,7 +34,7 @@ export function isBatch(item: PlanItem): item is Batch {
 
 export function toStaged(batch: Batch): StagedBatch {
   return {
-    payload: batch.payload.toString('utf8'),
+    payload: batch.payload,
     users: batch.users.map((c) => ({
       line: c.source.line,
       ...(c.source.userId !== undefined && { userId: c.source.userId }),

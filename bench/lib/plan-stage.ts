@@ -1,8 +1,8 @@
 /**
  * The plan stage as the product runs it (src/workers/plan-source.ts ▶ src/jobs/plan.ts), with the
- * Redis calls left out: the pipeline's items through `planSteps`, each batch turned into what the
- * import-batch job receives (`toStaged`, which reads every candidate's `user` and `original`) and
- * sealed as `RunStore.stageBatch` seals it (`PayloadCodec`: JSON, gzip, AES-256-GCM), each chunk
+ * Redis calls left out: the pipeline's items through `planSteps` and `writeSteps`, each batch
+ * turned into what the import-batch job receives (`toStaged`, which reads every candidate's `user`
+ * and `original`) and sealed as `RunStore.stageBatch` seals it (`PayloadCodec`: JSON, gzip, AES-256-GCM), each chunk
  * of skipped and already-migrated users written as `RunStore.putChunk` writes it (`RunFiles`).
  * What is not here is one Redis round trip per batch and per chunk, and the wait for room.
  */
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { encodeStagedBatch, PayloadCodec } from '../../src/jobs/payload.js';
-import { planSteps, toStaged } from '../../src/jobs/plan.js';
+import { planSteps, toStaged, writeSteps } from '../../src/jobs/plan.js';
 import { RunFiles } from '../../src/jobs/store/files.js';
 import { runPipeline, type MigratedIndex, type OutcomeCounts } from '../../src/pipeline/index.js';
 import { BENCH_CONNECTION } from './synthetic-export.js';
@@ -51,7 +51,7 @@ export async function planStage(file: string, migrated: MigratedIndex): Promise<
       maxProfileBytes: config.maxProfileBytes,
     });
     const f = { batches: 0, chunks: 0, maxPayload: 0, stagedBytes: 0, payloadBytes: 0 };
-    for await (const step of planSteps(run)) {
+    await writeSteps(planSteps(run), async (step) => {
       if (step.kind === 'batch') {
         const sealed = await encodeStagedBatch(codec, toStaged(step.batch), `${runId}:payload:${step.n}`);
         f.batches++;
@@ -62,7 +62,7 @@ export async function planStage(file: string, migrated: MigratedIndex): Promise<
         await files.putPart(runId, `chunk-${step.chunk.index}`, step.chunk);
         f.chunks++;
       }
-    }
+    });
     return {
       ...f,
       users: run.counts.total,

@@ -120,6 +120,31 @@ export async function* planSteps(
   if (chunk.counts.records > 0) yield take();
 }
 
+/**
+ * Writes each step with `write`, in order and one at a time, while the pipeline prepares the next
+ * step: sealing a batch and storing it (gzip and file writes on libuv's threads, a Redis round
+ * trip) overlap with reading and preparing the next batch's users, instead of leaving the main
+ * thread idle. At most one step is read ahead of the one being written.
+ */
+export async function writeSteps(
+  steps: AsyncIterable<PlanStep>,
+  write: (step: PlanStep) => Promise<void>,
+): Promise<void> {
+  let writing: Promise<void> | undefined;
+  try {
+    for await (const step of steps) {
+      await writing;
+      writing = write(step);
+      // Its failure is taken by the next await; until then it is not an unhandled rejection.
+      writing.catch(() => undefined);
+    }
+    await writing;
+  } finally {
+    // The pipeline failed while a write was under way: let that write end before the stage does.
+    await writing?.catch(() => undefined);
+  }
+}
+
 export async function stagePlan(
   rt: Runtime,
   runId: string,
@@ -130,17 +155,17 @@ export async function stagePlan(
   let read = 0;
   let batches = 0;
   let chunks = 0;
-  for await (const step of planSteps(items, signal)) {
-    read = step.read;
+  await writeSteps(planSteps(items, signal), async (step) => {
     if (step.kind === 'batch') {
-      await stageBatch(rt, runId, step.n, step.batch, read, signal);
+      await stageBatch(rt, runId, step.n, step.batch, step.read, signal);
       batches++;
     } else {
-      await rt.store.putChunk(runId, step.chunk, read);
+      await rt.store.putChunk(runId, step.chunk, step.read);
       chunks++;
     }
+    read = step.read;
     options.onRead?.(read);
-  }
+  });
   await rt.store.setRun(runId, {
     planDone: 1,
     planRead: read,

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config, type TenantName } from './config.js';
 import { ExitCode, coerceError, isToolError } from './errors.js';
+import { keepHeapNearLive } from './heap.js';
+
+keepHeapNearLive();
 
 // `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
 // go, which is not a failure of the command.

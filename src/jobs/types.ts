@@ -183,8 +183,8 @@ export type CollisionCheck =
 
 /** A staged batch: the exact import file and its users (store.ts keeps it compressed). */
 export interface StagedBatch {
-  /** The JSON array exactly as it is sent. */
-  payload: string;
+  /** The JSON array exactly as it is sent, as bytes. */
+  payload: Buffer;
   users: BatchUser[];
 }
 

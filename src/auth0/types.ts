@@ -173,6 +173,12 @@ export interface TenantClient extends RelationsClient {
   addOrganizationMembers(orgId: string, userIds: string[]): Promise<void>;
   listOrganizationMemberRoles(orgId: string, userId: string): Promise<Array<{ id: string; name: string }>>;
   assignOrganizationMemberRoles(orgId: string, userId: string, roleIds: string[]): Promise<void>;
+
+  /**
+   * POST /jobs/verification-email: Auth0 sends the user an email with a link that verifies its
+   * address; the answer is the job (type `verification_email`, usually `pending`).
+   */
+  sendVerificationEmail(request: { userId: string; clientId?: string }): Promise<Auth0Job>;
 }
 
 /** How {@link TenantClient.list} pages through a Management API list. */

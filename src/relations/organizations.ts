@@ -505,10 +505,9 @@ export const organizationsFamily: RelationFamily = {
   sources: SOURCES,
   diff,
   added,
-  // The stage pages lookups by offset, which Auth0 refuses past 1,000 organizations; the by-name
-  // endpoint (GET /organizations/name/{name}) answers an object, not a list the stage reads.
   lookup: (ref) => {
-    if (ref.type === 'organization') return { path: '/organizations', key: 'organizations' };
+    // By name, at any size (a listing pages by offset only up to 1,000 organizations).
+    if (ref.type === 'organization') return { path: `/organizations/name/${enc(ref.name)}` };
     // Member roles name roles the RBAC family creates.
     if (ref.type === 'role')
       return { path: `/roles?name_filter=${enc(ref.name)}&per_page=100`, key: 'roles' };

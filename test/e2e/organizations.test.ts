@@ -168,4 +168,42 @@ describe('organizations through auth0-migrate relations', () => {
     const second = await relations(h);
     for (const kind of ORG_KINDS) expect(second.relations.counts[kind]!.added).toBe(0);
   }, 180_000);
+  it('finds an organization whose creation answer was lost by its name, and carries its members', async () => {
+    const h = await startHarness({ sim: { seedOld: 400, seedNewMigrated: 0.5, seed: 9 } });
+    const old = createTenantClient(toTenantConfig(h.sim.tenants.old), { label: 'old' });
+    const neu = createTenantClient(toTenantConfig(h.sim.tenants.new), { label: 'new' });
+    const ids = [...h.sim.tenant('old').users.iterate(h.sim.tenants.old.connection)].map((u) => u.user_id);
+    const org = await old.createOrganization({ name: 'lost-answer' });
+    await old.addOrganizationMembers(org.id, ids.slice(0, 30));
+    const oldNames = [...(await organizationsView(old)).keys()];
+    const present = oldNames.filter((n) => h.sim.tenant('new').organizations.byName(n) !== undefined).length;
+    expect(present).toBeLessThan(oldNames.length - 1);
+    // The first organization created in the new tenant is created, but its answer never arrives.
+    h.sim.faults.add({
+      kind: 'drop-after',
+      tenant: 'new',
+      method: 'POST',
+      path: '/api/v2/organizations',
+      times: 1,
+    });
+
+    const run = await relations(h);
+    expect(h.sim.faults.list()).toEqual([]);
+    const c = run.relations.counts;
+    expect(unbalanced(c)).toEqual([]);
+    for (const kind of ORG_KINDS) expect(c[kind]!.failed).toBe(0);
+    const inNew = new Set(
+      [...h.sim.tenant('new').users.iterate(h.sim.tenants.new.connection)].map((u) => u.user_id),
+    );
+    expect(
+      organizationDifferences(await organizationsView(old), await organizationsView(neu), inNew),
+    ).toEqual([]);
+    // Created once: the repeat found it by name (409) and counted it already present.
+    expect(c.organizations_created).toMatchObject({
+      total: oldNames.length,
+      already_present: present + 1,
+      added: oldNames.length - present - 1,
+    });
+    expect(h.sim.tenant('new').organizations.byName('lost-answer')).toBeDefined();
+  }, 120_000);
 });

@@ -24,6 +24,7 @@ import {
   type PrivateRedis,
 } from '../src/jobs/redis-server.js';
 import { createRuntime } from '../src/jobs/runtime.js';
+import { endpointBucket } from '../src/jobs/endpoint-limits.js';
 import { DEFAULT_RELATIONS } from '../src/jobs/types.js';
 import { RATE_LIMIT_PROFILES, startSimulator, type Simulator } from '../src/sim/index.js';
 import { rbacCatalog } from '../src/sim/tenant/generate-rbac.js';
@@ -73,6 +74,75 @@ function minimumRequests(
   }
   for (const n of missing.values()) writes += Math.ceil(n / chunk);
   return { reads, writes };
+}
+
+/**
+ * The organizations' share of the minimum (organizations.ts in src/relations): both tenants'
+ * organizations, each one's enabled connections and members read in pages of 100 (the new tenant's
+ * connections and roles too); writes: each missing organization, connection link, chunk of 10
+ * missing members, and one call per member lacking roles. Requests per endpoint bucket too, since
+ * those endpoints are paced by limits of their own.
+ */
+function organizationRequests(sim: Simulator): {
+  reads: { old: number; new: number };
+  writes: number;
+  buckets: Map<string, { method: string; path: string; n: number }>;
+} {
+  const old = sim.tenant('old');
+  const neu = sim.tenant('new');
+  const reads = { old: 0, new: 0 };
+  const buckets = new Map<string, { method: string; path: string; n: number }>();
+  const count = (method: string, path: string, n: number): void => {
+    const key = `${method} ${path}`;
+    const b = buckets.get(key) ?? { method, path, n: 0 };
+    b.n += n;
+    buckets.set(key, b);
+  };
+  for (const [side, t] of [
+    ['old', old],
+    ['new', neu],
+  ] as const) {
+    const orgs = t.organizations.list();
+    reads[side] += pages(orgs.length);
+    count('GET', '/organizations', pages(orgs.length));
+    for (const o of orgs) {
+      reads[side] += pages(o.connections.size) + pages(o.members.size);
+      count('GET', '/organizations/o/enabled_connections', pages(o.connections.size));
+      count('GET', '/organizations/o/members', pages(o.members.size));
+    }
+  }
+  reads.new += pages(neu.connections.length) + pages(neu.rbac.roles().length);
+  let writes = 0;
+  for (const o of old.organizations.list()) {
+    const there = neu.organizations.byName(o.name);
+    if (there === undefined) {
+      writes++;
+      count('POST', '/organizations', 1);
+    }
+    for (const id of o.connections.keys()) {
+      const name = old.connectionById(id)?.name;
+      const target = name === undefined ? undefined : neu.connectionByName(name);
+      if (target !== undefined && !(there?.connections.has(target.id) ?? false)) {
+        writes++;
+        count('POST', '/organizations/o/enabled_connections', 1);
+      }
+    }
+    let toAdd = 0;
+    for (const m of o.members.after()) {
+      if (neu.user(m.userId) === undefined) continue;
+      if (!(there?.members.has(m.userId) ?? false)) toAdd++;
+      const held = new Set(
+        there === undefined ? [] : (neu.organizations.memberRoles(there, m.userId) ?? []).map((r) => r.name),
+      );
+      if (old.organizations.existingRoles(m.roles).some((r) => !held.has(r.name))) {
+        writes++;
+        count('POST', '/organizations/o/members/u/roles', 1);
+      }
+    }
+    writes += Math.ceil(toAdd / 10);
+    count('POST', '/organizations/o/members', Math.ceil(toAdd / 10));
+  }
+  return { reads, writes, buckets };
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -127,7 +197,39 @@ export async function run(argv: string[]): Promise<void> {
   const workers = await startWorkers(rt);
   try {
     const chunk = config.roleUsersChunk;
-    const min = minimumRequests(sim, chunk);
+    const rbacMin = minimumRequests(sim, chunk);
+    const orgMin = organizationRequests(sim);
+    const min = {
+      reads: { old: rbacMin.reads.old + orgMin.reads.old, new: rbacMin.reads.new + orgMin.reads.new },
+      writes: rbacMin.writes + orgMin.writes,
+    };
+    // Calls run phase by phase (organizations created, then links, members and role assignments,
+    // then member roles), each phase no faster than the budget nor than its slowest endpoint's own
+    // bucket (its requests beyond the burst at its rate).
+    const bucketMs = (method: string, path: string): number => {
+      const b = orgMin.buckets.get(`${method} ${path}`);
+      const bucket = endpointBucket(config.endpointRateLimits, method, path);
+      if (b === undefined || bucket === undefined) return 0;
+      return (Math.max(0, b.n - bucket.burst) / bucket.rps) * 1000;
+    };
+    const calls = (method: string, path: string): number => orgMin.buckets.get(`${method} ${path}`)?.n ?? 0;
+    const phasesMs = [
+      Math.max((calls('POST', '/organizations') / rps) * 1000, bucketMs('POST', '/organizations')),
+      Math.max(
+        ((rbacMin.writes +
+          calls('POST', '/organizations/o/enabled_connections') +
+          calls('POST', '/organizations/o/members')) /
+          rps) *
+          1000,
+        bucketMs('POST', '/organizations/o/enabled_connections'),
+        bucketMs('POST', '/organizations/o/members'),
+      ),
+      Math.max(
+        (calls('POST', '/organizations/o/members/u/roles') / rps) * 1000,
+        bucketMs('POST', '/organizations/o/members/u/roles'),
+      ),
+    ];
+    const endpointFloorMs = phasesMs.reduce((a, b) => a + b, 0);
     const before = {
       old: sim.tenant('old').stats.managementRequests,
       new: sim.tenant('new').stats.managementRequests,
@@ -140,7 +242,9 @@ export async function run(argv: string[]): Promise<void> {
     const made = r.reads.old + r.reads.new + r.calls;
     const least = min.reads.old + min.reads.new + min.writes;
     // The tenants are read at once, each under its own budget; the calls follow the reads.
-    const floor = ((Math.max(r.reads.old, r.reads.new) + r.calls) / rps) * 1000;
+    const readsMs = (Math.max(r.reads.old, r.reads.new) / rps) * 1000;
+    const budgetFloor = readsMs + (r.calls / rps) * 1000;
+    const floor = Math.max(budgetFloor, readsMs + endpointFloorMs);
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
     const c = r.counts.role_assignments;
     process.stdout.write(
@@ -149,7 +253,8 @@ export async function run(argv: string[]): Promise<void> {
         `  role assignments: total ${c?.total ?? 0}, added ${c?.added ?? 0}, already present ${c?.already_present ?? 0}, pending ${c?.pending_user ?? 0}, failed ${c?.failed ?? 0}${summary.problems ? `; PROBLEMS: ${summary.problems.join('; ')}` : ''}`,
         `  requests: ${made} (list pages old ${r.reads.old} + new ${r.reads.new}, calls ${r.calls}) against a minimum of ${least} (old ${min.reads.old} + new ${min.reads.new} + calls ${min.writes}, chunks of ${chunk}): ratio ${(made / least).toFixed(3)}`,
         `  Management API requests seen by the simulator: old ${sim.tenant('old').stats.managementRequests - before.old}, new ${sim.tenant('new').stats.managementRequests - before.new} (the new tenant's also count its users export); 429s: old ${sim.tenant('old').stats.rateLimited}, new ${sim.tenant('new').stats.rateLimited}`,
-        `  relations phase ${s(wall)} (its users export of the new tenant included) against (max(old pages, new pages) + calls) ÷ budget ${s(floor)}: ratio ${(wall / floor).toFixed(3)} (target ≤ 1.1)`,
+        `  organizations: ${orgMin.writes} calls at least (created ${r.counts.organizations_created?.added ?? 0}, connection links ${r.counts.organization_connections?.added ?? 0}, memberships ${r.counts.memberships?.added ?? 0}, member roles ${r.counts.member_roles?.added ?? 0}); calls phase by phase under the budget and each endpoint's own bucket at least ${s(endpointFloorMs)} (ENDPOINT_RATE_LIMITS=${config.endpointRateLimits})`,
+        `  relations phase ${s(wall)} (its users export of the new tenant included) against max((max(old pages, new pages) + calls) ÷ budget ${s(budgetFloor)}, pages ÷ budget + the phases' floors ${s(readsMs + endpointFloorMs)}): ratio ${(wall / floor).toFixed(3)} (target ≤ 1.1)`,
         '',
       ].join('\n'),
     );

@@ -10,12 +10,11 @@
  * The job that counts the last call of a phase adds the next phase's calls (or the report), so no
  * job waits on another and a crash between two steps is repaired by the redelivery.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { isAuth0Error, type Auth0Error } from '../auth0/errors.js';
 import { coerceError } from '../errors.js';
 import { buildMigratedIndex } from '../pipeline/migrated-index.js';
@@ -32,7 +31,7 @@ import {
 import { FILE_MODE, readNdjson } from '../report/files.js';
 import type { RelationsSection } from '../report/types.js';
 import { RELATION_FILES } from './store/relations.js';
-import { addStageJob, maybeFinishRun } from './flow.js';
+import { maybeFinishRun } from './flow.js';
 import { readSources, fileInput } from './relations-read.js';
 import { QUEUES } from './queues.js';
 import type { Runtime } from './runtime.js';
@@ -116,11 +115,9 @@ async function* userIdsOf(file: string): AsyncGenerator<string> {
 export async function runRelationsStage(rt: Runtime, runId: string, signal?: AbortSignal): Promise<void> {
   const run = (await rt.store.getRun(runId))!;
   const rs = rt.store.relations;
-  let state = await rs.state(runId);
-  if (!state.planned) {
+  if (!(await rs.state(runId)).planned) {
     await rt.store.phaseStarted(runId, 'relations');
     await plan(rt, run, signal);
-    state = await rs.state(runId);
   }
   await continuePhases(rt, runId);
 }
@@ -309,13 +306,12 @@ export async function runRelationCall(
     const { phaseEnded } = await rs.callEnded(runId, call.id, call.phase, counts);
     if (phaseEnded) await continuePhases(rt, runId);
   };
+  const entity = call.ref ?? call.creates;
   const fail = async (code: string, message: string): Promise<void> => {
     const line: RelationFailureLine = {
       callId: call.id,
       kind: call.kind,
-      ...((call.ref ?? call.creates) && {
-        entity: `${(call.ref ?? call.creates)!.type} "${(call.ref ?? call.creates)!.name}"`,
-      }),
+      ...(entity !== undefined && { entity: `${entity.type} "${entity.name}"` }),
       userIds: call.userIds,
       count: call.count,
       code,
@@ -371,11 +367,6 @@ export async function runRelationCall(
 
 function codeOf(err: Auth0Error): string {
   return err.auth0Code ?? err.code;
-}
-
-/** Adds the relations stage job of a run. */
-export function addRelationsJob(rt: Runtime, runId: string): Promise<void> {
-  return addStageJob(rt, QUEUES.relations, runId);
 }
 
 /** What the report shows of the findings: every one counted, the first ones listed. */

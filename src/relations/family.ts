@@ -13,6 +13,12 @@ import type {
   TenantSide,
 } from './types.js';
 
+/**
+ * The source of the old tenant's user ids, for sources read once per user: the stage supplies
+ * them (from an export of the old tenant), not a family.
+ */
+export const OLD_USERS_SOURCE = '@users';
+
 /** A list the stage reads from a tenant, page by page, into a work file of the run. */
 export interface SourceSpec {
   /** Unique within the family; names the work file (`relations/<tenant>/<family>.<name>.ndjson`). */

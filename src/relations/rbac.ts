@@ -11,7 +11,13 @@
  * role members are read one role at a time, and only a count of roles per user is kept for the
  * 50-roles-per-user limit.
  */
-import type { CallSuccess, DiffInput, RelationFamily, SourceSpec } from './family.js';
+import {
+  OLD_USERS_SOURCE,
+  type CallSuccess,
+  type DiffInput,
+  type RelationFamily,
+  type SourceSpec,
+} from './family.js';
 import {
   chunk,
   stableHash,
@@ -29,9 +35,6 @@ export const RBAC_LIMITS = {
   permissionsPerRole: 1000,
   directPermissionsPerUser: 1000,
 } as const;
-
-/** The old tenant's user ids, supplied by the stage (from the run's export of the old tenant). */
-export const OLD_USERS_SOURCE = '@users';
 
 export interface Permission {
   resource_server_identifier: string;

@@ -5,13 +5,12 @@
  * that sets the user's password), one line per attempt, appended as they come, which is also
  * what makes a second run skip the users already done (by either method).
  */
-import { constants, existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
-import { FILE_MODE, REPORT_FILES, readNdjson, refuseSymlink } from './files.js';
+import { REPORT_FILES, openPrivateAppend, readNdjson, refuseSymlink } from './files.js';
 import type { ImportedLine, PasswordResetLine, ResetResultLine } from './types.js';
 
 export interface ResetsOptions {
@@ -97,7 +96,7 @@ export async function sendResets(
 ): Promise<ResetsResult> {
   const file = join(options.dir, REPORT_FILES.resets);
   await refuseSymlink(options.dir);
-  const out = await openAppend(file);
+  const out = await openPrivateAppend(file);
   const result: ResetsResult = { created: 0, emailed: 0, errors: {}, skipped: plan.alreadyDone.size, file };
   const method = options.method ?? 'ticket';
   if (method === 'email' && options.connection === undefined) {
@@ -173,27 +172,4 @@ export async function sendResets(
   }
   if (stop !== undefined) result.stoppedBy = stop;
   return result;
-}
-
-/** Opens the progress file for appending (0600, never through a link), ending a line cut short by a crash first. */
-async function openAppend(path: string): Promise<FileHandle> {
-  let fh: FileHandle;
-  try {
-    fh = await open(
-      path,
-      constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-      FILE_MODE,
-    );
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') await refuseSymlink(path);
-    throw err;
-  }
-  await fh.chmod(FILE_MODE);
-  const { size } = await fh.stat();
-  if (size > 0) {
-    const last = Buffer.alloc(1);
-    await fh.read(last, 0, 1, size - 1);
-    if (last[0] !== 0x0a) await fh.write('\n');
-  }
-  return fh;
 }

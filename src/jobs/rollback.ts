@@ -1,0 +1,276 @@
+/**
+ * Undoing a run: the users its import jobs inserted (imported.ndjson.gz: per batch, the users sent
+ * minus those Auth0 reported as failed or as already there) are read back from the new tenant and
+ * deleted, unless what the read shows says the user is no longer only the run's:
+ *
+ * - gone already → `already_gone`;
+ * - created before the run's import job was sent → not created by the run (`kept_changed`:
+ *   `existed_before_run`, or `updated_by_upsert` in a run with `--upsert`, whose updates deleting
+ *   would not undo); created after the run ended → created again since (`recreated_after_run`);
+ * - logged in since (`last_login`, `logins_count`) → `kept_active`, unless `includeActive`;
+ * - `updated_at` after the run's end (other than by a login) → `kept_changed`;
+ * - otherwise deleted.
+ *
+ * `--send` is resumable: each step is appended to rollback-journal.ndjson, `deleting` before the
+ * DELETE goes out, so a process killed between the two finds the user gone on the next `--send`
+ * and counts it `deleted` (once), and users with an outcome are not read again.
+ */
+import { join } from 'node:path';
+import { isAuth0Error } from '../auth0/errors.js';
+import type { TenantClient } from '../auth0/types.js';
+import { coerceError } from '../errors.js';
+import { REPORT_FILES, openPrivateAppend, readNdjson, refuseSymlink } from '../report/files.js';
+import {
+  ROLLBACK_FILES,
+  readJournal,
+  type RollbackFinalLine,
+  type RollbackKeepReason,
+  type RollbackPlanLine,
+} from '../report/rollback.js';
+import type { ImportedLine, RunSummary } from '../report/types.js';
+
+/** A user the run inserted, and the earliest its new-tenant user can have been created by the run. */
+export interface RollbackUser {
+  user_id: string;
+  email?: string;
+  /** Epoch ms: when the import job that inserted it was sent (the run's start when unknown). */
+  sentAt: number;
+}
+
+/** What the run's report says about it, as far as the rollback needs. */
+export interface RollbackRun {
+  runId: string;
+  dir: string;
+  upsert: boolean;
+  /** Epoch ms: the run's end (the report's `finishedAt`). */
+  endedAt: number;
+  users: RollbackUser[];
+}
+
+/** Reads the users a run inserted from its report (summary.json and imported.ndjson.gz). */
+export async function loadRollbackRun(dir: string, summary: RunSummary): Promise<RollbackRun> {
+  const startedAt = Date.parse(summary.timings.startedAt);
+  const endedAt = Date.parse(summary.timings.finishedAt ?? '');
+  if (!Number.isFinite(startedAt) || !Number.isFinite(endedAt)) {
+    throw new Error(`summary.json of run ${summary.runId} has no start or end time`);
+  }
+  const sentAt = new Map<string, number>();
+  for (const job of summary.auth0Jobs) {
+    const t = Date.parse(job.submittedAt ?? '');
+    if (Number.isFinite(t)) sentAt.set(job.batch, t);
+  }
+  const users = new Map<string, RollbackUser>();
+  for await (const line of readNdjson<ImportedLine>(join(dir, REPORT_FILES.imported))) {
+    if (typeof line.user_id !== 'string' || users.has(line.user_id)) continue;
+    users.set(line.user_id, {
+      user_id: line.user_id,
+      ...(line.email !== undefined && line.email !== '' && { email: line.email }),
+      // An earlier job (whose answer was lost) was sent before the recorded one.
+      sentAt: line.earlier_job === true ? startedAt : (sentAt.get(line.batch) ?? startedAt),
+    });
+  }
+  return { runId: summary.runId, dir, upsert: summary.upsert, endedAt, users: [...users.values()] };
+}
+
+/**
+ * Auth0 counts a login as a profile update: `updated_at` follows `last_login`. An update within
+ * this much of the last login is taken for the login's.
+ */
+const LOGIN_UPDATE_MS = 2_000;
+
+export type Verdict =
+  | { action: 'delete'; detail: string }
+  | { action: 'already_gone' }
+  | { action: 'kept_active' | 'kept_changed'; reason: RollbackKeepReason; detail: string };
+
+/** Decides a user from what the new tenant answers now (`undefined`: no such user). */
+export function judgeUser(
+  user: Record<string, unknown> | undefined,
+  run: Pick<RollbackRun, 'upsert' | 'endedAt'>,
+  sentAt: number,
+  options: { includeActive: boolean },
+): Verdict {
+  if (user === undefined) return { action: 'already_gone' };
+  const time = (k: string): number | undefined => {
+    const v = user[k];
+    const t = typeof v === 'string' ? Date.parse(v) : NaN;
+    return Number.isFinite(t) ? t : undefined;
+  };
+  const created = time('created_at');
+  const updated = time('updated_at');
+  const lastLogin = time('last_login');
+  const logins = typeof user.logins_count === 'number' ? user.logins_count : 0;
+  const detail = [
+    created !== undefined && `created ${new Date(created).toISOString()}`,
+    updated !== undefined && `updated ${new Date(updated).toISOString()}`,
+    lastLogin !== undefined && `last login ${new Date(lastLogin).toISOString()}`,
+    logins > 0 && `${logins} login${logins === 1 ? '' : 's'}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  // Without a creation time the user cannot be shown to be the run's: never deleted.
+  if (created === undefined || created < sentAt) {
+    return {
+      action: 'kept_changed',
+      reason: run.upsert ? 'updated_by_upsert' : 'existed_before_run',
+      detail: detail || 'no created_at',
+    };
+  }
+  if (created > run.endedAt) return { action: 'kept_changed', reason: 'recreated_after_run', detail };
+  const active = logins > 0 || lastLogin !== undefined;
+  if (active && !options.includeActive) return { action: 'kept_active', reason: 'logged_in', detail };
+  const byLogin = lastLogin !== undefined && updated !== undefined && updated <= lastLogin + LOGIN_UPDATE_MS;
+  if (updated !== undefined && updated > run.endedAt && !byLogin) {
+    return { action: 'kept_changed', reason: 'changed_after_run', detail };
+  }
+  return { action: 'delete', detail };
+}
+
+export interface RollbackOptions {
+  /** Delete users who logged in since the run too. @defaultValue false */
+  includeActive?: boolean;
+  /** Users handled at once; the client waits out 429s. @defaultValue 4 */
+  concurrency?: number;
+  /** After each user of a `--send` (progress output). */
+  onUser?: (done: number, todo: number) => void;
+}
+
+/** Errors about one user: recorded, and the next user tried. Anything else stops the rollback. */
+const USER_ERRORS = new Set(['bad_request']);
+
+/** Runs `fn` over `items`, `concurrency` at once, until done or `stop()` says so. */
+async function eachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+  stopped: () => boolean,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (!stopped() && next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+}
+
+/**
+ * The dry run: each user read back and judged, nothing changed. Users the journal has already
+ * settled are given as they ended.
+ */
+export async function planRollback(
+  client: TenantClient,
+  run: RollbackRun,
+  options: RollbackOptions = {},
+): Promise<RollbackPlanLine[]> {
+  const includeActive = options.includeActive === true;
+  const journal = await readJournal(run.dir);
+  const lines = new Map<string, RollbackPlanLine>();
+  let stop: Error | undefined;
+  await eachLimited(
+    run.users,
+    options.concurrency ?? 4,
+    async (u) => {
+      const base = { user_id: u.user_id, ...(u.email !== undefined && { email: u.email }) };
+      const done = journal.final.get(u.user_id);
+      if (done !== undefined && settled(done, includeActive)) {
+        lines.set(u.user_id, {
+          ...base,
+          action: done.outcome === 'deleted' ? 'already_gone' : done.outcome,
+          ...(done.reason !== undefined && { reason: done.reason }),
+          detail: `${done.outcome} by an earlier --send${done.detail ? `: ${done.detail}` : ''}`,
+        });
+        return;
+      }
+      try {
+        const v = judgeUser(await client.getUser(u.user_id), run, u.sentAt, { includeActive });
+        lines.set(u.user_id, { ...base, ...v });
+      } catch (thrown) {
+        const err = coerceError(thrown);
+        if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
+          stop ??= err;
+          return;
+        }
+        lines.set(u.user_id, { ...base, action: 'failed', detail: `${err.code}: ${err.message}` });
+      }
+    },
+    () => stop !== undefined,
+  );
+  if (stop !== undefined) throw stop;
+  return run.users.map((u) => lines.get(u.user_id)!);
+}
+
+/** A journal outcome that a new `--send` keeps (a failure is tried again; `kept_active` too with `includeActive`). */
+function settled(line: RollbackFinalLine, includeActive: boolean): boolean {
+  return line.outcome !== 'failed' && !(includeActive && line.outcome === 'kept_active');
+}
+
+export interface SendRollbackResult {
+  /** Users handled by this `--send`. */
+  handled: number;
+  /** Set when it stopped early on an error that would hit every user (credentials, scope, outage). */
+  stoppedBy?: Error;
+}
+
+/**
+ * Carries the rollback out (or on, after an earlier `--send`): each user not yet settled in the
+ * journal is read back, judged, and deleted, every step appended to the journal.
+ */
+export async function sendRollback(
+  client: TenantClient,
+  run: RollbackRun,
+  options: RollbackOptions = {},
+): Promise<SendRollbackResult> {
+  const includeActive = options.includeActive === true;
+  await refuseSymlink(run.dir);
+  const journal = await readJournal(run.dir);
+  const todo = run.users.filter((u) => {
+    const done = journal.final.get(u.user_id);
+    return done === undefined || !settled(done, includeActive);
+  });
+  const out = await openPrivateAppend(join(run.dir, ROLLBACK_FILES.journal));
+  const write = async (line: object): Promise<void> => {
+    await out.write(`${JSON.stringify({ ...line, at: new Date().toISOString() })}\n`);
+  };
+  let stop: Error | undefined;
+  let handled = 0;
+  try {
+    await eachLimited(
+      todo,
+      options.concurrency ?? 4,
+      async (u) => {
+        const base = { user_id: u.user_id, ...(u.email !== undefined && { email: u.email }) };
+        try {
+          const found = await client.getUser(u.user_id);
+          // The DELETE went out before a crash: the user is gone because of us.
+          if (found === undefined && journal.deleting.has(u.user_id)) {
+            await write({ ...base, outcome: 'deleted' });
+          } else {
+            const v = judgeUser(found, run, u.sentAt, { includeActive });
+            if (v.action === 'delete') {
+              await write({ user_id: u.user_id, step: 'deleting' });
+              await client.deleteUser(u.user_id);
+              await write({ ...base, outcome: 'deleted', detail: v.detail });
+            } else if (v.action === 'already_gone') {
+              await write({ ...base, outcome: 'already_gone' });
+            } else {
+              await write({ ...base, outcome: v.action, reason: v.reason, detail: v.detail });
+            }
+          }
+        } catch (thrown) {
+          const err = coerceError(thrown);
+          if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
+            stop ??= err;
+            return;
+          }
+          await write({ ...base, outcome: 'failed', code: err.code, detail: err.message });
+        }
+        handled++;
+        options.onUser?.(handled, todo.length);
+      },
+      () => stop !== undefined,
+    );
+  } finally {
+    await out.sync();
+    await out.close();
+  }
+  return { handled, ...(stop !== undefined && { stoppedBy: stop }) };
+}

@@ -4,9 +4,10 @@
  * deleted, unless what the read shows says the user is no longer only the run's:
  *
  * - gone already → `already_gone`;
- * - created before the run's import job was sent → not created by the run (`kept_changed`:
- *   `existed_before_run`, or `updated_by_upsert` in a run with `--upsert`, whose updates deleting
- *   would not undo); created after the run ended → created again since (`recreated_after_run`);
+ * - created before the run started (or, with `--upsert`, before its import job was sent) → not
+ *   created by the run (`kept_changed`: `existed_before_run`, or `updated_by_upsert`, whose
+ *   updates deleting would not undo); created after the run ended → created again since
+ *   (`recreated_after_run`);
  * - logged in since (`last_login`, `logins_count`) → `kept_active`, unless `includeActive`;
  * - `updated_at` after the run's end (other than by a login) → `kept_changed`;
  * - otherwise deleted.
@@ -33,8 +34,8 @@ import type { ImportedLine, RunSummary } from '../report/types.js';
 export interface RollbackUser {
   user_id: string;
   email?: string;
-  /** Epoch ms: when the import job that inserted it was sent (the run's start when unknown). */
-  sentAt: number;
+  /** Epoch ms: a new-tenant user created before this was not created by the run. */
+  notBefore: number;
 }
 
 /** What the run's report says about it, as far as the rollback needs. */
@@ -47,17 +48,26 @@ export interface RollbackRun {
   users: RollbackUser[];
 }
 
-/** Reads the users a run inserted from its report (summary.json and imported.ndjson.gz). */
+/**
+ * Reads the users a run inserted from its report (summary.json and imported.ndjson.gz). A user
+ * the new tenant held before the run started was not created by it. In a run with `--upsert`,
+ * a batch whose job updated users may hold users that arrived (lazily) while the run went on,
+ * before the job was sent: there, a user created before the job's recorded submission is taken
+ * for one the job updated (the record is taken when Auth0 answers, so a user the job inserted at
+ * once can be kept too: on the safe side).
+ */
 export async function loadRollbackRun(dir: string, summary: RunSummary): Promise<RollbackRun> {
   const startedAt = Date.parse(summary.timings.startedAt);
   const endedAt = Date.parse(summary.timings.finishedAt ?? '');
   if (!Number.isFinite(startedAt) || !Number.isFinite(endedAt)) {
     throw new Error(`summary.json of run ${summary.runId} has no start or end time`);
   }
-  const sentAt = new Map<string, number>();
-  for (const job of summary.auth0Jobs) {
-    const t = Date.parse(job.submittedAt ?? '');
-    if (Number.isFinite(t)) sentAt.set(job.batch, t);
+  const updatedIn = new Map<string, number>();
+  if (summary.upsert) {
+    for (const job of summary.auth0Jobs) {
+      const t = Date.parse(job.submittedAt ?? '');
+      if ((job.summary?.updated ?? 1) > 0) updatedIn.set(job.batch, Number.isFinite(t) ? t : endedAt);
+    }
   }
   const users = new Map<string, RollbackUser>();
   for await (const line of readNdjson<ImportedLine>(join(dir, REPORT_FILES.imported))) {
@@ -65,8 +75,7 @@ export async function loadRollbackRun(dir: string, summary: RunSummary): Promise
     users.set(line.user_id, {
       user_id: line.user_id,
       ...(line.email !== undefined && line.email !== '' && { email: line.email }),
-      // An earlier job (whose answer was lost) was sent before the recorded one.
-      sentAt: line.earlier_job === true ? startedAt : (sentAt.get(line.batch) ?? startedAt),
+      notBefore: updatedIn.get(line.batch) ?? startedAt,
     });
   }
   return { runId: summary.runId, dir, upsert: summary.upsert, endedAt, users: [...users.values()] };
@@ -87,7 +96,7 @@ export type Verdict =
 export function judgeUser(
   user: Record<string, unknown> | undefined,
   run: Pick<RollbackRun, 'upsert' | 'endedAt'>,
-  sentAt: number,
+  notBefore: number,
   options: { includeActive: boolean },
 ): Verdict {
   if (user === undefined) return { action: 'already_gone' };
@@ -109,7 +118,7 @@ export function judgeUser(
     .filter(Boolean)
     .join(', ');
   // Without a creation time the user cannot be shown to be the run's: never deleted.
-  if (created === undefined || created < sentAt) {
+  if (created === undefined || created < notBefore) {
     return {
       action: 'kept_changed',
       reason: run.upsert ? 'updated_by_upsert' : 'existed_before_run',
@@ -181,7 +190,7 @@ export async function planRollback(
         return;
       }
       try {
-        const v = judgeUser(await client.getUser(u.user_id), run, u.sentAt, { includeActive });
+        const v = judgeUser(await client.getUser(u.user_id), run, u.notBefore, { includeActive });
         lines.set(u.user_id, { ...base, ...v });
       } catch (thrown) {
         const err = coerceError(thrown);
@@ -244,7 +253,7 @@ export async function sendRollback(
           if (found === undefined && journal.deleting.has(u.user_id)) {
             await write({ ...base, outcome: 'deleted' });
           } else {
-            const v = judgeUser(found, run, u.sentAt, { includeActive });
+            const v = judgeUser(found, run, u.notBefore, { includeActive });
             if (v.action === 'delete') {
               await write({ user_id: u.user_id, step: 'deleting' });
               await client.deleteUser(u.user_id);

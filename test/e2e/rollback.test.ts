@@ -1,0 +1,232 @@
+/**
+ * `rollback RUN_ID` end to end: a sweep into a new tenant that already had users (some migrated
+ * lazily, some of its own with an old user's email), then the rollback. The new tenant, read
+ * through the Management API, is what it was before the run, but for the run's users who logged in
+ * or changed since; a dry run changes nothing; a rollback killed half way and run again deletes
+ * each user once; a rolled-back run cannot be resumed or rolled back again.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { discardCommand } from '../../src/commands/discard.js';
+import { lazyDeployCommand } from '../../src/commands/lazy.js';
+import { rollbackCommand } from '../../src/commands/rollback.js';
+import { listRuns } from '../../src/commands/runs.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
+import { readNdjson } from '../../src/report/files.js';
+import type { RollbackPlanLine, RollbackSummary } from '../../src/report/rollback.js';
+import type { ImportedLine, RunSummary } from '../../src/report/types.js';
+import { DB_CONNECTION, generatedPassword, type SimTenantInfo } from '../../src/sim/index.js';
+import { FAST, startHarness, type Harness } from '../jobs/harness.js';
+import { Mgmt, type Loose } from '../sim/helpers.js';
+
+const ROLLBACK_PROCESS = fileURLToPath(new URL('./rollback-process.ts', import.meta.url));
+
+function io() {
+  let text = '';
+  return {
+    settings: FAST,
+    out: { write: (t: string) => (text += t) },
+    progressStream: new Writable({ write: (_c, _e, cb) => cb() }),
+    text: () => text,
+  };
+}
+
+/** Every user of the tenant, by id, as the Management API lists them. */
+async function readTenant(api: Mgmt): Promise<Map<string, Loose>> {
+  const users = new Map<string, Loose>();
+  for (let page = 0; ; page++) {
+    const a = await api.call('GET', `/users?per_page=100&page=${page}`);
+    expect(a.status).toBe(200);
+    for (const u of a.body as Loose[]) users.set(u.user_id, u);
+    if ((a.body as Loose[]).length < 100) return users;
+  }
+}
+
+async function login(info: SimTenantInfo, username: string, password: string): Promise<number> {
+  const res = await fetch(`${info.baseUrl}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+      realm: info.connection,
+      client_id: info.clientId,
+      client_secret: info.clientSecret,
+      username,
+      password,
+    }),
+  });
+  return res.status;
+}
+
+async function sweep(h: Harness): Promise<{ runId: string; summary: RunSummary; imported: ImportedLine[] }> {
+  const cli = io();
+  let runId = '';
+  expect(await sweepCommand(h.config, {}, { ...cli, onRun: (id) => (runId = id) }), cli.text()).toBe(0);
+  const dir = join(h.reportsDir, runId);
+  const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+  const imported: ImportedLine[] = [];
+  for await (const l of readNdjson<ImportedLine>(join(dir, 'imported.ndjson.gz'))) imported.push(l);
+  expect(imported).toHaveLength(summary.counts.imported);
+  return { runId, summary, imported };
+}
+
+async function lines<T>(path: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const l of readNdjson<T>(path)) out.push(l);
+  return out;
+}
+
+describe('rollback', () => {
+  it('removes exactly the users the sweep inserted, keeps those who logged in or changed since, and marks the run', async () => {
+    const h = await startHarness({ sim: { seedOld: 60 } });
+    expect(await lazyDeployCommand(h.config, {}, { print: () => undefined })).toBe(0);
+    const info = h.sim.tenants.new;
+    const api = await Mgmt.connect(h.sim, 'new');
+    const old = [...h.sim.tenant('old').users.iterate(DB_CONNECTION)].filter(
+      (u) => u.email !== undefined && u.blocked !== true,
+    );
+    // Five users arrive lazily (the deployed login script), with their passwords.
+    for (const u of old.slice(0, 5)) {
+      expect(await login(info, u.email!, generatedPassword(u.generatedIndex!))).toBe(200);
+    }
+    // Three of the new tenant's own users hold an old user's email under another id.
+    for (const [i, u] of old.slice(5, 8).entries()) {
+      const created = await api.call('POST', '/users', {
+        json: { connection: info.connection, email: u.email, password: 'Own-Passw0rd!', user_id: `own${i}` },
+      });
+      expect(created.status).toBe(201);
+    }
+    const before = await readTenant(api);
+    expect(before.size).toBe(8);
+
+    const { runId, summary, imported } = await sweep(h);
+    expect(summary.counts.already_migrated).toBe(8);
+    expect(imported.length).toBeGreaterThan(20);
+    const dir = join(h.reportsDir, runId);
+
+    // After the run one user sets a password (as a reset ticket would) and logs in; another's profile changes.
+    const active = imported[0]!.user_id;
+    const changed = imported[1]!.user_id;
+    const enc = encodeURIComponent;
+    expect(
+      (await api.call('PATCH', `/users/${enc(active)}`, { json: { password: 'Reset-Passw0rd!' } })).status,
+    ).toBe(200);
+    expect(await login(info, imported[0]!.email, 'Reset-Passw0rd!')).toBe(200);
+    expect(
+      (await api.call('PATCH', `/users/${enc(changed)}`, { json: { user_metadata: { theme: 'dark' } } }))
+        .status,
+    ).toBe(200);
+    const afterRun = await readTenant(api);
+    expect(afterRun.size).toBe(8 + imported.length);
+
+    // The dry run reads and plans, and changes nothing.
+    let deleted = 0;
+    h.sim.tenant('new').users.onDelete(() => deleted++);
+    const dry = io();
+    expect(await rollbackCommand(h.config, runId, {}, { out: dry.out })).toBe(0);
+    expect(dry.text()).toContain('Dry run, nothing changed.');
+    expect(await readTenant(api)).toEqual(afterRun);
+    const plan = await lines<RollbackPlanLine>(join(dir, 'rollback-plan.ndjson'));
+    expect(plan).toHaveLength(imported.length);
+    const byId = new Map(plan.map((l) => [l.user_id, l]));
+    expect(byId.get(active)).toMatchObject({ action: 'kept_active', reason: 'logged_in' });
+    expect(byId.get(changed)).toMatchObject({ action: 'kept_changed', reason: 'changed_after_run' });
+    expect(plan.filter((l) => l.action === 'delete')).toHaveLength(imported.length - 2);
+    expect(await readFile(join(dir, 'rollback-plan.md'), 'utf8')).toContain(active);
+    const dryActive = io();
+    expect(await rollbackCommand(h.config, runId, { includeActive: true }, { out: dryActive.out })).toBe(0);
+    expect(
+      (await lines<RollbackPlanLine>(join(dir, 'rollback-plan.ndjson'))).find((l) => l.user_id === active),
+    ).toMatchObject({ action: 'delete' });
+    expect(await readTenant(api)).toEqual(afterRun);
+    expect(deleted).toBe(0);
+
+    const sent = io();
+    expect(await rollbackCommand(h.config, runId, { send: true }, { out: sent.out }), sent.text()).toBe(0);
+    expect(sent.text()).toContain(`Run ${runId} is rolled back.`);
+    const now = await readTenant(api);
+    expect([...now.keys()].sort()).toEqual([...before.keys(), active, changed].sort());
+    // The lazily migrated users and the tenant's own are untouched, field for field.
+    for (const [id, u] of before) expect(now.get(id)).toEqual(u);
+    expect(now.get(active)).toEqual(afterRun.get(active));
+    expect(now.get(changed)).toEqual(afterRun.get(changed));
+    for (const l of imported) {
+      if (l.user_id === active || l.user_id === changed) continue;
+      expect((await api.call('GET', `/users-by-email?email=${enc(l.email)}`)).body).toEqual([]);
+    }
+
+    const result = JSON.parse(await readFile(join(dir, 'rollback.json'), 'utf8')) as RollbackSummary;
+    expect(result).toMatchObject({
+      complete: true,
+      users: {
+        total: imported.length,
+        deleted: imported.length - 2,
+        kept_active: 1,
+        kept_changed: 1,
+        already_gone: 0,
+        failed: 0,
+      },
+      kept: { logged_in: 1, changed_after_run: 1 },
+      problems: [],
+    });
+    const md = await readFile(join(dir, 'rollback.md'), 'utf8');
+    expect(md).toContain(active);
+    expect(md).toContain(changed);
+
+    // Marked: neither rolled back again nor resumed; discard still answers.
+    await expect(rollbackCommand(h.config, runId, { send: true }, { out: io().out })).rejects.toThrow(
+      /rolled back already/,
+    );
+    await expect(sweepCommand(h.config, { runId }, io())).rejects.toThrow(
+      /rolled back on .*cannot be resumed/,
+    );
+    const discarded = io();
+    expect(await discardCommand(h.config, runId, { out: discarded.out })).toBe(0);
+    expect((await h.rt.store.getRun(runId))?.rolledBackAt).toBeTypeOf('number');
+    expect((await listRuns(h.reportsDir)).find((r) => r.runId === runId)).toMatchObject({ rolledBack: true });
+  });
+
+  it('killed half way (SIGKILL) and run again, deletes each user once', async () => {
+    const h = await startHarness({ sim: { seedOld: 40 } });
+    const { runId, imported } = await sweep(h);
+    const tenant = h.sim.tenant('new');
+    const deletions = new Map<string, number>();
+    tenant.users.onDelete((u) => deletions.set(u.user_id, (deletions.get(u.user_id) ?? 0) + 1));
+
+    const child = spawn(process.execPath, ['--import', 'tsx', ROLLBACK_PROCESS, runId, '1'], {
+      env: h.workerEnv(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, s) => resolve(s)));
+    // The kill lands while the fifth DELETE is being answered: sent, journalled as under way, not as done.
+    const stop = tenant.users.onDelete(() => {
+      if (deletions.size === 5) child.kill('SIGKILL');
+    });
+    expect(await exited, stderr).toBe('SIGKILL');
+    stop();
+    expect(deletions.size).toBe(5);
+
+    const again = io();
+    expect(await rollbackCommand(h.config, runId, { send: true }, { out: again.out }), again.text()).toBe(0);
+    expect(deletions.size).toBe(imported.length);
+    expect([...deletions.values()].every((c) => c === 1)).toBe(true);
+    const result = JSON.parse(
+      await readFile(join(h.reportsDir, runId, 'rollback.json'), 'utf8'),
+    ) as RollbackSummary;
+    expect(result.users).toEqual({
+      total: imported.length,
+      deleted: imported.length,
+      kept_active: 0,
+      kept_changed: 0,
+      already_gone: 0,
+      failed: 0,
+    });
+    expect(await readTenant(await Mgmt.connect(h.sim, 'new'))).toEqual(new Map());
+  });
+});

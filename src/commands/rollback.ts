@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
 import { ExitCode, InputError, MigrateError } from '../errors.js';
+import { summarizeRelations, undoRelations } from '../jobs/rollback-relations.js';
 import { loadRollbackRun, planRollback, sendRollback } from '../jobs/rollback.js';
 import { createRuntime } from '../jobs/runtime.js';
 import { AtomicFile, writeFileAtomic } from '../report/files.js';
@@ -19,8 +20,10 @@ import {
   ROLLBACK_OUTCOMES,
   readJournal,
   renderRollbackMarkdown,
+  renderRelationsPlan,
   renderRollbackPlanMarkdown,
   summarizeRollback,
+  type RollbackOutcome,
   type RollbackSummary,
 } from '../report/rollback.js';
 import { readSummary } from '../report/write.js';
@@ -109,9 +112,14 @@ export async function rollbackCommand(
         await file.abort();
         throw err;
       }
+      const fates = new Map<string, RollbackOutcome | undefined>(
+        plan.map((l) => [l.user_id, l.action === 'delete' ? 'deleted' : l.action]),
+      );
+      const relations = await undoRelations(client, dir, { users: fates });
       await writeFileAtomic(
         join(dir, ROLLBACK_FILES.planMd),
-        renderRollbackPlanMarkdown(runId, plan, { includeActive }),
+        renderRollbackPlanMarkdown(runId, plan, { includeActive }) +
+          (relations.lines.length > 0 ? renderRelationsPlan(relations.lines) : ''),
       );
       const by = new Map<string, number>();
       for (const l of plan) {
@@ -120,6 +128,13 @@ export async function rollbackCommand(
       }
       out.write(`Dry run, nothing changed. As the new tenant reads now:\n`);
       for (const [k, c] of by) out.write(`  ${k}: ${n(c)}\n`);
+      if (relations.lines.length > 0) {
+        const rel = summarizeRelations(relations.lines);
+        for (const [kind, c] of Object.entries(rel.byKind)) {
+          const parts = Object.entries(c).filter(([o, x]) => o !== 'total' && x > 0);
+          out.write(`  relations ${kind}: ${parts.map(([o, x]) => `${o} ${n(x)}`).join(', ')}\n`);
+        }
+      }
       out.write(
         `The plan, user by user: ${join(dir, ROLLBACK_FILES.planMd)}.\nRun \`auth0-migrate rollback ${runId} --send${includeActive ? ' --include-active' : ''}\` to carry it out.\n`,
       );
@@ -137,7 +152,14 @@ export async function rollbackCommand(
         if (k % every === 0 && k < todo) out.write(`  ${n(k)}/${n(todo)}\n`);
       },
     });
-    const journal = await readJournal(dir);
+    let journal = await readJournal(dir);
+    let relations: Awaited<ReturnType<typeof undoRelations>> | undefined;
+    if (result.stoppedBy === undefined) {
+      const fates = new Map(rr.users.map((u) => [u.user_id, journal.final.get(u.user_id)?.outcome]));
+      relations = await undoRelations(client, dir, { users: fates, send: true });
+      journal = await readJournal(dir);
+    }
+    const stoppedBy = result.stoppedBy ?? relations?.stoppedBy;
     const s = summarizeRollback(
       {
         runId,
@@ -148,6 +170,7 @@ export async function rollbackCommand(
       },
       rr.users.map((u) => u.user_id),
       journal,
+      relations !== undefined && relations.lines.length > 0 ? summarizeRelations(relations.lines) : undefined,
     );
     await writeFileAtomic(join(dir, ROLLBACK_FILES.json), `${JSON.stringify(s, null, 2)}\n`);
     const kept = rr.users
@@ -159,14 +182,14 @@ export async function rollbackCommand(
     out.write(
       `${ROLLBACK_OUTCOMES.map((o) => `${o} ${n(s.users[o])}`).join(', ')} (of ${n(s.users.total)}). Report: ${join(dir, ROLLBACK_FILES.md)}.\n`,
     );
-    if (result.stoppedBy !== undefined) {
-      throw new MigrateError(`Stopped before the end: ${result.stoppedBy.message}`, {
+    if (stoppedBy !== undefined) {
+      throw new MigrateError(`Stopped before the end: ${stoppedBy.message}`, {
         hint: `Fix the cause and run \`auth0-migrate rollback ${runId} --send\` again: it carries on where it stopped.`,
-        cause: result.stoppedBy,
+        cause: stoppedBy,
       });
     }
     if (s.complete) out.write(`Run ${runId} is rolled back.\n`);
-    return s.users.failed > 0 ? ExitCode.usersFailed : ExitCode.ok;
+    return s.complete ? ExitCode.ok : ExitCode.usersFailed;
   } finally {
     await rt.close();
   }

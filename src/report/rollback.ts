@@ -5,7 +5,8 @@
  * | --- | --- |
  * | `rollback-plan.ndjson`, `.md` | the dry run: each user the run imported, what `--send` would do and why |
  * | `rollback-journal.ndjson` | `--send`'s progress, appended as it goes: `deleting` before a DELETE is sent, then the user's outcome |
- * | `rollback.json`, `.md` | the result: every user the run imported counted once, by outcome |
+ * | `rollback-relations.ndjson` | the same for the relations the run's relations stage added (relations-added.ndjson) |
+ * | `rollback.json`, `.md` | the result: every user the run imported counted once, by outcome; the relations by kind |
  *
  * All of them name users: 0600, like the rest of the report.
  */
@@ -20,6 +21,10 @@ export const ROLLBACK_FILES = {
   journal: 'rollback-journal.ndjson',
   json: 'rollback.json',
   md: 'rollback.md',
+  /** Written by the run's relations stage: what it added, each with the call that undoes it. */
+  relationsAdded: 'relations-added.ndjson',
+  /** `--send`'s progress on the relations: `undoing` before a call, then the outcome. */
+  relationsJournal: 'rollback-relations.ndjson',
 } as const;
 
 /** Where each user the run imported ends. */
@@ -74,6 +79,47 @@ export type RollbackJournalLine =
 
 export type RollbackFinalLine = Extract<RollbackJournalLine, { outcome: RollbackOutcome }>;
 
+/**
+ * Where a relation (or an entity) the run added ends: `removed` (taken back), `gone_with_user`
+ * (its user was deleted), `gone_with_entity` (hung from an entity the rollback deleted), `kept`
+ * (its user was kept, or the entity is in use), `already_gone`, `failed`.
+ */
+export type RelationUndoOutcome =
+  'removed' | 'gone_with_user' | 'gone_with_entity' | 'kept' | 'already_gone' | 'failed';
+
+export const RELATION_UNDO_OUTCOMES: readonly RelationUndoOutcome[] = [
+  'removed',
+  'gone_with_user',
+  'gone_with_entity',
+  'kept',
+  'already_gone',
+  'failed',
+];
+
+/** One line of rollback-relations.ndjson (and of the plan's relations). */
+export interface RelationUndoLine {
+  /** The added-record's key (the call that added it and what it added). */
+  key: string;
+  kind: string;
+  /** `role Admins`, `organization acme`. */
+  entity: string;
+  user_id?: string;
+  outcome: RelationUndoOutcome;
+  /** For `kept`: `user_kept` (the rollback kept its user), `in_use` (someone uses the entity now). */
+  reason?: 'user_kept' | 'in_use' | 'unknown_entity';
+  code?: string;
+  detail?: string;
+  at: string;
+}
+
+/** The relations part of rollback.json: by kind, `total` = the sum of the outcomes. */
+export interface RelationsRollbackSummary {
+  byKind: Record<string, Record<RelationUndoOutcome | 'total', number>>;
+  /** What was kept, and why (listed in rollback.md). */
+  kept: RelationUndoLine[];
+  failed: RelationUndoLine[];
+}
+
 /** rollback.json. `users.total = deleted + kept_active + kept_changed + already_gone + failed`. */
 export interface RollbackSummary {
   runId: string;
@@ -91,6 +137,8 @@ export interface RollbackSummary {
   failed: Record<string, number>;
   /** Anything that does not add up (empty when all is well). */
   problems: string[];
+  /** What the run's relations stage added, undone; absent when it added nothing. */
+  relations?: RelationsRollbackSummary;
 }
 
 /** The journal's last word on each user: its final line, and whether a DELETE was sent. */
@@ -119,6 +167,7 @@ export function summarizeRollback(
   base: Pick<RollbackSummary, 'runId' | 'includeActive' | 'newTenant' | 'startedAt' | 'finishedAt'>,
   users: readonly string[],
   journal: JournalState,
+  relations?: RelationsRollbackSummary,
 ): RollbackSummary {
   const counts = Object.fromEntries([...ROLLBACK_OUTCOMES, 'total'].map((k) => [k, 0])) as Record<
     RollbackOutcome | 'total',
@@ -144,13 +193,20 @@ export function summarizeRollback(
   const problems: string[] = [];
   const sum = ROLLBACK_OUTCOMES.reduce((t, o) => t + counts[o], 0);
   if (sum !== counts.total) problems.push(`outcomes add up to ${sum}, not ${counts.total}`);
+  let relationsFailed = 0;
+  for (const [kind, c] of Object.entries(relations?.byKind ?? {})) {
+    const rsum = RELATION_UNDO_OUTCOMES.reduce((t, o) => t + c[o], 0);
+    if (rsum !== c.total) problems.push(`relations ${kind}: outcomes add up to ${rsum}, not ${c.total}`);
+    relationsFailed += c.failed;
+  }
   return {
     ...base,
-    complete: counts.failed === 0 && problems.length === 0,
+    complete: counts.failed === 0 && relationsFailed === 0 && problems.length === 0,
     users: counts,
     kept,
     failed,
     problems,
+    ...(relations !== undefined && { relations }),
   };
 }
 
@@ -179,7 +235,10 @@ export function renderRollbackMarkdown(s: RollbackSummary, keptLines: readonly R
     '',
     s.complete
       ? `The run is rolled back${s.newTenant !== undefined ? ` on ${s.newTenant}` : ''}: every user it imported is deleted, gone already, or kept for the reason below.`
-      : `Not finished: ${count(s.users.failed, 'user')} failed or not reached. Run \`auth0-migrate rollback ${s.runId} --send\` again to carry on.`,
+      : `Not finished: ${count(s.users.failed, 'user')} and ${count(
+          Object.values(s.relations?.byKind ?? {}).reduce((t, c) => t + c.failed, 0),
+          'relation',
+        )} failed or not reached. Run \`auth0-migrate rollback ${s.runId} --send\` again to carry on.`,
     '',
     `Started ${s.startedAt}, last run ended ${s.finishedAt}${s.includeActive ? ', with `--include-active`' : ''}.`,
     '',
@@ -208,6 +267,7 @@ export function renderRollbackMarkdown(s: RollbackSummary, keptLines: readonly R
     out.push('## Failed', '', ...failures.map(([code, c]) => `- \`${code}\`: ${n(c)}`), '');
     out.push(`Each one is in ${ROLLBACK_FILES.journal} with its message.`, '');
   }
+  if (s.relations !== undefined) out.push(...renderRelations(s.relations));
   out.push(
     '## Consequences',
     '',
@@ -246,5 +306,63 @@ export function renderRollbackPlanMarkdown(
     if (v.length > LISTED) out.push(`- …and ${n(v.length - LISTED)} more (${ROLLBACK_FILES.plan})`);
     out.push('');
   }
+  return out.join('\n');
+}
+
+const RELATION_WORDS: Record<RelationUndoOutcome, string> = {
+  removed: 'removed',
+  gone_with_user: 'gone with its user',
+  gone_with_entity: 'gone with its role or organization',
+  kept: 'kept',
+  already_gone: 'already gone',
+  failed: 'failed',
+};
+
+function renderRelations(r: RelationsRollbackSummary): string[] {
+  const kinds = Object.keys(r.byKind);
+  const out = [
+    '## Relations the run added',
+    '',
+    `| kind | ${RELATION_UNDO_OUTCOMES.map((o) => RELATION_WORDS[o]).join(' | ')} | total |`,
+    `| --- |${RELATION_UNDO_OUTCOMES.map(() => ' ---: |').join('')} ---: |`,
+    ...kinds.map(
+      (k) =>
+        `| ${k} | ${RELATION_UNDO_OUTCOMES.map((o) => n(r.byKind[k]![o])).join(' | ')} | ${n(r.byKind[k]!.total)} |`,
+    ),
+    '',
+  ];
+  const listed = (title: string, lines: readonly RelationUndoLine[]): void => {
+    if (lines.length === 0) return;
+    out.push(`### ${title}`, '');
+    for (const l of lines.slice(0, LISTED)) {
+      const why =
+        l.reason === 'user_kept'
+          ? 'its user is kept'
+          : l.reason === 'in_use'
+            ? 'in use'
+            : (l.code ?? l.reason ?? '');
+      out.push(
+        `- ${l.kind}: ${l.entity}${l.user_id ? `, ${l.user_id}` : ''} (${why}${l.detail ? `: ${l.detail}` : ''})`,
+      );
+    }
+    if (lines.length > LISTED)
+      out.push(`- …and ${n(lines.length - LISTED)} more (${ROLLBACK_FILES.relationsJournal})`);
+    out.push('');
+  };
+  listed('Kept', r.kept);
+  listed('Failed', r.failed);
+  return out;
+}
+
+/** The relations section of rollback-plan.md: what `--send` would do with each added relation. */
+export function renderRelationsPlan(lines: readonly RelationUndoLine[]): string {
+  const out = ['## Relations the run added', ''];
+  for (const l of lines.slice(0, LISTED * 5)) {
+    out.push(
+      `- ${l.kind}: ${l.entity}${l.user_id ? `, ${l.user_id}` : ''}: ${RELATION_WORDS[l.outcome]}${l.reason ? ` (${l.reason})` : ''}${l.detail ? `: ${l.detail}` : ''}`,
+    );
+  }
+  if (lines.length > LISTED * 5) out.push(`- …and ${n(lines.length - LISTED * 5)} more`);
+  out.push('');
   return out.join('\n');
 }

@@ -6,7 +6,7 @@
  * each user once; a rolled-back run cannot be resumed or rolled back again.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,10 @@ import { lazyDeployCommand } from '../../src/commands/lazy.js';
 import { rollbackCommand } from '../../src/commands/rollback.js';
 import { listRuns } from '../../src/commands/runs.js';
 import { sweepCommand } from '../../src/commands/sweep.js';
+import { createTenantClient } from '../../src/auth0/index.js';
 import { readNdjson } from '../../src/report/files.js';
+import { rbacFamily } from '../../src/relations/rbac.js';
+import type { AddedRecord, PlannedCall } from '../../src/relations/types.js';
 import type { RollbackPlanLine, RollbackSummary } from '../../src/report/rollback.js';
 import type { ImportedLine, RunSummary } from '../../src/report/types.js';
 import { DB_CONNECTION, generatedPassword, type SimTenantInfo } from '../../src/sim/index.js';
@@ -44,6 +47,19 @@ async function readTenant(api: Mgmt): Promise<Map<string, Loose>> {
     for (const u of a.body as Loose[]) users.set(u.user_id, u);
     if ((a.body as Loose[]).length < 100) return users;
   }
+}
+
+/** Every role of the tenant by name, with its users' ids (sorted), as the Management API lists them. */
+async function readRoles(api: Mgmt): Promise<Record<string, string[]>> {
+  const roles = await api.call('GET', '/roles?per_page=100');
+  expect(roles.status).toBe(200);
+  const out: Record<string, string[]> = {};
+  for (const r of roles.body as Loose[]) {
+    const users = await api.call('GET', `/roles/${r.id}/users?per_page=100`);
+    expect(users.status).toBe(200);
+    out[r.name] = (users.body as Loose[]).map((u) => String(u.user_id)).sort();
+  }
+  return out;
 }
 
 async function login(info: SimTenantInfo, username: string, password: string): Promise<number> {
@@ -228,5 +244,113 @@ describe('rollback', () => {
       failed: 0,
     });
     expect(await readTenant(await Mgmt.connect(h.sim, 'new'))).toEqual(new Map());
+  });
+
+  it('takes back the relations the run added, and deletes a role it created only when nobody uses it', async () => {
+    const h = await startHarness({ sim: { seedOld: 40, seedNewMigrated: 0.3 } });
+    const api = await Mgmt.connect(h.sim, 'new');
+    const client = createTenantClient(h.config.tenants.new!, { label: 'new' });
+    const there = [...(await readTenant(api)).keys()];
+    expect(there.length).toBeGreaterThan(3);
+    const viewers = await client.createRole({ name: 'Viewers' });
+    await client.assignRoleUsers(viewers.id, [there[0]!]);
+    const usersBefore = await readTenant(api);
+    const rolesBefore = await readRoles(api);
+    const rolesOf = async (id: string) =>
+      ((await api.call('GET', `/users/${encodeURIComponent(id)}/roles`)).body as Loose[])
+        .map((r) => String(r.name))
+        .sort();
+    const userRolesBefore = new Map(
+      await Promise.all(there.map(async (id) => [id, await rolesOf(id)] as const)),
+    );
+
+    const { runId, imported } = await sweep(h);
+    const dir = join(h.reportsDir, runId);
+
+    // What the run's relations stage does, recorded as it records it.
+    const records: AddedRecord[] = [];
+    const at = new Date().toISOString();
+    const call = (c: Partial<PlannedCall> & Pick<PlannedCall, 'id' | 'kind' | 'path'>): PlannedCall => ({
+      tenant: 'new',
+      method: 'POST',
+      phase: 0,
+      count: c.userIds?.length ?? 1,
+      userIds: [],
+      ...c,
+    });
+    const createRole = async (name: string) => {
+      const role = await client.createRole({ name });
+      const c = call({
+        id: `create-${name}`,
+        kind: 'roles_created',
+        path: '/roles',
+        creates: { type: 'role', name },
+      });
+      records.push(...rbacFamily.added(c, { runId, at, createdId: role.id }));
+      return role;
+    };
+    const assign = async (role: { id: string; name: string }, userIds: string[]) => {
+      await client.assignRoleUsers(role.id, userIds);
+      const c = call({
+        id: `assign-${role.name}`,
+        kind: 'role_assignments',
+        path: '/roles/{ref}/users',
+        ref: { type: 'role', name: role.name },
+        userIds,
+        phase: 1,
+      });
+      records.push(...rbacFamily.added(c, { runId, at, refId: role.id }));
+    };
+    const editors = await createRole('Editors');
+    await assign(editors, [imported[0]!.user_id, imported[1]!.user_id, there[1]!]);
+    await assign({ id: viewers.id, name: 'Viewers' }, [imported[2]!.user_id, there[2]!]);
+    const auditors = await createRole('Auditors');
+    await writeFile(
+      join(dir, 'relations-added.ndjson'),
+      records.map((r) => `${JSON.stringify(r)}\n`).join(''),
+    );
+    // Someone gives the run's new role to a user who was there before the run: it is in use now.
+    await client.assignRoleUsers(auditors.id, [there[3]!]);
+    const rolesAfterRun = await readRoles(api);
+
+    const dry = io();
+    expect(await rollbackCommand(h.config, runId, {}, { out: dry.out })).toBe(0);
+    expect(dry.text()).toContain('relations role_assignments: removed 2, gone_with_user 3');
+    expect(dry.text()).toContain('relations roles_created: removed 1, kept 1');
+    expect(await readRoles(api)).toEqual(rolesAfterRun);
+
+    const sent = io();
+    expect(await rollbackCommand(h.config, runId, { send: true }, { out: sent.out }), sent.text()).toBe(0);
+    expect(await readTenant(api)).toEqual(usersBefore);
+    expect(await readRoles(api)).toEqual({ ...rolesBefore, Auditors: [there[3]!] });
+    for (const id of there) {
+      expect(await rolesOf(id)).toEqual(id === there[3] ? ['Auditors'] : userRolesBefore.get(id));
+    }
+    const result = JSON.parse(await readFile(join(dir, 'rollback.json'), 'utf8')) as RollbackSummary;
+    expect(result.complete).toBe(true);
+    expect(result.users).toMatchObject({ total: imported.length, deleted: imported.length, failed: 0 });
+    expect(result.relations?.byKind).toEqual({
+      role_assignments: {
+        total: 5,
+        removed: 2,
+        gone_with_user: 3,
+        gone_with_entity: 0,
+        kept: 0,
+        already_gone: 0,
+        failed: 0,
+      },
+      roles_created: {
+        total: 2,
+        removed: 1,
+        gone_with_user: 0,
+        gone_with_entity: 0,
+        kept: 1,
+        already_gone: 0,
+        failed: 0,
+      },
+    });
+    expect(await readFile(join(dir, 'rollback.md'), 'utf8')).toMatch(
+      /roles_created: role Auditors \(in use: used by /,
+    );
   });
 });

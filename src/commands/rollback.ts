@@ -4,8 +4,6 @@
  * `--send` carries it out, resumably, and reports it (rollback.json, rollback.md). A run rolled
  * back is marked so: it cannot be resumed, nor rolled back again.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
@@ -19,12 +17,12 @@ import {
   ROLLBACK_FILES,
   ROLLBACK_OUTCOMES,
   readJournal,
+  readRollbackSummary,
   renderRollbackMarkdown,
   renderRelationsPlan,
   renderRollbackPlanMarkdown,
   summarizeRollback,
   type RollbackOutcome,
-  type RollbackSummary,
 } from '../report/rollback.js';
 import { readSummary } from '../report/write.js';
 import { existingReport } from './report.js';
@@ -37,13 +35,6 @@ export interface RollbackCommandOptions {
   includeActive?: boolean;
   /** Users handled at once. @defaultValue 4 */
   concurrency?: number;
-}
-
-/** rollback.json of a run, when a `--send` wrote one. */
-export async function readRollbackSummary(dir: string): Promise<RollbackSummary | undefined> {
-  const path = join(dir, ROLLBACK_FILES.json);
-  if (!existsSync(path)) return undefined;
-  return JSON.parse(await readFile(path, 'utf8')) as RollbackSummary;
 }
 
 export async function rollbackCommand(

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { REPORT_FILES, runDir } from '../report/files.js';
+import { readRollbackSummary } from '../report/rollback.js';
 import { n } from '../report/format.js';
 import type { RunSummary } from '../report/types.js';
 import { readSummary } from '../report/write.js';
-import { readRollbackSummary } from './rollback.js';
 import type { CommandOutput } from './run.js';
 
 export interface RunListing {

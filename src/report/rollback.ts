@@ -11,6 +11,7 @@
  * All of them name users: 0600, like the rest of the report.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { count, n } from './format.js';
 import { readNdjson } from './files.js';
@@ -365,4 +366,21 @@ export function renderRelationsPlan(lines: readonly RelationUndoLine[]): string 
   if (lines.length > LISTED * 5) out.push(`- …and ${n(lines.length - LISTED * 5)} more`);
   out.push('');
   return out.join('\n');
+}
+
+/** rollback.json of a run, when a `rollback --send` wrote one. */
+export async function readRollbackSummary(dir: string): Promise<RollbackSummary | undefined> {
+  const path = join(dir, ROLLBACK_FILES.json);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(await readFile(path, 'utf8')) as RollbackSummary;
+}
+
+/** One line saying a run was rolled back (or in part), for `status`, `report` and the like. */
+export function rollbackNote(s: RollbackSummary): string {
+  const what = ROLLBACK_OUTCOMES.filter((o) => s.users[o] > 0)
+    .map((o) => `${o} ${n(s.users[o])}`)
+    .join(', ');
+  return s.complete
+    ? `Rolled back (${s.finishedAt}): ${what || 'nobody to remove'}; see ${ROLLBACK_FILES.md}.`
+    : `Rolled back in part (${s.finishedAt}): ${what}; \`rollback ${s.runId} --send\` carries on; see ${ROLLBACK_FILES.md}.`;
 }

@@ -14,7 +14,9 @@ import { describe, expect, it } from 'vitest';
 import { discardCommand } from '../../src/commands/discard.js';
 import { lazyDeployCommand } from '../../src/commands/lazy.js';
 import { rollbackCommand } from '../../src/commands/rollback.js';
+import { reportCommand } from '../../src/commands/report.js';
 import { listRuns } from '../../src/commands/runs.js';
+import { statusCommand } from '../../src/commands/status.js';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { readNdjson } from '../../src/report/files.js';
@@ -204,6 +206,13 @@ describe('rollback', () => {
     expect(await discardCommand(h.config, runId, { out: discarded.out })).toBe(0);
     expect((await h.rt.store.getRun(runId))?.rolledBackAt).toBeTypeOf('number');
     expect((await listRuns(h.reportsDir)).find((r) => r.runId === runId)).toMatchObject({ rolledBack: true });
+    const status = io();
+    expect(await statusCommand(h.config, runId, {}, { out: status.out })).toBe(0);
+    expect(status.text()).toContain(`Rolled back (`);
+    expect(status.text()).toContain(`deleted ${imported.length - 2}, kept_active 1, kept_changed 1`);
+    const report = io();
+    expect(await reportCommand(h.config, runId, {}, report.out)).toBe(0);
+    expect(report.text()).toMatch(/^> Rolled back \(/);
   });
 
   it('killed half way (SIGKILL) and run again, deletes each user once', async () => {

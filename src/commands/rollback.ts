@@ -103,8 +103,9 @@ export async function rollbackCommand(
         await file.abort();
         throw err;
       }
+      // The relations name users by their id in the new tenant.
       const fates = new Map<string, RollbackOutcome | undefined>(
-        plan.map((l) => [l.user_id, l.action === 'delete' ? 'deleted' : l.action]),
+        plan.map((l) => [l.new_user_id ?? l.user_id, l.action === 'delete' ? 'deleted' : l.action]),
       );
       const relations = await undoRelations(client, dir, { users: fates });
       await writeFileAtomic(
@@ -146,7 +147,12 @@ export async function rollbackCommand(
     let journal = await readJournal(dir);
     let relations: Awaited<ReturnType<typeof undoRelations>> | undefined;
     if (result.stoppedBy === undefined) {
-      const fates = new Map(rr.users.map((u) => [u.user_id, journal.final.get(u.user_id)?.outcome]));
+      const fates = new Map(
+        rr.users.map((u) => {
+          const line = journal.final.get(u.user_id);
+          return [line?.new_user_id ?? u.newId ?? u.user_id, line?.outcome] as const;
+        }),
+      );
       relations = await undoRelations(client, dir, { users: fates, send: true });
       journal = await readJournal(dir);
     }

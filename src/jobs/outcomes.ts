@@ -181,6 +181,8 @@ function build(
         ...(base.jobId !== undefined && { job_id: base.jobId }),
         password_reset: !u.hasPassword,
         ...(v.earlierJob === true && { earlier_job: true }),
+        // A linked account is imported as its database identity, under that identity's id.
+        ...(u.sentId !== undefined && `auth0|${u.sentId}` !== userId && { new_user_id: `auth0|${u.sentId}` }),
       });
     } else if (v.kind === 'already_migrated') {
       counts.already_migrated[v.matchedBy] = (counts.already_migrated[v.matchedBy] ?? 0) + 1;

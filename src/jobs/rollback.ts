@@ -32,7 +32,14 @@ import type { ImportedLine, RunSummary } from '../report/types.js';
 
 /** A user the run inserted, and the earliest its new-tenant user can have been created by the run. */
 export interface RollbackUser {
+  /** As the run's report names it (the journal's key). */
   user_id: string;
+  /**
+   * The user's id in the new tenant, when known: `user_id`, or the database identity's id a
+   * linked account was imported under. Unknown (a report written before it said so) means
+   * looking the user up by email.
+   */
+  newId?: string;
   email?: string;
   /** Epoch ms: a new-tenant user created before this was not created by the run. */
   notBefore: number;
@@ -45,6 +52,8 @@ export interface RollbackRun {
   upsert: boolean;
   /** Epoch ms: the run's end (the report's `finishedAt`). */
   endedAt: number;
+  /** The new tenant's connection the run imported into. */
+  connection?: string;
   users: RollbackUser[];
 }
 
@@ -72,13 +81,22 @@ export async function loadRollbackRun(dir: string, summary: RunSummary): Promise
   const users = new Map<string, RollbackUser>();
   for await (const line of readNdjson<ImportedLine>(join(dir, REPORT_FILES.imported))) {
     if (typeof line.user_id !== 'string' || users.has(line.user_id)) continue;
+    const newId = line.new_user_id ?? (line.user_id.startsWith('auth0|') ? line.user_id : undefined);
     users.set(line.user_id, {
       user_id: line.user_id,
+      ...(newId !== undefined && { newId }),
       ...(line.email !== undefined && line.email !== '' && { email: line.email }),
       notBefore: updatedIn.get(line.batch) ?? startedAt,
     });
   }
-  return { runId: summary.runId, dir, upsert: summary.upsert, endedAt, users: [...users.values()] };
+  return {
+    runId: summary.runId,
+    dir,
+    upsert: summary.upsert,
+    endedAt,
+    ...(summary.input.connection !== undefined && { connection: summary.input.connection }),
+    users: [...users.values()],
+  };
 }
 
 /**
@@ -135,6 +153,43 @@ export function judgeUser(
   return { action: 'delete', detail };
 }
 
+/**
+ * The user as the new tenant holds it now, with its id there (undefined: not there). A user whose
+ * id there is unknown is looked up by email among the run's connection's database users; more
+ * than one match is not guessed at.
+ */
+export async function readBack(
+  client: TenantClient,
+  run: Pick<RollbackRun, 'connection'>,
+  u: RollbackUser,
+): Promise<{ id: string; user: Record<string, unknown> } | undefined> {
+  if (u.newId !== undefined) {
+    const user = await client.getUser(u.newId);
+    return user === undefined ? undefined : { id: u.newId, user };
+  }
+  if (u.email === undefined) return undefined;
+  const found = (await client.usersByEmail(u.email)).filter((x) => {
+    const ids = Array.isArray(x.identities) ? (x.identities as Array<Record<string, unknown>>) : [];
+    return (
+      String(x.user_id).startsWith('auth0|') &&
+      (run.connection === undefined || ids.some((i) => i.connection === run.connection))
+    );
+  });
+  if (found.length > 1) {
+    throw new RollbackAmbiguous(`${found.length} users of the connection have the email ${u.email}`);
+  }
+  return found[0] === undefined ? undefined : { id: String(found[0].user_id), user: found[0] };
+}
+
+/** More than one new-tenant user could be the run's: none is deleted. */
+export class RollbackAmbiguous extends Error {
+  readonly code = 'ambiguous_user';
+  constructor(message: string) {
+    super(message);
+    this.name = this.constructor.name;
+  }
+}
+
 export interface RollbackOptions {
   /** Delete users who logged in since the run too. @defaultValue false */
   includeActive?: boolean;
@@ -146,6 +201,11 @@ export interface RollbackOptions {
 
 /** Errors about one user: recorded, and the next user tried. Anything else stops the rollback. */
 const USER_ERRORS = new Set(['bad_request']);
+
+const isUserError = (err: Error): boolean =>
+  err instanceof RollbackAmbiguous || (isAuth0Error(err) && USER_ERRORS.has(err.code));
+
+const codeOf = (err: Error): string => (err as { code?: string }).code ?? 'unknown';
 
 /** Runs `fn` over `items`, `concurrency` at once, until done or `stop()` says so. */
 async function eachLimited<T>(
@@ -190,15 +250,20 @@ export async function planRollback(
         return;
       }
       try {
-        const v = judgeUser(await client.getUser(u.user_id), run, u.notBefore, { includeActive });
-        lines.set(u.user_id, { ...base, ...v });
+        const found = await readBack(client, run, u);
+        const v = judgeUser(found?.user, run, u.notBefore, { includeActive });
+        lines.set(u.user_id, {
+          ...base,
+          ...(found !== undefined && found.id !== u.user_id && { new_user_id: found.id }),
+          ...v,
+        });
       } catch (thrown) {
         const err = coerceError(thrown);
-        if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
+        if (!isUserError(err)) {
           stop ??= err;
           return;
         }
-        lines.set(u.user_id, { ...base, action: 'failed', detail: `${err.code}: ${err.message}` });
+        lines.set(u.user_id, { ...base, action: 'failed', detail: `${codeOf(err)}: ${err.message}` });
       }
     },
     () => stop !== undefined,
@@ -248,16 +313,18 @@ export async function sendRollback(
       async (u) => {
         const base = { user_id: u.user_id, ...(u.email !== undefined && { email: u.email }) };
         try {
-          const found = await client.getUser(u.user_id);
+          const found = await readBack(client, run, u);
           // The DELETE went out before a crash: the user is gone because of us.
           if (found === undefined && journal.deleting.has(u.user_id)) {
             await write({ ...base, outcome: 'deleted' });
           } else {
-            const v = judgeUser(found, run, u.notBefore, { includeActive });
+            const v = judgeUser(found?.user, run, u.notBefore, { includeActive });
             if (v.action === 'delete') {
-              await write({ user_id: u.user_id, step: 'deleting' });
-              await client.deleteUser(u.user_id);
-              await write({ ...base, outcome: 'deleted', detail: v.detail });
+              const id = found!.id;
+              const as = id !== u.user_id ? { new_user_id: id } : {};
+              await write({ user_id: u.user_id, ...as, step: 'deleting' });
+              await client.deleteUser(id);
+              await write({ ...base, ...as, outcome: 'deleted', detail: v.detail });
             } else if (v.action === 'already_gone') {
               await write({ ...base, outcome: 'already_gone' });
             } else {
@@ -266,11 +333,11 @@ export async function sendRollback(
           }
         } catch (thrown) {
           const err = coerceError(thrown);
-          if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
+          if (!isUserError(err)) {
             stop ??= err;
             return;
           }
-          await write({ ...base, outcome: 'failed', code: err.code, detail: err.message });
+          await write({ ...base, outcome: 'failed', code: codeOf(err), detail: err.message });
         }
         handled++;
         options.onUser?.(handled, todo.length);

@@ -56,6 +56,8 @@ export type RollbackKeepReason =
 /** One line of rollback-plan.ndjson: what `--send` would do with a user, as read now. */
 export interface RollbackPlanLine {
   user_id: string;
+  /** The user's id in the new tenant, when not `user_id` (a linked account's database identity). */
+  new_user_id?: string;
   email?: string;
   /** `delete`, or the outcome the user would end with without being deleted. */
   action: 'delete' | Exclude<RollbackOutcome, 'deleted' | 'failed'> | 'failed';
@@ -66,9 +68,11 @@ export interface RollbackPlanLine {
 
 /** One line of rollback-journal.ndjson. */
 export type RollbackJournalLine =
-  | { user_id: string; step: 'deleting'; at: string }
+  | { user_id: string; new_user_id?: string; step: 'deleting'; at: string }
   | {
       user_id: string;
+      /** The user's id in the new tenant, when not `user_id`. */
+      new_user_id?: string;
       email?: string;
       outcome: RollbackOutcome;
       reason?: RollbackKeepReason;

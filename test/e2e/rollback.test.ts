@@ -100,7 +100,7 @@ async function lines<T>(path: string): Promise<T[]> {
 
 describe('rollback', () => {
   it('removes exactly the users the sweep inserted, keeps those who logged in or changed since, and marks the run', async () => {
-    const h = await startHarness({ sim: { seedOld: 60 } });
+    const h = await startHarness({ sim: { seedOld: 60, seedLinked: 0.2 } });
     expect(await lazyDeployCommand(h.config, {}, { print: () => undefined })).toBe(0);
     const info = h.sim.tenants.new;
     const api = await Mgmt.connect(h.sim, 'new');
@@ -124,16 +124,20 @@ describe('rollback', () => {
     const { runId, summary, imported } = await sweep(h);
     expect(summary.counts.already_migrated).toBe(8);
     expect(imported.length).toBeGreaterThan(20);
+    // Linked accounts are imported as their database identity, under that identity's id.
+    const linked = imported.filter((l) => l.new_user_id !== undefined);
+    expect(linked.length).toBeGreaterThan(0);
     const dir = join(h.reportsDir, runId);
 
     // After the run one user sets a password (as a reset ticket would) and logs in; another's profile changes.
-    const active = imported[0]!.user_id;
-    const changed = imported[1]!.user_id;
+    const plain = imported.filter((l) => l.new_user_id === undefined);
+    const active = plain[0]!.user_id;
+    const changed = plain[1]!.user_id;
     const enc = encodeURIComponent;
     expect(
       (await api.call('PATCH', `/users/${enc(active)}`, { json: { password: 'Reset-Passw0rd!' } })).status,
     ).toBe(200);
-    expect(await login(info, imported[0]!.email, 'Reset-Passw0rd!')).toBe(200);
+    expect(await login(info, plain[0]!.email, 'Reset-Passw0rd!')).toBe(200);
     expect(
       (await api.call('PATCH', `/users/${enc(changed)}`, { json: { user_metadata: { theme: 'dark' } } }))
         .status,
@@ -311,8 +315,9 @@ describe('rollback', () => {
       records.push(...rbacFamily.added(c, { runId, at, refId: role.id }));
     };
     const editors = await createRole('Editors');
-    await assign(editors, [imported[0]!.user_id, imported[1]!.user_id, there[1]!]);
-    await assign({ id: viewers.id, name: 'Viewers' }, [imported[2]!.user_id, there[2]!]);
+    const ids = imported.map((l) => l.new_user_id ?? l.user_id);
+    await assign(editors, [ids[0]!, ids[1]!, there[1]!]);
+    await assign({ id: viewers.id, name: 'Viewers' }, [ids[2]!, there[2]!]);
     const auditors = await createRole('Auditors');
     await writeFile(
       join(dir, 'relations-added.ndjson'),

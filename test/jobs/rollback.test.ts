@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { judgeUser, loadRollbackRun } from '../../src/jobs/rollback.js';
+import type { TenantClient } from '../../src/auth0/types.js';
+import { RollbackAmbiguous, judgeUser, loadRollbackRun, readBack } from '../../src/jobs/rollback.js';
 import { summarizeRollback, type JournalState } from '../../src/report/rollback.js';
 import { writeRunReport } from '../../src/report/write.js';
 import { sampleSummary } from '../report/fixtures.js';
@@ -168,5 +169,51 @@ describe('summarizeRollback', () => {
     expect(s.kept).toEqual({ logged_in: 1 });
     expect(s.complete).toBe(false);
     expect(summarizeRollback(base, ['a', 'b'], journal).complete).toBe(true);
+  });
+});
+
+describe('readBack', () => {
+  const asked: string[] = [];
+  const tenant = new Map<string, Record<string, unknown>[]>([
+    [
+      'one@example.com',
+      [
+        { user_id: 'google-oauth2|1', identities: [{ connection: 'google-oauth2' }] },
+        { user_id: 'auth0|one', identities: [{ connection: 'Users' }] },
+      ],
+    ],
+    [
+      'two@example.com',
+      [
+        { user_id: 'auth0|two-a', identities: [{ connection: 'Users' }] },
+        { user_id: 'auth0|two-b', identities: [{ connection: 'Users' }] },
+      ],
+    ],
+  ]);
+  const client = {
+    getUser: async (id: string) => {
+      asked.push(id);
+      return id === 'auth0|known' ? { user_id: id } : undefined;
+    },
+    usersByEmail: async (email: string) => tenant.get(email) ?? [],
+  } as unknown as TenantClient;
+  const run = { connection: 'Users' };
+
+  it('reads a user by its id in the new tenant', async () => {
+    expect(await readBack(client, run, { user_id: 'x', newId: 'auth0|known', notBefore: 0 })).toEqual({
+      id: 'auth0|known',
+      user: { user_id: 'auth0|known' },
+    });
+    expect(await readBack(client, run, { user_id: 'x', newId: 'auth0|gone', notBefore: 0 })).toBeUndefined();
+    expect(asked).toEqual(['auth0|known', 'auth0|gone']);
+  });
+
+  it('without it, finds the connection’s database user by email, and never guesses between two', async () => {
+    const u = { user_id: 'google-oauth2|1', notBefore: 0 };
+    expect((await readBack(client, run, { ...u, email: 'one@example.com' }))?.id).toBe('auth0|one');
+    expect(await readBack(client, run, { ...u, email: 'nobody@example.com' })).toBeUndefined();
+    await expect(readBack(client, run, { ...u, email: 'two@example.com' })).rejects.toBeInstanceOf(
+      RollbackAmbiguous,
+    );
   });
 });

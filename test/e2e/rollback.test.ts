@@ -26,6 +26,7 @@ import type { RollbackPlanLine, RollbackSummary } from '../../src/report/rollbac
 import type { ImportedLine, RunSummary } from '../../src/report/types.js';
 import { DB_CONNECTION, generatedPassword, type SimTenantInfo } from '../../src/sim/index.js';
 import { FAST, startHarness, type Harness } from '../jobs/harness.js';
+import { roleMembers, rolePermissions } from '../relations/compare.js';
 import { Mgmt, type Loose } from '../sim/helpers.js';
 
 const ROLLBACK_PROCESS = fileURLToPath(new URL('./rollback-process.ts', import.meta.url));
@@ -80,12 +81,21 @@ async function login(info: SimTenantInfo, username: string, password: string): P
   return res.status;
 }
 
-async function sweep(h: Harness): Promise<{ runId: string; summary: RunSummary; imported: ImportedLine[] }> {
+/**
+ * A sweep (users, then relations unless `relations` is false). The simulated new tenant lacks one
+ * of the old tenant's APIs, so the relations stage fails those permissions (exit 3); no user fails.
+ */
+async function sweep(
+  h: Harness,
+  relations = true,
+): Promise<{ runId: string; summary: RunSummary; imported: ImportedLine[] }> {
   const cli = io();
   let runId = '';
-  expect(await sweepCommand(h.config, {}, { ...cli, onRun: (id) => (runId = id) }), cli.text()).toBe(0);
+  const code = await sweepCommand(h.config, { relations }, { ...cli, onRun: (id) => (runId = id) });
+  expect([0, 3], cli.text()).toContain(code);
   const dir = join(h.reportsDir, runId);
   const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+  expect(summary.counts.failed).toBe(0);
   const imported: ImportedLine[] = [];
   for await (const l of readNdjson<ImportedLine>(join(dir, 'imported.ndjson.gz'))) imported.push(l);
   expect(imported).toHaveLength(summary.counts.imported);
@@ -120,6 +130,9 @@ describe('rollback', () => {
     }
     const before = await readTenant(api);
     expect(before.size).toBe(8);
+    const neu = createTenantClient(h.config.tenants.new!, { label: 'new' });
+    const rolesBefore = await roleMembers(neu);
+    const permissionsBefore = await rolePermissions(neu);
 
     const { runId, summary, imported } = await sweep(h);
     expect(summary.counts.already_migrated).toBe(8);
@@ -144,6 +157,10 @@ describe('rollback', () => {
     ).toBe(200);
     const afterRun = await readTenant(api);
     expect(afterRun.size).toBe(8 + imported.length);
+    const rolesAfterRun = await roleMembers(neu);
+    // The relations stage gave roles to the run's users and to the lazily migrated ones.
+    const lazyIds = old.slice(0, 5).map((u) => u.user_id);
+    expect([...rolesAfterRun.values()].some((m) => lazyIds.some((id) => m.has(id)))).toBe(true);
 
     // The dry run reads and plans, and changes nothing.
     let deleted = 0;
@@ -176,6 +193,19 @@ describe('rollback', () => {
     for (const [id, u] of before) expect(now.get(id)).toEqual(u);
     expect(now.get(active)).toEqual(afterRun.get(active));
     expect(now.get(changed)).toEqual(afterRun.get(changed));
+    // Roles: as before the run, but for those the two kept users hold (and a role the run created that they hold).
+    const keptIds = new Set([active, changed]);
+    const expectedRoles = new Map<string, Set<string>>();
+    for (const [name, members] of rolesAfterRun) {
+      const stays = new Set([
+        ...(rolesBefore.get(name) ?? []),
+        ...[...members].filter((id) => keptIds.has(id)),
+      ]);
+      if (rolesBefore.has(name) || stays.size > 0) expectedRoles.set(name, stays);
+    }
+    expect(await roleMembers(neu)).toEqual(expectedRoles);
+    const permissionsNow = await rolePermissions(neu);
+    for (const [name, perms] of permissionsBefore) expect(permissionsNow.get(name)).toEqual(perms);
     for (const l of imported) {
       if (l.user_id === active || l.user_id === changed) continue;
       expect((await api.call('GET', `/users-by-email?email=${enc(l.email)}`)).body).toEqual([]);
@@ -195,6 +225,16 @@ describe('rollback', () => {
       kept: { logged_in: 1, changed_after_run: 1 },
       problems: [],
     });
+    for (const c of Object.values(result.relations!.byKind)) {
+      expect(c.failed).toBe(0);
+      expect(c.removed + c.gone_with_user + c.gone_with_entity + c.kept + c.already_gone).toBe(c.total);
+    }
+    expect(result.relations!.byKind.role_assignments).toMatchObject({
+      removed: expect.any(Number),
+      gone_with_user: expect.any(Number),
+    });
+    expect(result.relations!.byKind.role_assignments!.removed).toBeGreaterThan(0);
+    expect(result.relations!.byKind.role_assignments!.gone_with_user).toBeGreaterThan(0);
     const md = await readFile(join(dir, 'rollback.md'), 'utf8');
     expect(md).toContain(active);
     expect(md).toContain(changed);
@@ -277,7 +317,7 @@ describe('rollback', () => {
       await Promise.all(there.map(async (id) => [id, await rolesOf(id)] as const)),
     );
 
-    const { runId, imported } = await sweep(h);
+    const { runId, imported } = await sweep(h, false);
     const dir = join(h.reportsDir, runId);
 
     // What the run's relations stage does, recorded as it records it.

@@ -9,7 +9,7 @@ import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
 import { ExitCode, InputError, MigrateError } from '../errors.js';
 import { summarizeRelations, undoRelations } from '../jobs/rollback-relations.js';
-import { loadRollbackRun, planRollback, sendRollback } from '../jobs/rollback.js';
+import { IntervalGate, loadRollbackRun, planRollback, sendRollback } from '../jobs/rollback.js';
 import { createRuntime } from '../jobs/runtime.js';
 import { AtomicFile, writeFileAtomic } from '../report/files.js';
 import { count, n } from '../report/format.js';
@@ -80,13 +80,16 @@ export async function rollbackCommand(
       );
     }
     const rr = await loadRollbackRun(dir, summary);
+    const gate = new IntervalGate(config.maxRps.new);
     const client = createTenantClient(tenant, {
       label: 'new',
+      rateGate: gate,
       ...(hooks.logger && { logger: hooks.logger }),
     });
     const includeActive = options.includeActive === true;
     const common = {
       includeActive,
+      gate,
       ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
     };
     out.write(

@@ -132,6 +132,15 @@ export async function undoRelations(
         lines.push(earlier);
         continue;
       }
+      if (r.tenant !== 'new') {
+        await record({
+          ...base,
+          outcome: 'kept',
+          reason: 'not_undoable',
+          detail: `added in the ${r.tenant} tenant`,
+        });
+        continue;
+      }
       if (r.userId !== undefined && options.users.has(r.userId)) {
         const userOutcome = options.users.get(r.userId);
         if (userOutcome === 'deleted' || userOutcome === 'already_gone') {
@@ -168,9 +177,9 @@ export async function undoRelations(
         entityFate.set(ek, earlier.outcome);
         continue;
       }
-      const where = usagePath(r.entity.type, r.entity.id);
+      const where = r.tenant === 'new' ? usagePath(r.entity.type, r.entity.id) : undefined;
       if (where === undefined) {
-        await record({ ...base, outcome: 'kept', reason: 'unknown_entity' });
+        await record({ ...base, outcome: 'kept', reason: 'not_undoable' });
         entityFate.set(ek, 'kept');
         continue;
       }

@@ -16,9 +16,11 @@
  * DELETE goes out, so a process killed between the two finds the user gone on the next `--send`
  * and counts it `deleted` (once), and users with an outcome are not read again.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isAuth0Error } from '../auth0/errors.js';
-import type { TenantClient } from '../auth0/types.js';
+import type { RateGate, TenantClient } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
 import { REPORT_FILES, openPrivateAppend, readNdjson, refuseSymlink } from '../report/files.js';
 import {
@@ -79,7 +81,10 @@ export async function loadRollbackRun(dir: string, summary: RunSummary): Promise
     }
   }
   const users = new Map<string, RollbackUser>();
-  for await (const line of readNdjson<ImportedLine>(join(dir, REPORT_FILES.imported))) {
+  // A relations run imports nobody: it has no imported file.
+  const importedFile = join(dir, REPORT_FILES.imported);
+  const lines = existsSync(importedFile) ? readNdjson<ImportedLine>(importedFile) : [];
+  for await (const line of lines) {
     if (typeof line.user_id !== 'string' || users.has(line.user_id)) continue;
     const newId = line.new_user_id ?? (line.user_id.startsWith('auth0|') ? line.user_id : undefined);
     users.set(line.user_id, {
@@ -162,7 +167,9 @@ export async function readBack(
   client: TenantClient,
   run: Pick<RollbackRun, 'connection'>,
   u: RollbackUser,
+  gate?: RateGate,
 ): Promise<{ id: string; user: Record<string, unknown> } | undefined> {
+  await gate?.take();
   if (u.newId !== undefined) {
     const user = await client.getUser(u.newId);
     return user === undefined ? undefined : { id: u.newId, user };
@@ -190,11 +197,41 @@ export class RollbackAmbiguous extends Error {
   }
 }
 
+/**
+ * Paces this process's requests to a tenant at `rps`, evenly (`NEW_AUTH0_MAX_RPS`), so a rollback
+ * stays within the budget the other stages keep to; the client still waits out any 429.
+ */
+export class IntervalGate implements RateGate {
+  readonly #gapMs: number;
+  readonly #now: () => number;
+  readonly #wait: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  #next = 0;
+
+  constructor(
+    rps: number,
+    clock: { now?: () => number; wait?: (ms: number, signal?: AbortSignal) => Promise<unknown> } = {},
+  ) {
+    this.#gapMs = 1000 / rps;
+    this.#now = clock.now ?? Date.now;
+    this.#wait =
+      clock.wait ?? ((ms, signal) => sleep(ms, undefined, signal === undefined ? undefined : { signal }));
+  }
+
+  async take(signal?: AbortSignal): Promise<void> {
+    const t = this.#now();
+    const at = Math.max(t, this.#next);
+    this.#next = at + this.#gapMs;
+    if (at > t) await this.#wait(at - t, signal);
+  }
+}
+
 export interface RollbackOptions {
   /** Delete users who logged in since the run too. @defaultValue false */
   includeActive?: boolean;
   /** Users handled at once; the client waits out 429s. @defaultValue 4 */
   concurrency?: number;
+  /** Paces the reads and deletes (the client paces its own generic requests with it too). */
+  gate?: RateGate;
   /** After each user of a `--send` (progress output). */
   onUser?: (done: number, todo: number) => void;
 }
@@ -250,7 +287,7 @@ export async function planRollback(
         return;
       }
       try {
-        const found = await readBack(client, run, u);
+        const found = await readBack(client, run, u, options.gate);
         const v = judgeUser(found?.user, run, u.notBefore, { includeActive });
         lines.set(u.user_id, {
           ...base,
@@ -313,7 +350,7 @@ export async function sendRollback(
       async (u) => {
         const base = { user_id: u.user_id, ...(u.email !== undefined && { email: u.email }) };
         try {
-          const found = await readBack(client, run, u);
+          const found = await readBack(client, run, u, options.gate);
           // The DELETE went out before a crash: the user is gone because of us.
           if (found === undefined && journal.deleting.has(u.user_id)) {
             await write({ ...base, outcome: 'deleted' });
@@ -323,6 +360,7 @@ export async function sendRollback(
               const id = found!.id;
               const as = id !== u.user_id ? { new_user_id: id } : {};
               await write({ user_id: u.user_id, ...as, step: 'deleting' });
+              await options.gate?.take();
               await client.deleteUser(id);
               await write({ ...base, ...as, outcome: 'deleted', detail: v.detail });
             } else if (v.action === 'already_gone') {

@@ -110,8 +110,11 @@ export interface RelationUndoLine {
   entity: string;
   user_id?: string;
   outcome: RelationUndoOutcome;
-  /** For `kept`: `user_kept` (the rollback kept its user), `in_use` (someone uses the entity now). */
-  reason?: 'user_kept' | 'in_use' | 'unknown_entity';
+  /**
+   * For `kept`: `user_kept` (the rollback kept its user), `in_use` (someone uses the entity now),
+   * `not_undoable` (an entity whose use cannot be read, or a change in the old tenant).
+   */
+  reason?: 'user_kept' | 'in_use' | 'not_undoable';
   code?: string;
   detail?: string;
   at: string;

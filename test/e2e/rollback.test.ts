@@ -29,6 +29,9 @@ import { FAST, startHarness, type Harness } from '../jobs/harness.js';
 import { roleMembers, rolePermissions } from '../relations/compare.js';
 import { Mgmt, type Loose } from '../sim/helpers.js';
 
+/** The rollback paces itself at NEW_AUTH0_MAX_RPS (10 by default): the simulator takes more. */
+const FAST_RATE = { NEW_AUTH0_MAX_RPS: '1000' };
+
 const ROLLBACK_PROCESS = fileURLToPath(new URL('./rollback-process.ts', import.meta.url));
 
 function io() {
@@ -110,7 +113,7 @@ async function lines<T>(path: string): Promise<T[]> {
 
 describe('rollback', () => {
   it('removes exactly the users the sweep inserted, keeps those who logged in or changed since, and marks the run', async () => {
-    const h = await startHarness({ sim: { seedOld: 60, seedLinked: 0.2 } });
+    const h = await startHarness({ sim: { seedOld: 60, seedLinked: 0.2 }, env: FAST_RATE });
     expect(await lazyDeployCommand(h.config, {}, { print: () => undefined })).toBe(0);
     const info = h.sim.tenants.new;
     const api = await Mgmt.connect(h.sim, 'new');
@@ -260,14 +263,14 @@ describe('rollback', () => {
   });
 
   it('killed half way (SIGKILL) and run again, deletes each user once', async () => {
-    const h = await startHarness({ sim: { seedOld: 40 } });
+    const h = await startHarness({ sim: { seedOld: 40 }, env: FAST_RATE });
     const { runId, imported } = await sweep(h);
     const tenant = h.sim.tenant('new');
     const deletions = new Map<string, number>();
     tenant.users.onDelete((u) => deletions.set(u.user_id, (deletions.get(u.user_id) ?? 0) + 1));
 
     const child = spawn(process.execPath, ['--import', 'tsx', ROLLBACK_PROCESS, runId, '1'], {
-      env: h.workerEnv(),
+      env: h.workerEnv(FAST_RATE),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -300,7 +303,7 @@ describe('rollback', () => {
   });
 
   it('takes back the relations the run added, and deletes a role it created only when nobody uses it', async () => {
-    const h = await startHarness({ sim: { seedOld: 40, seedNewMigrated: 0.3 } });
+    const h = await startHarness({ sim: { seedOld: 40, seedNewMigrated: 0.3 }, env: FAST_RATE });
     const api = await Mgmt.connect(h.sim, 'new');
     const client = createTenantClient(h.config.tenants.new!, { label: 'new' });
     const there = [...(await readTenant(api)).keys()];

@@ -8,6 +8,7 @@ import { ExitCode, InputError, MigrateError } from '../errors.js';
 import { REPORT_FILES } from '../report/files.js';
 import { count, n } from '../report/format.js';
 import { planResets, resetSource, sendResets } from '../report/resets.js';
+import { readJournal } from '../report/rollback.js';
 import { readSummary } from '../report/write.js';
 import { existingReport } from './report.js';
 import type { CommandOutput } from './run.js';
@@ -57,6 +58,19 @@ export async function resetsCommand(
     );
   }
   const plan = await planResets(dir);
+  // Users a rollback of the run deleted are gone: a ticket for them would fail.
+  const rolledBack = await readJournal(dir);
+  const gone = (id: string): boolean => {
+    const o = rolledBack.final.get(id)?.outcome;
+    return o === 'deleted' || o === 'already_gone';
+  };
+  const removed = plan.todo.filter((u) => gone(u.user_id)).length;
+  if (removed > 0) {
+    plan.todo = plan.todo.filter((u) => !gone(u.user_id));
+    out.write(
+      `${count(removed, 'user')} of the run ${removed === 1 ? 'was' : 'were'} removed by \`rollback ${runId}\`: left out.\n`,
+    );
+  }
   const newTenant = config.tenants.new;
   const where = newTenant !== undefined ? `the new tenant (${newTenant.domain})` : 'the new tenant';
   const what = byEmail ? 'change-password email' : 'password-change ticket';

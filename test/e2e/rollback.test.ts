@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { discardCommand } from '../../src/commands/discard.js';
 import { lazyDeployCommand } from '../../src/commands/lazy.js';
+import { resetsCommand } from '../../src/commands/resets.js';
 import { rollbackCommand } from '../../src/commands/rollback.js';
 import { reportCommand } from '../../src/commands/report.js';
 import { listRuns } from '../../src/commands/runs.js';
@@ -252,6 +253,13 @@ describe('rollback', () => {
     const discarded = io();
     expect(await discardCommand(h.config, runId, { out: discarded.out })).toBe(0);
     expect((await h.rt.store.getRun(runId))?.rolledBackAt).toBeTypeOf('number');
+    // Password resets leave out the users the rollback deleted.
+    const resets = io();
+    expect(await resetsCommand(h.config, runId, {}, resets.out)).toBe(0);
+    expect(resets.text()).toContain(
+      `${imported.length - 2} users of the run were removed by \`rollback ${runId}\``,
+    );
+    expect(resets.text()).toContain(', 2 to do.');
     expect((await listRuns(h.reportsDir)).find((r) => r.runId === runId)).toMatchObject({ rolledBack: true });
     const status = io();
     expect(await statusCommand(h.config, runId, {}, { out: status.out })).toBe(0);

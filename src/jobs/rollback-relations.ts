@@ -190,8 +190,10 @@ export async function undoRelations(
       } catch (thrown) {
         const err = coerceError(thrown);
         if (isAuth0Error(err, 'not_found')) {
-          await record({ ...base, outcome: 'already_gone' });
-          entityFate.set(ek, 'already_gone');
+          // Deleted by a `--send` a crash cut short after the call, or by someone else.
+          const gone = done.undoing.has(key) ? 'removed' : 'already_gone';
+          await record({ ...base, outcome: gone });
+          entityFate.set(ek, gone);
           continue;
         }
         if (!isAuth0Error(err) || !ITEM_ERRORS.has(err.code)) return { lines, stoppedBy: err };

@@ -147,7 +147,7 @@ export async function rollbackCommand(
         if (k % every === 0 && k < todo) out.write(`  ${n(k)}/${n(todo)}\n`);
       },
     });
-    let journal = await readJournal(dir);
+    const journal = await readJournal(dir);
     let relations: Awaited<ReturnType<typeof undoRelations>> | undefined;
     if (result.stoppedBy === undefined) {
       const fates = new Map(
@@ -157,7 +157,6 @@ export async function rollbackCommand(
         }),
       );
       relations = await undoRelations(client, dir, { users: fates, send: true });
-      journal = await readJournal(dir);
     }
     const stoppedBy = result.stoppedBy ?? relations?.stoppedBy;
     const s = summarizeRollback(

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { RateGate, TenantClient } from '../auth0/types.js';
-import { coerceError } from '../errors.js';
+import { ToolError, coerceError } from '../errors.js';
 import { REPORT_FILES, openPrivateAppend, readNdjson, refuseSymlink } from '../report/files.js';
 import {
   ROLLBACK_FILES,
@@ -189,11 +189,9 @@ export async function readBack(
 }
 
 /** More than one new-tenant user could be the run's: none is deleted. */
-export class RollbackAmbiguous extends Error {
-  readonly code = 'ambiguous_user';
+export class RollbackAmbiguous extends ToolError {
   constructor(message: string) {
-    super(message);
-    this.name = this.constructor.name;
+    super('ambiguous_user', message, { final: true });
   }
 }
 

@@ -5,11 +5,11 @@
  * back is marked so: it cannot be resumed, nor rolled back again.
  */
 import { join } from 'node:path';
-import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
 import { ExitCode, InputError, MigrateError } from '../errors.js';
 import { summarizeRelations, undoRelations } from '../jobs/rollback-relations.js';
-import { IntervalGate, loadRollbackRun, planRollback, sendRollback } from '../jobs/rollback.js';
+import { RedisRateBudget } from '../jobs/rate-budget.js';
+import { loadRollbackRun, planRollback, sendRollback } from '../jobs/rollback.js';
 import { createRuntime } from '../jobs/runtime.js';
 import { AtomicFile, writeFileAtomic } from '../report/files.js';
 import { count, n } from '../report/format.js';
@@ -68,7 +68,10 @@ export async function rollbackCommand(
     });
   }
 
-  const rt = await createRuntime(config, { ...(hooks.logger && { logger: hooks.logger }) });
+  const rt = await createRuntime(config, {
+    ...(hooks.logger && { logger: hooks.logger }),
+    ...(hooks.settings && { settings: hooks.settings }),
+  });
   try {
     const run = await rt.store.getRun(runId);
     if (run !== undefined && (run.status === 'running' || run.status === 'stopped')) {
@@ -80,12 +83,10 @@ export async function rollbackCommand(
       );
     }
     const rr = await loadRollbackRun(dir, summary);
-    const gate = new IntervalGate(config.maxRps.new);
-    const client = createTenantClient(tenant, {
-      label: 'new',
-      rateGate: gate,
-      ...(hooks.logger && { logger: hooks.logger }),
-    });
+    // The tenant's one rate budget, shared with every worker: the client's own requests draw on
+    // it, and the rollback takes from it before each read and delete of a user (SDK calls).
+    const client = rt.client('new');
+    const gate = new RedisRateBudget(rt.redis, rt.store.rateKey(tenant.domain), { rps: config.maxRps.new });
     const includeActive = options.includeActive === true;
     const common = {
       includeActive,

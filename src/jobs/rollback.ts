@@ -18,7 +18,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { RateGate, TenantClient } from '../auth0/types.js';
 import { ToolError, coerceError } from '../errors.js';
@@ -195,40 +194,12 @@ export class RollbackAmbiguous extends ToolError {
   }
 }
 
-/**
- * Paces this process's requests to a tenant at `rps`, evenly (`NEW_AUTH0_MAX_RPS`), so a rollback
- * stays within the budget the other stages keep to; the client still waits out any 429.
- */
-export class IntervalGate implements RateGate {
-  readonly #gapMs: number;
-  readonly #now: () => number;
-  readonly #wait: (ms: number, signal?: AbortSignal) => Promise<unknown>;
-  #next = 0;
-
-  constructor(
-    rps: number,
-    clock: { now?: () => number; wait?: (ms: number, signal?: AbortSignal) => Promise<unknown> } = {},
-  ) {
-    this.#gapMs = 1000 / rps;
-    this.#now = clock.now ?? Date.now;
-    this.#wait =
-      clock.wait ?? ((ms, signal) => sleep(ms, undefined, signal === undefined ? undefined : { signal }));
-  }
-
-  async take(signal?: AbortSignal): Promise<void> {
-    const t = this.#now();
-    const at = Math.max(t, this.#next);
-    this.#next = at + this.#gapMs;
-    if (at > t) await this.#wait(at - t, signal);
-  }
-}
-
 export interface RollbackOptions {
   /** Delete users who logged in since the run too. @defaultValue false */
   includeActive?: boolean;
   /** Users handled at once; the client waits out 429s. @defaultValue 4 */
   concurrency?: number;
-  /** Paces the reads and deletes (the client paces its own generic requests with it too). */
+  /** The tenant's rate budget, taken from before each read and delete of a user. */
   gate?: RateGate;
   /** After each user of a `--send` (progress output). */
   onUser?: (done: number, todo: number) => void;

@@ -61,7 +61,7 @@ const FILE_TEXT: Array<[PerUserFile, Inline[]]> = [
   ['retry', [': the failed users in export format, for ', { code: 'auth0-migrate import' }]],
 ];
 
-const PHASE_ORDER = ['export', 'snapshot', 'plan', 'import', 'report'];
+const PHASE_ORDER = ['export', 'snapshot', 'plan', 'import', 'relations', 'report'];
 const JOB_ROWS = 1000;
 
 /** A path as it can be pasted into a shell. */
@@ -90,7 +90,7 @@ function breakdownTable(
 
 const RELATION_KINDS: Record<string, string> = {
   roles_created: 'roles created in the new tenant (matched by name)',
-  role_permissions: 'permissions of roles (an API missing in the new tenant: failed, code missing_api)',
+  role_permissions: 'permissions of roles (those of APIs missing in the new tenant are listed below)',
   role_assignments: "users' roles",
   direct_permissions: "users' own permissions (--direct-permissions)",
 };
@@ -147,7 +147,7 @@ function relationsBlocks(s: RunSummary): Block[] {
     blocks.push({
       kind: 'p',
       text: [
-        `${n(r.pending)} relation line${r.pending === 1 ? '' : 's'} wait for users not yet in the new tenant (`,
+        `${n(r.pending)} relation line${r.pending === 1 ? ' waits' : 's wait'} for users not yet in the new tenant (`,
         { code: r.files.pending },
         '): a later run assigns them once the users arrive.',
       ],

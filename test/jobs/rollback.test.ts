@@ -7,13 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TenantClient } from '../../src/auth0/types.js';
-import {
-  IntervalGate,
-  RollbackAmbiguous,
-  judgeUser,
-  loadRollbackRun,
-  readBack,
-} from '../../src/jobs/rollback.js';
+import { RollbackAmbiguous, judgeUser, loadRollbackRun, readBack } from '../../src/jobs/rollback.js';
 import { summarizeRollback, type JournalState } from '../../src/report/rollback.js';
 import { writeRunReport } from '../../src/report/write.js';
 import { sampleSummary } from '../report/fixtures.js';
@@ -221,20 +215,5 @@ describe('readBack', () => {
     await expect(readBack(client, run, { ...u, email: 'two@example.com' })).rejects.toBeInstanceOf(
       RollbackAmbiguous,
     );
-  });
-});
-
-describe('IntervalGate', () => {
-  it('lets requests go evenly at the rate: at once, then one gap apart, and again at once after a pause', async () => {
-    let now = 1_000;
-    const waits: number[] = [];
-    const gate = new IntervalGate(50, { now: () => now, wait: async (ms) => waits.push(ms) });
-    await gate.take();
-    await gate.take();
-    await gate.take();
-    expect(waits).toEqual([20, 40]);
-    now += 1_000;
-    await gate.take();
-    expect(waits).toEqual([20, 40]);
   });
 });

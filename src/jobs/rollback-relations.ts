@@ -112,6 +112,7 @@ export async function undoRelations(
     const ek = entityKey(r.entity.type, r.entity.id);
     leaving.set(ek, (leaving.get(ek) ?? new Set()).add(r.userId));
   };
+  const keptRoles = new Set<string>();
   const created = new Map<string, AddedRecord>();
   for (const r of added) if (r.action === 'created') created.set(entityKey(r.entity.type, r.entity.id), r);
 
@@ -147,6 +148,8 @@ export async function undoRelations(
           leaves(r);
           await record({ ...base, outcome: 'gone_with_user' });
         } else if (userOutcome === 'kept_active' || userOutcome === 'kept_changed') {
+          // An organization member role names its role only in the item: that role is in use.
+          if (r.item?.role_id !== undefined) keptRoles.add(r.item.role_id);
           await record({ ...base, outcome: 'kept', reason: 'user_kept' });
         } else {
           await record({ ...base, outcome: 'failed', code: 'user_not_rolled_back' });
@@ -180,6 +183,11 @@ export async function undoRelations(
       const where = r.tenant === 'new' ? usagePath(r.entity.type, r.entity.id) : undefined;
       if (where === undefined) {
         await record({ ...base, outcome: 'kept', reason: 'not_undoable' });
+        entityFate.set(ek, 'kept');
+        continue;
+      }
+      if (r.entity.type === 'role' && keptRoles.has(r.entity.id)) {
+        await record({ ...base, outcome: 'kept', reason: 'in_use', detail: 'a member role of a user kept' });
         entityFate.set(ek, 'kept');
         continue;
       }

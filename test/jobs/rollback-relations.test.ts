@@ -183,4 +183,30 @@ describe('undoRelations', () => {
       ['role_permissions', 'gone_with_entity'],
     ]);
   });
+
+  it('keeps a role the run created that a kept user holds as an organization member role', async () => {
+    const memberRole: AddedRecord = {
+      ...base,
+      callId: 'member-roles-acme',
+      kind: 'member_roles',
+      action: 'assigned',
+      entity: { type: 'organization', name: 'acme', id: 'org_1' },
+      userId: 'auth0|kept',
+      item: { role_id: 'rol_L' },
+      undo: {
+        method: 'DELETE',
+        path: '/organizations/org_1/members/auth0|kept/roles',
+        body: { roles: ['rol_L'] },
+      },
+    };
+    await writeAdded([created('Leads', 'rol_L'), memberRole]);
+    // Role users do not list organization member roles.
+    const t = tenant({ rol_L: [] });
+    const { lines } = await undoRelations(t.client, dir, { users, send: true });
+    expect(t.calls.filter((c) => !c.startsWith('GET'))).toEqual([]);
+    expect(lines.map((l) => [l.kind, l.outcome, l.reason])).toEqual([
+      ['member_roles', 'kept', 'user_kept'],
+      ['roles_created', 'kept', 'in_use'],
+    ]);
+  });
 });

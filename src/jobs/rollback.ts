@@ -44,6 +44,8 @@ export interface RollbackUser {
   email?: string;
   /** Epoch ms: a new-tenant user created before this was not created by the run. */
   notBefore: number;
+  /** In a run with `--upsert`, the user's batch job updated users: this one may be one of them. */
+  mayBeUpdated?: boolean;
 }
 
 /** What the run's report says about it, as far as the rollback needs. */
@@ -62,9 +64,10 @@ export interface RollbackRun {
  * Reads the users a run inserted from its report (summary.json and imported.ndjson.gz). A user
  * the new tenant held before the run started was not created by it. In a run with `--upsert`,
  * a batch whose job updated users may hold users that arrived (lazily) while the run went on,
- * before the job was sent: there, a user created before the job's recorded submission is taken
- * for one the job updated (the record is taken when Auth0 answers, so a user the job inserted at
- * once can be kept too: on the safe side).
+ * before the job was sent or while it ran: there, a user created before the job's recorded
+ * submission, or one who has logged in (users arrive lazily by logging in; an imported user has
+ * not, until after the run), is taken for one the job updated. On the safe side: a user the job
+ * inserted and who logged in since is kept too, `--include-active` or not.
  */
 export async function loadRollbackRun(dir: string, summary: RunSummary): Promise<RollbackRun> {
   const startedAt = Date.parse(summary.timings.startedAt);
@@ -91,6 +94,7 @@ export async function loadRollbackRun(dir: string, summary: RunSummary): Promise
       ...(newId !== undefined && { newId }),
       ...(line.email !== undefined && line.email !== '' && { email: line.email }),
       notBefore: updatedIn.get(line.batch) ?? startedAt,
+      ...(updatedIn.has(line.batch) && { mayBeUpdated: true }),
     });
   }
   return {
@@ -119,7 +123,7 @@ export function judgeUser(
   user: Record<string, unknown> | undefined,
   run: Pick<RollbackRun, 'upsert' | 'endedAt'>,
   notBefore: number,
-  options: { includeActive: boolean },
+  options: { includeActive: boolean; mayBeUpdated?: boolean },
 ): Verdict {
   if (user === undefined) return { action: 'already_gone' };
   const time = (k: string): number | undefined => {
@@ -149,6 +153,13 @@ export function judgeUser(
   }
   if (created > run.endedAt) return { action: 'kept_changed', reason: 'recreated_after_run', detail };
   const active = logins > 0 || lastLogin !== undefined;
+  if (active && options.mayBeUpdated === true) {
+    return {
+      action: 'kept_changed',
+      reason: 'updated_by_upsert',
+      detail: `${detail}; logged in, so it may have arrived lazily before the run's job updated it`,
+    };
+  }
   if (active && !options.includeActive) return { action: 'kept_active', reason: 'logged_in', detail };
   const byLogin = lastLogin !== undefined && updated !== undefined && updated <= lastLogin + LOGIN_UPDATE_MS;
   if (updated !== undefined && updated > run.endedAt && !byLogin) {
@@ -257,7 +268,10 @@ export async function planRollback(
       }
       try {
         const found = await readBack(client, run, u, options.gate);
-        const v = judgeUser(found?.user, run, u.notBefore, { includeActive });
+        const v = judgeUser(found?.user, run, u.notBefore, {
+          includeActive,
+          mayBeUpdated: u.mayBeUpdated === true,
+        });
         lines.set(u.user_id, {
           ...base,
           ...(found !== undefined && found.id !== u.user_id && { new_user_id: found.id }),
@@ -324,7 +338,10 @@ export async function sendRollback(
           if (found === undefined && journal.deleting.has(u.user_id)) {
             await write({ ...base, outcome: 'deleted' });
           } else {
-            const v = judgeUser(found?.user, run, u.notBefore, { includeActive });
+            const v = judgeUser(found?.user, run, u.notBefore, {
+              includeActive,
+              mayBeUpdated: u.mayBeUpdated === true,
+            });
             if (v.action === 'delete') {
               const id = found!.id;
               const as = id !== u.user_id ? { new_user_id: id } : {};

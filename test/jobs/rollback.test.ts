@@ -74,6 +74,21 @@ describe('judgeUser', () => {
       action: 'kept_changed',
       reason: 'recreated_after_run',
     });
+    // In a batch whose --upsert job updated users, one who logged in may be a lazy arrival it updated.
+    const loggedIn = imported({ logins_count: 2, last_login: at(END + 5_000), updated_at: at(END + 5_000) });
+    for (const includeActive of [false, true]) {
+      expect(
+        judgeUser(loggedIn, { ...run, upsert: true }, START, { includeActive, mayBeUpdated: true }),
+      ).toMatchObject({
+        action: 'kept_changed',
+        reason: 'updated_by_upsert',
+      });
+    }
+    expect(
+      judgeUser(imported(), { ...run, upsert: true }, START, { includeActive: false, mayBeUpdated: true }),
+    ).toMatchObject({
+      action: 'delete',
+    });
     const { created_at: _c, ...noCreation } = imported();
     expect(judgeUser(noCreation, run, START, plain)).toMatchObject({ action: 'kept_changed' });
   });
@@ -138,10 +153,10 @@ describe('loadRollbackRun', () => {
 
   it('with --upsert, a batch whose job updated users counts only users created after its submission', async () => {
     const r = await writeRun(true);
-    expect(r.users.map((u) => [u.user_id, u.notBefore])).toEqual([
-      ['auth0|a', START],
-      ['auth0|b', START],
-      ['auth0|c', START + 2_000],
+    expect(r.users.map((u) => [u.user_id, u.notBefore, u.mayBeUpdated])).toEqual([
+      ['auth0|a', START, undefined],
+      ['auth0|b', START, undefined],
+      ['auth0|c', START + 2_000, true],
     ]);
   });
 });

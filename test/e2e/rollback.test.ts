@@ -418,4 +418,71 @@ describe('rollback', () => {
       /roles_created: role Auditors \(in use: used by /,
     );
   });
+
+  it('with --upsert, keeps a user who arrived lazily while the job ran (the job updated it), deletes the ones it inserted', async () => {
+    const h = await startHarness({ sim: { seedOld: 30, seedLinked: 0 }, env: FAST_RATE });
+    const info = h.sim.tenants.new;
+    const tenant = h.sim.tenant('new');
+    const lazy = [...h.sim.tenant('old').users.iterate(DB_CONNECTION)].find(
+      (u) => u.email !== undefined && u.blocked !== true && u.user_id.startsWith('auth0|'),
+    )!;
+    // The user logs in (lazy migration) after the snapshot, as the import job starts.
+    const arrive = (jobId: string) => {
+      if (tenant.jobs.get(jobId)?.type !== 'users_import' || tenant.users.get(lazy.user_id) !== undefined)
+        return;
+      const now = new Date().toISOString();
+      tenant.users.insert({
+        user_id: lazy.user_id,
+        connection: info.connection,
+        provider: 'auth0',
+        isSocial: false,
+        email: lazy.email!,
+        email_verified: true,
+        created_at: now,
+        updated_at: now,
+        last_login: now,
+        logins_count: 1,
+      });
+    };
+    tenant.events.on('job-started', arrive);
+    const cli = io();
+    let runId = '';
+    const code = await sweepCommand(
+      h.config,
+      { upsert: true, relations: false },
+      { ...cli, onRun: (id) => (runId = id) },
+    );
+    tenant.events.off('job-started', arrive);
+    expect(code, cli.text()).toBe(0);
+    const summary = JSON.parse(
+      await readFile(join(h.reportsDir, runId, 'summary.json'), 'utf8'),
+    ) as RunSummary;
+    expect(summary.imported).toEqual({ inserted: summary.counts.imported - 1, updated: 1 });
+
+    expect(await rollbackCommand(h.config, runId, {}, { out: io().out })).toBe(0);
+    const plan = await lines<RollbackPlanLine>(join(h.reportsDir, runId, 'rollback-plan.ndjson'));
+    expect(plan.find((l) => l.user_id === lazy.user_id)).toMatchObject({
+      action: 'kept_changed',
+      reason: 'updated_by_upsert',
+    });
+    expect(plan.filter((l) => l.action === 'delete')).toHaveLength(summary.counts.imported - 1);
+    // --include-active does not make it the run's.
+    const sent = io();
+    expect(
+      await rollbackCommand(h.config, runId, { send: true, includeActive: true }, { out: sent.out }),
+    ).toBe(0);
+    const api = await Mgmt.connect(h.sim, 'new');
+    expect([...(await readTenant(api)).keys()]).toEqual([lazy.user_id]);
+    const result = JSON.parse(
+      await readFile(join(h.reportsDir, runId, 'rollback.json'), 'utf8'),
+    ) as RollbackSummary;
+    expect(result.users).toMatchObject({
+      total: summary.counts.imported,
+      deleted: summary.counts.imported - 1,
+      kept_changed: 1,
+      failed: 0,
+    });
+    expect(result.kept).toEqual({ updated_by_upsert: 1 });
+    expect(await readFile(join(h.reportsDir, runId, 'rollback.md'), 'utf8')).toContain(lazy.user_id);
+  });
 });

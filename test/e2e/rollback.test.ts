@@ -3,7 +3,8 @@
  * lazily, some of its own with an old user's email), then the rollback. The new tenant, read
  * through the Management API, is what it was before the run, but for the run's users who logged in
  * or changed since; a dry run changes nothing; a rollback killed half way and run again deletes
- * each user once; a rolled-back run cannot be resumed or rolled back again.
+ * each user once; a rolled-back run cannot be resumed or rolled back again; the relations the run
+ * added are taken back; a user an --upsert job updated is kept.
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';

@@ -130,6 +130,7 @@ export async function undoRelations(
       };
       const earlier = done.final.get(key);
       if (earlier !== undefined && earlier.outcome !== 'failed') {
+        if (earlier.reason === 'user_kept' && r.item?.role_id !== undefined) keptRoles.add(r.item.role_id);
         lines.push(earlier);
         continue;
       }

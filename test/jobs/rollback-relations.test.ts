@@ -199,13 +199,24 @@ describe('undoRelations', () => {
         body: { roles: ['rol_L'] },
       },
     };
-    await writeAdded([created('Leads', 'rol_L'), memberRole]);
-    // Role users do not list organization member roles.
-    const t = tenant({ rol_L: [] });
+    await writeAdded([created('Leads', 'rol_L'), assigned('Viewers', 'rol_V', 'auth0|lazy'), memberRole]);
+    // Role users do not list organization member roles. The first --send stops (an outage) before
+    // the roles; the next one carries on from the journal and still sees the member role.
+    const t = tenant({ rol_L: [], rol_V: [] });
+    const request = t.client.request.bind(t.client);
+    let outage = true;
+    t.client.request = async (...args: Parameters<TenantClient['request']>) => {
+      if (outage) throw new Auth0Error('network', 'connection reset');
+      return request(...args);
+    };
+    const first = await undoRelations(t.client, dir, { users, send: true });
+    expect(first.stoppedBy?.message).toBe('connection reset');
+    outage = false;
     const { lines } = await undoRelations(t.client, dir, { users, send: true });
-    expect(t.calls.filter((c) => !c.startsWith('GET'))).toEqual([]);
+    expect(t.calls.filter((c) => !c.startsWith('GET'))).toEqual(['DELETE /users/auth0|lazy/roles']);
     expect(lines.map((l) => [l.kind, l.outcome, l.reason])).toEqual([
       ['member_roles', 'kept', 'user_kept'],
+      ['role_assignments', 'removed', undefined],
       ['roles_created', 'kept', 'in_use'],
     ]);
   });

@@ -180,6 +180,7 @@ function build(
         batch: batchId,
         ...(base.jobId !== undefined && { job_id: base.jobId }),
         password_reset: !u.hasPassword,
+        ...(u.emailUnverified === true && { email_verified: false as const }),
         ...(v.earlierJob === true && { earlier_job: true }),
         // A linked account is imported as its database identity, under that identity's id.
         ...(u.sentId !== undefined && `auth0|${u.sentId}` !== userId && { new_user_id: `auth0|${u.sentId}` }),

@@ -160,6 +160,8 @@ export interface BatchUser {
   /** The `user_id` as sent in the import file (prefix stripped), to match `/errors` entries. */
   sentId?: string;
   hasPassword: boolean;
+  /** Sent with `email_verified: false`: `resets --verify-email` offers these a verification email. */
+  emailUnverified?: true;
   /** The username and phone number as sent: Auth0 refuses a user whose either belongs to another. */
   username?: string;
   phone?: string;
@@ -185,8 +187,8 @@ export type CollisionCheck =
 
 /** A staged batch: the exact import file and its users (store.ts keeps it compressed). */
 export interface StagedBatch {
-  /** The JSON array exactly as it is sent. */
-  payload: string;
+  /** The JSON array exactly as it is sent, as bytes. */
+  payload: Buffer;
   users: BatchUser[];
 }
 

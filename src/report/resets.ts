@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
-import { FILE_MODE, REPORT_FILES, readNdjson, refuseSymlink } from './files.js';
+import { FILE_MODE, REPORT_FILES, openPrivateAppend, readNdjson, refuseSymlink } from './files.js';
 import type { ImportedLine, PasswordResetLine, ResetResultLine, VerifyEmailResultLine } from './types.js';
 
 export interface ResetsOptions {
@@ -157,7 +157,7 @@ async function sendEach<L extends { user_id: string; status: string }>(
   onLine: (line: L | ErrorLine, done: number) => void,
 ): Promise<{ errors: Record<string, number>; stoppedBy?: Error }> {
   await refuseSymlink(dir);
-  const out = await openAppend(file);
+  const out = await openPrivateAppend(file);
   const errors: Record<string, number> = {};
   let next = 0;
   let done = 0;
@@ -195,29 +195,6 @@ async function sendEach<L extends { user_id: string; status: string }>(
     await out.close();
   }
   return { errors, ...(stop !== undefined && { stoppedBy: stop }) };
-}
-
-/** Opens the progress file for appending (0600, never through a link), ending a line cut short by a crash first. */
-async function openAppend(path: string): Promise<FileHandle> {
-  let fh: FileHandle;
-  try {
-    fh = await open(
-      path,
-      constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-      FILE_MODE,
-    );
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') await refuseSymlink(path);
-    throw err;
-  }
-  await fh.chmod(FILE_MODE);
-  const { size } = await fh.stat();
-  if (size > 0) {
-    const last = Buffer.alloc(1);
-    await fh.read(last, 0, 1, size - 1);
-    if (last[0] !== 0x0a) await fh.write('\n');
-  }
-  return fh;
 }
 
 export interface VerifyEmailPlan {

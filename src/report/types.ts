@@ -98,6 +98,8 @@ export interface RelationsSection {
   counts: RelationsCounts;
   /** API calls the plan holds (sent, unless a dry run). */
   calls: number;
+  /** List pages read from each tenant (one request each, retries aside). */
+  reads: { old: number; new: number };
   /** Catalog differences, missing APIs and what waits on them, limit breaches. */
   findings: { total: number; byType: Record<string, number>; listed: Finding[] };
   /** Relations waiting for their user (lines of the pending file). */
@@ -134,6 +136,11 @@ export interface ImportedLine {
    * (whose id Auth0 never told) created the user, found since under its id.
    */
   earlier_job?: true;
+  /**
+   * The new tenant's id of the user when it is not `user_id`: a linked account is imported as its
+   * database identity, under that identity's id.
+   */
+  new_user_id?: string;
 }
 
 /** One line of already-migrated.ndjson.gz. */

@@ -100,6 +100,10 @@ export interface RunMeta extends RunIdentity {
   discardedAt?: number;
   /** When its command stopped it (status `stopped`). */
   stoppedAt?: number;
+  /** When `rollback --send` started undoing it (it can no longer be resumed since). */
+  rollbackStartedAt?: number;
+  /** When `rollback` ended with every user the run imported settled: the run is rolled back. */
+  rolledBackAt?: number;
   /** Batch jobs revived after BullMQ failed them on its own (reconcile.ts). */
   revivedBatches?: number;
   /**

@@ -212,6 +212,8 @@ export class RunStore {
       reportError: h.reportError,
       discardedAt: num(h.discardedAt),
       stoppedAt: num(h.stoppedAt),
+      rollbackStartedAt: num(h.rollbackStartedAt),
+      rolledBackAt: num(h.rolledBackAt),
       revivedBatches: num(h.revivedBatches),
       relations: h.relations,
     };

@@ -237,6 +237,8 @@ export interface PlanChunk {
 /** The progress of a run, read by `status`, the progress display and the metrics. */
 export interface RunProgress {
   run: RunMeta;
+  /** The relations stage's calls, once planned: in the plan, and counted (ended). */
+  relations?: { calls: number; ended: number };
   counts: OutcomeCounts;
   batches: { staged: number; queued: number; running: number; done: number; failed: number };
 }

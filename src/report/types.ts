@@ -224,4 +224,6 @@ export interface ProgressSnapshot {
   total?: number;
   /** ISO time or epoch milliseconds when the run started. */
   startedAt: string | number;
+  /** The relations stage's calls, once planned: in the plan, and ended. */
+  relations?: { calls: number; ended: number };
 }

@@ -22,6 +22,7 @@ import type { RelationFamily } from '../relations/family.js';
 import { familyByName, RELATION_FAMILIES } from '../relations/registry.js';
 import {
   countOutcome,
+  type AddedRecord,
   type Finding,
   type PlanEntry,
   type PlannedCall,
@@ -345,6 +346,12 @@ export async function runRelationCall(
         if (id !== undefined) await rs.setRef(runId, call.creates.type, call.creates.name, id);
         return await end(countOutcome({}, call.kind, 'already_present', call.count));
       }
+      // One refused element (a user deleted since the plan, one at its limit) refuses the whole
+      // batch: its elements are sent one by one, so only the refused ones end failed.
+      const parts = isAuth0Error(err) && isRefusal(err) ? family.split?.(call) : undefined;
+      if (parts !== undefined && parts.length > 1) {
+        return await end(await sendParts(rt, runId, family, parts, path, refId));
+      }
       throw err;
     }
     const records = family.added(call, {
@@ -363,6 +370,60 @@ export async function runRelationCall(
     if (!isAuth0Error(err) && lastAttempt) return fail('error', err.message);
     throw err;
   }
+}
+
+/** A refusal of what was sent (4xx but scope, credentials and rate limits): another try fails alike. */
+function isRefusal(err: Auth0Error): boolean {
+  return err.code === 'not_found' || err.code === 'bad_request';
+}
+
+/**
+ * The parts of a refused batch, one request each (under the same rate budget). A part whose user
+ * is not in the tenant is pending; another refusal is that part's failure.
+ */
+async function sendParts(
+  rt: Runtime,
+  runId: string,
+  family: RelationFamily,
+  parts: PlannedCall[],
+  path: string,
+  refId: string | undefined,
+): Promise<RelationsCounts> {
+  const rs = rt.store.relations;
+  const counts: RelationsCounts = {};
+  const added: AddedRecord[] = [];
+  const failures: RelationFailureLine[] = [];
+  for (const part of parts) {
+    try {
+      await rt.client(part.tenant).request(part.method, path, part.body);
+      added.push(
+        ...family.added(part, { runId, at: new Date().toISOString(), ...(refId !== undefined && { refId }) }),
+      );
+      countOutcome(counts, part.kind, 'added', part.count);
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      if (!isAuth0Error(err) || !isRefusal(err)) throw err;
+      if (err.code === 'not_found') {
+        // The user left the new tenant after the plan: a later run assigns them if they return.
+        countOutcome(counts, part.kind, 'pending_user', part.count);
+        continue;
+      }
+      countOutcome(counts, part.kind, 'failed', part.count, codeOf(err));
+      const entity = part.ref ?? part.creates;
+      failures.push({
+        callId: part.id,
+        kind: part.kind,
+        ...(entity !== undefined && { entity: `${entity.type} "${entity.name}"` }),
+        userIds: part.userIds,
+        count: part.count,
+        code: codeOf(err),
+        message: err.message,
+      });
+    }
+  }
+  await rs.append(runId, 'added', added);
+  await rs.append(runId, 'failures', failures);
+  return counts;
 }
 
 function codeOf(err: Auth0Error): string {

@@ -107,6 +107,12 @@ export interface RelationFamily {
   /** The added-records of a call that succeeded, one per relation or created entity. */
   added(call: PlannedCall, success: CallSuccess): AddedRecord[];
   /**
+   * A call carrying several relations as one call per relation, for when the tenant refuses the
+   * batch (one user gone, one at a limit): only the refused ones then fail. Same path and kind;
+   * undefined when the call cannot be split.
+   */
+  split?(call: PlannedCall): PlannedCall[] | undefined;
+  /**
    * The GET that finds an entity of this family by name in a tenant, for a `{ref}` whose id is
    * not known (a role created by an earlier run, or by a call whose answer was lost). Its answer
    * may be a list (bare, or under `key`) or the entity itself; names are compared whole.

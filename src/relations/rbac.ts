@@ -520,12 +520,39 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
   }
 }
 
+/** A batch of users or permissions as one call each (ids derived from the batch's). */
+function split(call: PlannedCall): PlannedCall[] | undefined {
+  if (call.kind === 'role_assignments' && call.userIds.length > 1) {
+    return call.userIds.map((userId, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { users: [userId] },
+      count: 1,
+      userIds: [userId],
+    }));
+  }
+  if (
+    (call.kind === 'role_permissions' || call.kind === 'direct_permissions') &&
+    (call.items?.length ?? 0) > 1
+  ) {
+    return call.items!.map((item, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { permissions: [item] },
+      count: 1,
+      items: [item],
+    }));
+  }
+  return undefined;
+}
+
 export const rbacFamily: RelationFamily = {
   name: 'rbac',
   kinds: ['roles_created', 'role_permissions', 'role_assignments', 'direct_permissions'],
   sources: SOURCES,
   diff,
   added,
+  split,
   lookup: (ref) =>
     ref.type === 'role'
       ? { path: `/roles?name_filter=${enc(ref.name)}&per_page=100`, key: 'roles' }

@@ -122,4 +122,36 @@ describe('relations across worker processes', () => {
     const summary = (await h.rt.store.getSummary('storm'))!;
     for (const c of Object.values(summary.relations!.counts)) expect(c.failed).toBe(0);
   }, 120_000);
+
+  it('a user gone from the new tenant after the plan is pending, and the rest of their batch is assigned', async () => {
+    const h = await startHarness({ sim: { seedOld: 400, seedNewMigrated: 0.6, seed: 7 } });
+    // The stage plans, but no call runs until the user is gone.
+    await h.startWorkers({ queues: ['relations'] });
+    await startRun(h.rt, { kind: 'relations', runId: 'gone', relations: DEFAULT_RELATIONS });
+    while (!(await h.rt.store.relations.state('gone')).planned) await new Promise((r) => setTimeout(r, 20));
+    const plan = (await readFile(join(h.reportsDir, 'gone', 'relations-plan.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; call?: { kind: string; userIds: string[] } });
+    const batch = plan.find(
+      (l) => l.type === 'call' && l.call!.kind === 'role_assignments' && l.call!.userIds.length > 1,
+    )!;
+    const gone = batch.call!.userIds[0]!;
+    const neu = createTenantClient(toTenantConfig(h.sim.tenants.new), { label: 'new' });
+    await neu.request('DELETE', `/users/${encodeURIComponent(gone)}`);
+    await h.startWorkers({ queues: ['relation-call', 'report'] });
+    const final = await followRun(h.rt, 'gone', { intervalMs: 50 });
+    expect(final!.run.status).toBe('completed');
+    await expectRolesCarried(h, 'gone');
+    const r = (await h.rt.store.getSummary('gone'))!.relations!;
+    expect(r.counts.role_assignments!.failed).toBe(0);
+    const plannedPending = plan.filter(
+      (l) =>
+        l.type === 'settled' &&
+        (l as unknown as { settled: { kind: string; outcome: string } }).settled.kind ===
+          'role_assignments' &&
+        (l as unknown as { settled: { outcome: string } }).settled.outcome === 'pending_user',
+    ).length;
+    expect(r.counts.role_assignments!.pending_user).toBe(plannedPending + 1);
+  }, 120_000);
 });

@@ -207,15 +207,16 @@ describe('auth0-migrate relations', () => {
     for (const [name, perms] of before) for (const p of perms) expect(after.get(name)!.has(p)).toBe(true);
   }, 120_000);
 
-  it('counts a call the tenant refuses as failed with its users, exits 3, and a later run carries them', async () => {
+  it('counts what the tenant refuses as failed with its users, exits 3, and a later run carries it', async () => {
     const h = await startHarness({ sim: { seedOld: 300, seedNewMigrated: 0.6, seed: 12 } });
+    // Every assignment and permission call refused, its elements sent one by one refused too.
     h.sim.faults.add({
       kind: 'error',
       status: 400,
       tenant: 'new',
       method: 'POST',
       path: '/api/v2/roles/',
-      times: 1,
+      times: 0,
     });
     const first = await relations(h);
     expect(first.code).toBe(3);
@@ -226,10 +227,13 @@ describe('auth0-migrate relations', () => {
     const lines = (await readFile(join(h.reportsDir, first.runId, 'relations-failures.ndjson'), 'utf8'))
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { count: number; code: string; entity?: string });
-    expect(lines).toHaveLength(1);
-    expect(lines[0]!.count).toBe(failed);
-    expect(Object.keys(Object.values(counts).find((c) => c.failed > 0)!.failures)).toEqual([lines[0]!.code]);
+      .map((l) => JSON.parse(l) as { count: number; code: string; userIds: string[] });
+    // One line per element refused, naming its users; the codes as counted.
+    expect(lines.reduce((n, l) => n + l.count, 0)).toBe(failed);
+    expect(new Set(lines.map((l) => l.code))).toEqual(new Set(['bad_request']));
+    const assignments = lines.flatMap((l) => l.userIds);
+    expect(assignments.length).toBe(counts.role_assignments!.failed);
+    h.sim.faults.clear();
 
     // A later run (--update-roles, should the refused call have been a created role's permissions)
     // carries what failed: every present user has their roles, every role its permissions.

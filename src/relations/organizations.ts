@@ -499,12 +499,44 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
   }
 }
 
+/** A batch of members, or a member's roles, as one call each (ids derived from the batch's). */
+function split(call: PlannedCall): PlannedCall[] | undefined {
+  if (call.kind === 'memberships' && call.userIds.length > 1) {
+    return call.userIds.map((userId, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { members: [userId] },
+      count: 1,
+      userIds: [userId],
+    }));
+  }
+  const roles = (call.body as { roles?: unknown } | undefined)?.roles;
+  if (call.kind === 'member_roles' && Array.isArray(roles) && roles.length > 1) {
+    return roles.map((role, i) => {
+      // Keep only the ref the part names (`{ref:<key>}`), if any.
+      const key = /^\{ref:([\w.-]+)\}$/.exec(String(role))?.[1];
+      const { refs: _refs, ...rest } = call;
+      const ref = key === undefined ? undefined : call.refs?.[key];
+      return {
+        ...rest,
+        id: `${call.id}.${i}`,
+        body: { roles: [role] },
+        count: 1,
+        ...(key !== undefined && ref !== undefined && { refs: { [key]: ref } }),
+        ...(call.items?.[i] !== undefined && { items: [call.items[i]!] }),
+      };
+    });
+  }
+  return undefined;
+}
+
 export const organizationsFamily: RelationFamily = {
   name: 'organizations',
   kinds: ['organizations_created', 'organization_connections', 'memberships', 'member_roles'],
   sources: SOURCES,
   diff,
   added,
+  split,
   lookup: (ref) => {
     // By name, at any size (a listing pages by offset only up to 1,000 organizations).
     if (ref.type === 'organization') return { path: `/organizations/name/${enc(ref.name)}` };

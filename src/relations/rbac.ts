@@ -11,7 +11,13 @@
  * role members are read one role at a time, and only a count of roles per user is kept for the
  * 50-roles-per-user limit.
  */
-import type { CallSuccess, DiffInput, RelationFamily, SourceSpec } from './family.js';
+import {
+  OLD_USERS_SOURCE,
+  type CallSuccess,
+  type DiffInput,
+  type RelationFamily,
+  type SourceSpec,
+} from './family.js';
 import {
   chunk,
   stableHash,
@@ -29,9 +35,6 @@ export const RBAC_LIMITS = {
   permissionsPerRole: 1000,
   directPermissionsPerUser: 1000,
 } as const;
-
-/** The old tenant's user ids, supplied by the stage (from the run's export of the old tenant). */
-export const OLD_USERS_SOURCE = '@users';
 
 export interface Permission {
   resource_server_identifier: string;
@@ -517,12 +520,39 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
   }
 }
 
+/** A batch of users or permissions as one call each (ids derived from the batch's). */
+function split(call: PlannedCall): PlannedCall[] | undefined {
+  if (call.kind === 'role_assignments' && call.userIds.length > 1) {
+    return call.userIds.map((userId, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { users: [userId] },
+      count: 1,
+      userIds: [userId],
+    }));
+  }
+  if (
+    (call.kind === 'role_permissions' || call.kind === 'direct_permissions') &&
+    (call.items?.length ?? 0) > 1
+  ) {
+    return call.items!.map((item, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { permissions: [item] },
+      count: 1,
+      items: [item],
+    }));
+  }
+  return undefined;
+}
+
 export const rbacFamily: RelationFamily = {
   name: 'rbac',
   kinds: ['roles_created', 'role_permissions', 'role_assignments', 'direct_permissions'],
   sources: SOURCES,
   diff,
   added,
+  split,
   lookup: (ref) =>
     ref.type === 'role'
       ? { path: `/roles?name_filter=${enc(ref.name)}&per_page=100`, key: 'roles' }

@@ -140,6 +140,11 @@ export interface ImportedLine {
    * (whose id Auth0 never told) created the user, found since under its id.
    */
   earlier_job?: true;
+  /**
+   * The new tenant's id of the user when it is not `user_id`: a linked account is imported as its
+   * database identity, under that identity's id.
+   */
+  new_user_id?: string;
 }
 
 /** One line of already-migrated.ndjson.gz. */
@@ -223,4 +228,6 @@ export interface ProgressSnapshot {
   total?: number;
   /** ISO time or epoch milliseconds when the run started. */
   startedAt: string | number;
+  /** The relations stage's calls, once planned: in the plan, and ended. */
+  relations?: { calls: number; ended: number };
 }

@@ -304,6 +304,31 @@ describe('the organizations diff', () => {
     });
   });
 
+  it('splits a refused batch into one call per member, or per role, each with only its own ref', async () => {
+    const entries = await plan(oldTenant(), newTenant());
+    const members = organizationsFamily.split!(calls(entries, 'memberships')[0]!)!;
+    expect(members.map((c) => [c.body, c.count, c.userIds])).toEqual([
+      [{ members: ['auth0|a'] }, 1, ['auth0|a']],
+      [{ members: ['auth0|b'] }, 1, ['auth0|b']],
+      [{ members: ['auth0|c'] }, 1, ['auth0|c']],
+    ]);
+    expect(new Set(members.map((c) => c.id)).size).toBe(3);
+    const roles = organizationsFamily.split!(calls(entries, 'member_roles')[1]!)!;
+    expect(roles.map((c) => [c.body, c.items, c.refs])).toEqual([
+      [{ roles: ['rol_new_admin'] }, [{ role_id: 'rol_new_admin', role: 'admin' }], undefined],
+      [{ roles: ['rol_new_viewer'] }, [{ role_id: 'rol_new_viewer', role: 'viewer' }], undefined],
+    ]);
+    const withRef = { ...calls(entries, 'member_roles')[2]!, body: { roles: ['rol_x', '{ref:r0}'] } };
+    withRef.items = [
+      { role_id: 'rol_x', role: 'x' },
+      { role_id: '{ref:r0}', role: 'ghost' },
+    ];
+    const parts = organizationsFamily.split!(withRef)!;
+    expect(parts.map((c) => c.refs)).toEqual([undefined, { r0: { type: 'role', name: 'ghost' } }]);
+    // A single member or role is not split.
+    expect(organizationsFamily.split!(calls(entries, 'member_roles')[0]!)).toBeUndefined();
+  });
+
   it('is registered after RBAC, whose roles its member roles name', () => {
     expect(RELATION_FAMILIES.map((f) => f.name)).toEqual(['rbac', 'organizations']);
     expect(familyOfKind('memberships')).toBe(organizationsFamily);

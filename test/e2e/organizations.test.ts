@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { relationsCommand } from '../../src/commands/relations.js';
+import { rollbackCommand } from '../../src/commands/rollback.js';
 import { toTenantConfig } from '../../src/config.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { unbalanced } from '../../src/relations/types.js';
@@ -205,5 +206,19 @@ describe('organizations through auth0-migrate relations', () => {
       added: oldNames.length - present - 1,
     });
     expect(h.sim.tenant('new').organizations.byName('lost-answer')).toBeDefined();
+  }, 120_000);
+  it('rollback of the run takes back exactly the organizations, links, memberships and member roles it added', async () => {
+    const h = await startHarness({ sim: { seedOld: 600, seedNewMigrated: 0.5, seed: 4 } });
+    const neu = createTenantClient(toTenantConfig(h.sim.tenants.new), { label: 'new' });
+    const before = await organizationsView(neu);
+    const run = await relations(h);
+    expect(run.relations.counts.memberships!.added).toBeGreaterThan(0);
+    expect(run.relations.counts.organizations_created!.added).toBeGreaterThan(0);
+    const after = await organizationsView(neu);
+    expect(after).not.toEqual(before);
+
+    const code = await rollbackCommand(h.config, run.runId, { send: true }, { out: { write: () => true } });
+    expect(code).toBe(0);
+    expect(await organizationsView(neu)).toEqual(before);
   }, 120_000);
 });

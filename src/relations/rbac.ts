@@ -308,11 +308,12 @@ async function* diff(input: DiffInput, options: RelationOptions): AsyncGenerator
       }
     }
     if (ref === undefined) continue;
-    for (const users of chunk(toAdd, options.roleUsersChunk)) {
+    // Ids: the entity's hash and the chunk's place, unique by construction within a plan.
+    for (const [i, users] of chunk(toAdd, options.roleUsersChunk).entries()) {
       yield {
         type: 'call',
         call: {
-          id: `rbac.assign.${stableHash(role.name)}.${stableHash(users.join('\n'))}`,
+          id: `rbac.assign.${stableHash(role.name)}.${i}`,
           kind: 'role_assignments',
           tenant: 'new',
           method: 'POST',
@@ -375,11 +376,11 @@ async function* directPermissions(
         toAdd.push(p);
       }
     }
-    for (const permissions of chunk(toAdd, options.permissionsChunk)) {
+    for (const [i, permissions] of chunk(toAdd, options.permissionsChunk).entries()) {
       yield {
         type: 'call',
         call: {
-          id: `rbac.direct.${stableHash(userId)}.${stableHash(permissions.map(permKey).join('\n'))}`,
+          id: `rbac.direct.${stableHash(userId)}.${i}`,
           kind: 'direct_permissions',
           tenant: 'new',
           method: 'POST',
@@ -415,11 +416,11 @@ function* permissionCalls(
     };
     yield settledFailed('role_permissions', ref, 'limit_permissions_per_role', over);
   }
-  for (const part of chunk(fits, options.permissionsChunk)) {
+  for (const [i, part] of chunk(fits, options.permissionsChunk).entries()) {
     yield {
       type: 'call',
       call: {
-        id: `rbac.roleperm.${stableHash(ref.name)}.${stableHash(part.map(permKey).join('\n'))}`,
+        id: `rbac.roleperm.${stableHash(ref.name)}.${i}`,
         kind: 'role_permissions',
         tenant: 'new',
         method: 'POST',

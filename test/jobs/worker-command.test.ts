@@ -72,6 +72,40 @@ describe('worker command', { timeout: 120_000 }, () => {
     expect(await h.rt.queue(QUEUES.sweep).getJobSchedulers()).toHaveLength(0);
   });
 
+  it('keeps the relations schedule (RELATIONS_CRON): its job starts a relations run that carries the roles', async () => {
+    const h = await startHarness({ sim: { seedOld: 200, seedNewMigrated: 0.5, seed: 5 } });
+    const stop = new AbortController();
+    let ready!: () => void;
+    const started = new Promise<void>((r) => (ready = r));
+    const running = workerCommand(
+      { ...h.config, relationsCron: '*/1 * * * * *' },
+      { settings: FAST, signal: stop.signal, onReady: ready },
+    );
+    await started;
+    expect(await h.rt.queue(QUEUES.sweep).getJobSchedulers()).toEqual([
+      expect.objectContaining({ key: 'relations', pattern: '*/1 * * * * *' }),
+    ]);
+    let done: string | undefined;
+    await until(async () => {
+      for (const id of await h.rt.store.listRunIds()) {
+        const run = await h.rt.store.getRun(id);
+        if (run?.kind === 'relations' && run.reportDir !== undefined) done = id;
+      }
+      return done !== undefined;
+    });
+    stop.abort();
+    expect(await running).toBe(0);
+    const summary = (await h.rt.store.getSummary(done!))!;
+    expect(summary.kind).toBe('relations');
+    expect(summary.relations!.counts.role_assignments!.total).toBeGreaterThan(0);
+    expect(summary.problems).toBeUndefined();
+    // Unset, the schedule goes.
+    const again = new AbortController();
+    again.abort();
+    expect(await workerCommand(h.config, { settings: FAST, signal: again.signal })).toBe(0);
+    expect(await h.rt.queue(QUEUES.sweep).getJobSchedulers()).toHaveLength(0);
+  });
+
   it('a worker process stopped with SIGTERM hands its running batch back; the next one resumes it without sending it again', async () => {
     const h = await startHarness({
       // Two batches whose Auth0 jobs take about 12 s each, side by side: far longer than the stop

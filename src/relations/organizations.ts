@@ -351,11 +351,12 @@ async function* memberEntries(
   }
 
   if (ref === undefined) return;
-  for (const users of chunk(toAdd, MEMBERS_PER_REQUEST)) {
+  // Ids unique by construction within a plan: the organization and the chunk's place.
+  for (const [n, users] of chunk(toAdd, MEMBERS_PER_REQUEST).entries()) {
     yield {
       type: 'call',
       call: {
-        id: `org.members.${stableHash(org.name)}.${stableHash(users.join('\n'))}`,
+        id: `org.members.${stableHash(org.name)}.${n}`,
         kind: 'memberships',
         tenant: 'new',
         method: 'POST',

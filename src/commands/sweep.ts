@@ -1,13 +1,30 @@
 import { requireTenant, type Config } from '../config.js';
+import { mfaProblems, throwProblems } from '../import.js';
 import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './run.js';
 
-/** `auth0-migrate sweep [--dry-run] [--upsert] [--run-id ID] [--no-workers]` */
+export interface SweepCommandOptions extends RunCommandOptions {
+  /** MFA secrets (NDJSON) merged into the users. */
+  mfa?: string;
+}
+
+/** `auth0-migrate sweep [--mfa FILE] [--dry-run] [--upsert] [--run-id ID] [--no-workers]` */
 export async function sweepCommand(
   config: Config,
-  opts: RunCommandOptions = {},
+  opts: SweepCommandOptions = {},
   hooks: CommandHooks = {},
 ): Promise<number> {
   requireTenant(config, 'old');
   requireTenant(config, 'new');
-  return runCommand(config, { kind: 'sweep', ...pickRun(opts) }, opts, hooks);
+  if (opts.mfa !== undefined) {
+    const problems: string[] = [];
+    const hints = new Set<string>();
+    await mfaProblems(config, opts.mfa, false, problems, hints);
+    throwProblems('sweep', problems, hints);
+  }
+  return runCommand(
+    config,
+    { kind: 'sweep', ...(opts.mfa !== undefined && { mfaFile: opts.mfa }), ...pickRun(opts) },
+    opts,
+    hooks,
+  );
 }

@@ -41,6 +41,8 @@ export interface RunSpec {
   /** The export file of an `import` run. */
   file?: string;
   hashesFile?: string;
+  /** MFA factors merged in (`--mfa`). */
+  mfaFile?: string;
 }
 
 export interface StartedRun {
@@ -70,6 +72,7 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
       createdAt: Date.now(),
       ...(spec.file !== undefined && { file: resolve(spec.file) }),
       ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
+      ...(spec.mfaFile !== undefined && { mfaFile: resolve(spec.mfaFile) }),
       ...runIdentity(rt.config, spec.kind),
     });
   } catch (err) {

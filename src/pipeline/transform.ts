@@ -185,6 +185,7 @@ export function createTransformer(options: TransformOptions): Transformer {
     let userMetadata: unknown;
     let identities: unknown;
     let labelConnection: unknown;
+    let multifactor: unknown;
     let hasSecret = false;
     let unknown: string[] | undefined;
     lastId = undefined;
@@ -246,6 +247,9 @@ export function createTransformer(options: TransformOptions): Transformer {
         case 'Connection':
           labelConnection = record.Connection;
           break;
+        case 'multifactor':
+          multifactor = record.multifactor;
+          break;
         default:
           if (SECRET_FIELDS.has(key)) hasSecret = true;
           else if (!EXPORT_ONLY.has(key)) (unknown ??= []).push(key);
@@ -257,6 +261,8 @@ export function createTransformer(options: TransformOptions): Transformer {
 
     const source: RecordSource = { line };
     if (typeof rawId === 'string') source.userId = rawId;
+    // `multifactor` lists the MFA providers the user is enrolled with (e.g. ["guardian"]).
+    if (Array.isArray(multifactor) && multifactor.length > 0) source.mfaEnrolled = true;
     if (nestsDeeperThan(record, MAX_NESTING)) {
       // Before anything that walks the record; its original goes nowhere, since nothing could write it.
       const bare = stripDatabasePrefix(rawId);

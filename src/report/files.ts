@@ -28,6 +28,7 @@ export const REPORT_FILES = {
   skipped: 'skipped.ndjson',
   retry: 'retry.ndjson',
   resets: 'resets.ndjson',
+  mfaReenrolment: 'mfa-reenrolment.ndjson',
 } as const;
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;

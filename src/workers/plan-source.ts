@@ -8,7 +8,7 @@ import { requireTenant } from '../config.js';
 import type { PlanItem } from '../jobs/plan.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { RunMeta } from '../jobs/types.js';
-import { buildMigratedIndex, loadPasswordHashes, runPipeline } from '../pipeline/index.js';
+import { buildMigratedIndex, loadMfaFactors, loadPasswordHashes, runPipeline } from '../pipeline/index.js';
 
 export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<PlanItem> {
   const input = run.kind === 'sweep' ? run.exportFile : run.file;
@@ -42,11 +42,33 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     }
     hashes = loaded.hashes;
   }
+  let mfa;
+  if (run.mfaFile !== undefined) {
+    const loaded = await loadMfaFactors(run.mfaFile);
+    // Counts and line numbers only: a line of this file is a secret.
+    rt.logger.info(
+      {
+        runId: run.runId,
+        users: loaded.stats.users,
+        invalid: loaded.stats.invalid,
+        problems: loaded.stats.problems,
+      },
+      'MFA factors read',
+    );
+    if (loaded.stats.problems > 0) {
+      rt.logger.warn(
+        { runId: run.runId, problems: loaded.stats.problems, first: loaded.problems.slice(0, 5) },
+        'lines of the MFA file could not be used',
+      );
+    }
+    mfa = loaded.factors;
+  }
   yield* runPipeline({
     input: input!,
     connection,
     migrated,
     ...(hashes !== undefined && { hashes }),
+    ...(mfa !== undefined && { mfa }),
     batchBytes: rt.config.batchBytes,
     maxProfileBytes: rt.config.maxProfileBytes,
   });

@@ -67,7 +67,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /** What a new run is created with. */
 export type NewRun = Pick<RunMeta, 'runId' | 'kind' | 'dryRun' | 'upsert' | 'createdAt'> &
-  Partial<Pick<RunMeta, 'file' | 'hashesFile'>> &
+  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'mfaFile'>> &
   RunIdentity;
 
 /** The outcome of a batch as kept in its part file: the outcome and its Auth0 job entry. */
@@ -133,6 +133,7 @@ export class RunStore {
       planDone: 0,
       file: meta.file,
       hashesFile: meta.hashesFile,
+      mfaFile: meta.mfaFile,
       oldTenant: meta.oldTenant,
       sourceConnection: meta.sourceConnection,
       newTenant: meta.newTenant,
@@ -185,6 +186,7 @@ export class RunStore {
       finishedAt: num(h.finishedAt),
       file: h.file,
       hashesFile: h.hashesFile,
+      mfaFile: h.mfaFile,
       oldTenant: h.oldTenant,
       sourceConnection: h.sourceConnection,
       newTenant: h.newTenant,

@@ -296,7 +296,7 @@ export function createTransformer(options: TransformOptions): Transformer {
         id = identityId;
         if (typeof rawId === 'string' && rawId !== `auth0|${identityId}` && rawId !== identityId) {
           (notes ??= []).push(
-            `linked account: primary id ${rawId}; imported as its "${connection}" identity, without the links`,
+            `linked account: primary id ${rawId}; imported as its "${connection}" identity, a user of its own, which the relations stage links to the primary once that is in the new tenant`,
           );
           const profileEmail = (identity.profileData as Record<string, unknown> | undefined)?.email;
           if (typeof profileEmail === 'string' && profileEmail !== '') rawEmail = profileEmail;

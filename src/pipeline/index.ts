@@ -62,6 +62,7 @@ export {
   type BuildMigratedIndexOptions,
   type MigratedIndexStats,
 } from './migrated-index.js';
+export { exportIdentities, type ExportIdentities } from './export-identities.js';
 export {
   MfaFactors,
   checkMfaFactors,

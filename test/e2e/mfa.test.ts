@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { sweepCommand } from '../../src/commands/sweep.js';
+import { importCommand } from '../../src/import.js';
 import { readNdjson } from '../../src/report/files.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { checkSummary } from '../../src/report/write.js';
@@ -40,6 +41,23 @@ async function redisText(h: Awaited<ReturnType<typeof startHarness>>): Promise<s
   }
   return text;
 }
+
+describe('--mfa', () => {
+  it('is refused without PAYLOAD_KEY, by import and sweep alike, before any tenant work', async () => {
+    const h = await startHarness();
+    const file = join(h.reportsDir, 'mfa.ndjson');
+    await writeFile(file, '{"email":"a@example.org","mfa_factors":[{"totp":{"secret":"JBSWY3DP"}}]}\n');
+    const hooks = { settings: FAST, out: { write: () => true }, progressStream: sink() };
+    await expect(importCommand(h.config, file, { mfa: file }, hooks)).rejects.toThrow(
+      /PAYLOAD_KEY is not set/,
+    );
+    await expect(sweepCommand(h.config, { mfa: file }, hooks)).rejects.toThrow(/PAYLOAD_KEY is not set/);
+    await expect(
+      sweepCommand(h.config, { mfa: join(h.reportsDir, 'missing.ndjson') }, hooks),
+    ).rejects.toThrow(/--mfa .*no such file/s);
+    expect(h.sim.tenant('old').stats).toMatchObject({ exportJobsCreated: 0 });
+  });
+});
 
 describe('sweep --mfa', () => {
   it('imports every supplied factor, skips a spoiled line alone, names who must re-enrol, and leaks no secret', async () => {

@@ -33,8 +33,18 @@ async function redisText(h: Awaited<ReturnType<typeof startHarness>>): Promise<s
   for (const key of await r.keys(`${h.prefix}*`)) {
     const type = await r.type(key);
     text += key;
-    if (type === 'string') text += (await r.getBuffer(key))?.toString('latin1') ?? '';
-    else if (type === 'hash') text += JSON.stringify(await r.hgetall(key));
+    if (type === 'string') {
+      const bytes = (await r.getBuffer(key)) ?? Buffer.alloc(0);
+      text += bytes.toString('latin1');
+      // A payload staged without encryption is a 0x00 byte and gzip: read what it holds too.
+      for (const at of [0, 1]) {
+        try {
+          text += gunzipSync(bytes.subarray(at)).toString('utf8');
+        } catch {
+          // not gzip
+        }
+      }
+    } else if (type === 'hash') text += JSON.stringify(await r.hgetall(key));
     else if (type === 'list') text += (await r.lrange(key, 0, -1)).join();
     else if (type === 'set') text += (await r.smembers(key)).join();
     else if (type === 'zset') text += (await r.zrange(key, 0, -1)).join();
@@ -95,6 +105,25 @@ describe('sweep --mfa', () => {
 
     const log = captureLogger('debug');
     let runId = '';
+    // Redis read while the run goes, so the staged payloads are seen, not only what is left after.
+    let during = '';
+    let payloadsSeen = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const keys = await h.rt.redis.keys(`${h.prefix}*payload*`);
+        for (const key of keys) {
+          const first = (await h.rt.redis.getBuffer(key))?.[0];
+          if (first !== undefined) {
+            payloadsSeen++;
+            // 0x01: sealed with PAYLOAD_KEY (src/jobs/payload.ts).
+            expect(first).toBe(1);
+          }
+        }
+        during += await redisText(h);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
     const code = await sweepCommand(
       h.config,
       { mfa: file },
@@ -106,7 +135,10 @@ describe('sweep --mfa', () => {
         onRun: (id) => (runId = id),
       },
     );
+    sampling = false;
+    await sampler;
     expect(code).toBe(0);
+    expect(payloadsSeen).toBeGreaterThan(0);
     const dir = join(h.reportsDir, runId);
     const summary = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as RunSummary;
     expect(checkSummary(summary)).toEqual([]);
@@ -150,7 +182,7 @@ describe('sweep --mfa', () => {
       const bytes = await readFile(join(dir, name));
       reports += name.endsWith('.gz') ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
     }
-    const redis = await redisText(h);
+    const redis = during + (await redisText(h));
     const leaked = secrets.filter((s) => reports.includes(s) || redis.includes(s));
     expect(leaked).toEqual([]);
   });

@@ -133,12 +133,31 @@ program
   .option('--dry-run', 'go through everything but the import submissions')
   .option('--upsert', "update users that already exist (Auth0's upsert)")
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
+  .option('--no-relations', "skip the relations stage (users' roles and permissions)")
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
     run(
       async (config, opts) => {
         const { sweepCommand } = await import('./commands/sweep.js');
         return sweepCommand(config, opts);
+      },
+      () => ['old', 'new'],
+    ),
+  );
+
+program
+  .command('relations')
+  .description('carry roles and permissions of users present in both tenants over to the new tenant')
+  .option('--dry-run', 'read and diff both tenants, write the whole plan, send nothing')
+  .option('--run-id <id>', 'name the run (resumes it when it exists)')
+  .option('--update-roles', 'give roles that exist in both tenants the permissions the new one lacks')
+  .option('--direct-permissions', "also users' own permissions (one read per user of the old tenant)")
+  .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
+  .action(
+    run(
+      async (config, opts) => {
+        const { relationsCommand } = await import('./commands/relations.js');
+        return relationsCommand(config, opts);
       },
       () => ['old', 'new'],
     ),
@@ -153,7 +172,7 @@ program
         const { workerCommand } = await import('./commands/worker.js');
         return workerCommand(config);
       },
-      (c) => (c.sweepCron === undefined ? ['new'] : ['old', 'new']),
+      (c) => (c.sweepCron === undefined && c.relationsCron === undefined ? ['new'] : ['old', 'new']),
     ),
   );
 

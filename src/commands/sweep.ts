@@ -1,5 +1,6 @@
 import { requireTenant, type Config } from '../config.js';
 import { mfaProblems, throwProblems } from '../import.js';
+import { DEFAULT_RELATIONS } from '../jobs/types.js';
 import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './run.js';
 
 export interface SweepCommandOptions extends RunCommandOptions {
@@ -23,7 +24,12 @@ export async function sweepCommand(
   }
   return runCommand(
     config,
-    { kind: 'sweep', ...(opts.mfa !== undefined && { mfaFile: opts.mfa }), ...pickRun(opts) },
+    {
+      kind: 'sweep',
+      ...(opts.mfa !== undefined && { mfaFile: opts.mfa }),
+      ...pickRun(opts),
+      ...(opts.relations !== false && { relations: DEFAULT_RELATIONS }),
+    },
     opts,
     hooks,
   );

@@ -112,6 +112,11 @@ export class RunStore {
     defineScripts(redis);
   }
 
+  /** The key of a tenant's shared rate budget (rate-budget.ts). */
+  rateKey(tenant: string): string {
+    return this.#keys.rate(tenant);
+  }
+
   /** The import slots' key for a tenant (slots.ts keeps the leases). */
   slotsKey(tenant: string): string {
     return this.#keys.slots(tenant);

@@ -108,6 +108,10 @@ program
     '--mfa <file>',
     'MFA secrets from Auth0 support (NDJSON with mfa_factors), so users keep their enrolments',
   )
+  .option(
+    '--mfa-reads',
+    "read each user's MFA enrolments from the old tenant when its export does not show them (one call per user)",
+  )
   .option('--allow-empty', 'run even when FILE (or the --hashes file) holds no users')
   .option('--dry-run', 'go through everything but the import submissions, and report what would happen')
   .option('--upsert', "update users that already exist (Auth0's upsert; metadata is replaced, not merged)")
@@ -129,6 +133,10 @@ program
   .option(
     '--mfa <file>',
     'MFA secrets from Auth0 support (NDJSON with mfa_factors), so users keep their enrolments',
+  )
+  .option(
+    '--mfa-reads',
+    "read each user's MFA enrolments from the old tenant when its export does not show them (one call per user)",
   )
   .option('--dry-run', 'go through everything but the import submissions')
   .option('--upsert', "update users that already exist (Auth0's upsert)")

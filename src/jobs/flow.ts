@@ -52,6 +52,8 @@ export interface RunSpec {
   hashesFile?: string;
   /** MFA factors merged in (`--mfa`). */
   mfaFile?: string;
+  /** `--mfa-reads`. */
+  mfaReads?: boolean;
   /** The relations stage's options; absent: no relations stage (an import, `sweep --no-relations`). */
   relations?: RelationsRunOptions;
 }
@@ -84,6 +86,7 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
       ...(spec.file !== undefined && { file: resolve(spec.file) }),
       ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
       ...(spec.mfaFile !== undefined && { mfaFile: resolve(spec.mfaFile) }),
+      ...(spec.mfaReads === true && { mfaReads: true }),
       relations: spec.relations === undefined ? 'off' : JSON.stringify(spec.relations),
       ...runIdentity(rt.config, spec.kind),
     });

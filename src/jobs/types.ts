@@ -78,6 +78,8 @@ export interface RunMeta extends RunIdentity {
   hashesFile?: string;
   /** MFA factors merged in (absolute path). */
   mfaFile?: string;
+  /** `--mfa-reads`: each user's enrolments read from the old tenant when its export does not show them. */
+  mfaReads?: boolean;
   /** Where the old tenant's export was saved (sweep). */
   exportFile?: string;
   /** Where the new tenant's snapshot was saved. */

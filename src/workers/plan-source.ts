@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { requireTenant } from '../config.js';
+import { withEnrolmentReads } from '../jobs/mfa-enrolment.js';
 import type { PlanItem } from '../jobs/plan.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { RunMeta } from '../jobs/types.js';
@@ -63,7 +64,7 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     }
     mfa = loaded.factors;
   }
-  yield* runPipeline({
+  const items = runPipeline({
     input: input!,
     connection,
     migrated,
@@ -72,4 +73,5 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
     batchBytes: rt.config.batchBytes,
     maxProfileBytes: rt.config.maxProfileBytes,
   });
+  yield* run.mfaReads === true ? withEnrolmentReads(items, rt.client('old'), migrated) : items;
 }

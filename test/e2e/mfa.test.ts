@@ -72,7 +72,22 @@ describe('--mfa', () => {
 describe('sweep --mfa', () => {
   it('imports every supplied factor, skips a spoiled line alone, names who must re-enrol, and leaks no secret', async () => {
     const h = await startHarness({
-      sim: { seedOld: 400, seedNewMigrated: 0.2, seedMfa: 0.3 },
+      sim: {
+        seedOld: 400,
+        seedNewMigrated: 0.2,
+        seedMfa: 0.3,
+        // Each import job is answered late, so the staged payloads are in Redis while the sampler looks.
+        faults: [
+          {
+            kind: 'delay',
+            tenant: 'new',
+            method: 'POST',
+            path: '/api/v2/jobs/users-imports',
+            delayMs: 300,
+            times: 0,
+          },
+        ],
+      },
       env: { PAYLOAD_KEY: randomBytes(32).toString('hex') },
     });
     const res = await fetch(`${h.sim.url}/__sim/mfa-secrets?tenant=old`);
@@ -185,5 +200,58 @@ describe('sweep --mfa', () => {
     const redis = during + (await redisText(h));
     const leaked = secrets.filter((s) => reports.includes(s) || redis.includes(s));
     expect(leaked).toEqual([]);
+  });
+});
+
+describe('--mfa-reads', () => {
+  it("names enrolled users whose export does not show it, from the old tenant's authentication methods", async () => {
+    const h = await startHarness({ sim: { seedOld: 300, seedNewMigrated: 0.2, seedMfa: 0.3, seed: 8 } });
+    const old = [...h.sim.tenant('old').listUsers(h.sim.tenants.old.connection)];
+    const newBefore = new Set(
+      [...h.sim.tenant('new').listUsers(h.sim.tenants.new.connection)].map((u) => String(u.user_id)),
+    );
+    // An export without `multifactor` (as a file exported with other fields would be).
+    const file = join(h.reportsDir, 'old-without-multifactor.ndjson');
+    await writeFile(
+      file,
+      old.map(({ multifactor: _m, multifactor_last_modified: _l, ...u }) => JSON.stringify(u)).join('\n') +
+        '\n',
+    );
+    const enrolled = old
+      // Users without an email are skipped, unless already in the new tenant.
+      .filter(
+        (u) =>
+          Array.isArray(u.multifactor) && (typeof u.email === 'string' || newBefore.has(String(u.user_id))),
+      )
+      .map((u) => String(u.user_id));
+    expect(enrolled.length).toBeGreaterThan(20);
+    const out: string[] = [];
+    const run = async (mfaReads: boolean): Promise<string[]> => {
+      let runId = '';
+      const code = await importCommand(
+        h.config,
+        file,
+        { mfaReads, dryRun: true },
+        {
+          settings: FAST,
+          out: { write: (t: string) => out.push(t) },
+          progressStream: sink(),
+          onRun: (id) => (runId = id),
+        },
+      );
+      expect(code).toBe(0);
+      const ids: string[] = [];
+      const path = join(h.reportsDir, runId, 'mfa-reenrolment.ndjson');
+      const listed = await readFile(path, 'utf8').catch(() => '');
+      for (const l of listed.split('\n'))
+        if (l !== '') ids.push((JSON.parse(l) as { user_id: string }).user_id);
+      return ids.sort();
+    };
+    expect(await run(false)).toEqual([]);
+    // Enrolled users: imported without factors, or already in the new tenant, which shows none.
+    expect(await run(true)).toEqual([...enrolled].sort());
+    expect(out.join('')).toMatch(
+      /--mfa-reads: one GET \/users\/\{id\}\/authentication-methods .* 100,000 users ≈ [\d.]+ h/,
+    );
   });
 });

@@ -68,7 +68,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /** What a new run is created with. */
 export type NewRun = Pick<RunMeta, 'runId' | 'kind' | 'dryRun' | 'upsert' | 'createdAt'> &
-  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'mfaFile' | 'relations'>> &
+  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'mfaFile' | 'mfaReads' | 'relations'>> &
   RunIdentity;
 
 /** The outcome of a batch as kept in its part file: the outcome and its Auth0 job entry. */
@@ -143,6 +143,7 @@ export class RunStore {
       file: meta.file,
       hashesFile: meta.hashesFile,
       mfaFile: meta.mfaFile,
+      mfaReads: meta.mfaReads === true ? '1' : undefined,
       oldTenant: meta.oldTenant,
       sourceConnection: meta.sourceConnection,
       newTenant: meta.newTenant,
@@ -216,6 +217,7 @@ export class RunStore {
       stoppedAt: num(h.stoppedAt),
       revivedBatches: num(h.revivedBatches),
       relations: h.relations,
+      ...(h.mfaReads === '1' && { mfaReads: true }),
     };
   }
 

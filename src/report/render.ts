@@ -149,7 +149,7 @@ function relationsBlocks(s: RunSummary): Block[] {
     blocks.push({
       kind: 'p',
       text: [
-        `${n(r.pending)} relation line${r.pending === 1 ? '' : 's'} wait for users not yet in the new tenant (`,
+        `${n(r.pending)} relation line${r.pending === 1 ? ' waits' : 's wait'} for users not yet in the new tenant (`,
         { code: r.files.pending },
         '): a later run assigns them once the users arrive.',
       ],

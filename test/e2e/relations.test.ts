@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createTenantClient } from '../../src/auth0/index.js';
 import { relationsCommand, type RelationsCommandOptions } from '../../src/commands/relations.js';
+import { sweepCommand } from '../../src/commands/sweep.js';
 import { toTenantConfig } from '../../src/config.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { unbalanced } from '../../src/relations/types.js';
@@ -88,5 +89,96 @@ describe('auth0-migrate relations', () => {
     expect(calls.length).toBeGreaterThan(0);
     expect(run.summary.relations!.counts.role_assignments!.added).toBeGreaterThan(0);
     expect(run.text).toContain('would add');
+  }, 120_000);
+
+  it('with --direct-permissions gives present users their own permissions (not those of their roles)', async () => {
+    const h = await startHarness({ sim: { seedOld: 600, seedNewMigrated: 0.6, seed: 8 } });
+    const { old, neu } = clients(h);
+    const direct = async (client: typeof old, id: string) => {
+      const out = new Set<string>();
+      for await (const page of client.listUserPermissions(id)) {
+        for (const p of page) {
+          const sources = (p.sources as Array<{ source_type?: string }> | undefined) ?? [];
+          if (sources.some((x) => x.source_type === 'DIRECT')) {
+            out.add(`${String(p.resource_server_identifier)} ${String(p.permission_name)}`);
+          }
+        }
+      }
+      return out;
+    };
+    const apis = new Set<string>();
+    for await (const page of neu.listResourceServers()) for (const a of page) apis.add(String(a.identifier));
+    const users = [...h.sim.tenant('old').listUsers()].map((u) => String(u.user_id));
+    const wanted = new Map<string, Set<string>>();
+    for (const id of users) {
+      const perms = await direct(old, id);
+      if (perms.size > 0) wanted.set(id, perms);
+    }
+    expect(wanted.size).toBeGreaterThan(0);
+    const presentIds = users.filter((id) => h.sim.tenant('new').user(id) !== undefined);
+    const before = new Map<string, Set<string>>();
+    for (const id of presentIds) before.set(id, await direct(neu, id));
+
+    const run = await relations(h, { directPermissions: true });
+    expect(run.code).toBe(0);
+    expect(run.text).toMatch(
+      /--direct-permissions reads each old-tenant user's permissions: [\d,]+ calls ≈ /,
+    );
+    const counts = run.summary.relations!.counts.direct_permissions!;
+    expect(counts.added).toBeGreaterThan(0);
+    expect(unbalanced(run.summary.relations!.counts)).toEqual([]);
+    const lacking: string[] = [];
+    let pending = 0;
+    for (const [id, perms] of wanted) {
+      if (h.sim.tenant('new').user(id) === undefined) {
+        pending += perms.size;
+        continue;
+      }
+      const held = await direct(neu, id);
+      for (const p of perms) if (apis.has(p.split(' ')[0]!) && !held.has(p)) lacking.push(`${id}: ${p}`);
+    }
+    expect(lacking).toEqual([]);
+    // Nothing else became direct: a permission a user holds through a role is not copied as their own.
+    const unexpected: string[] = [];
+    for (const id of presentIds) {
+      const expected = new Set([
+        ...before.get(id)!,
+        ...[...(wanted.get(id) ?? [])].filter((p) => apis.has(p.split(' ')[0]!)),
+      ]);
+      for (const p of await direct(neu, id)) if (!expected.has(p)) unexpected.push(`${id}: ${p}`);
+    }
+    expect(unexpected).toEqual([]);
+    expect(counts.pending_user).toBe(pending);
+  }, 120_000);
+
+  it('sweep carries the roles after the users; --no-relations leaves them', async () => {
+    const h = await startHarness({ sim: { seedOld: 500, seedNewMigrated: 0.3, seed: 9 } });
+    const { old, neu } = clients(h);
+    const sweep = async (opts: { relations?: boolean }) => {
+      let runId = '';
+      const code = await sweepCommand(h.config, opts, {
+        settings: FAST,
+        out: { write: () => 0 },
+        progressStream: new Writable({ write: (_c, _e, cb) => cb() }),
+        onRun: (id) => (runId = id),
+      });
+      const summary = JSON.parse(
+        await readFile(join(h.reportsDir, runId, 'summary.json'), 'utf8'),
+      ) as RunSummary;
+      return { code, summary };
+    };
+    const oldMembers = await roleMembers(old);
+    const before = await roleMembers(neu);
+    const without = await sweep({ relations: false });
+    expect(without.code).toBe(0);
+    expect(without.summary.relations).toBeUndefined();
+    expect(await roleMembers(neu)).toEqual(before);
+
+    const withRelations = await sweep({});
+    expect(withRelations.code).toBe(0);
+    expect(withRelations.summary.relations!.counts.role_assignments!.added).toBeGreaterThan(0);
+    // Every user the sweeps imported holds their roles (only users the sweep could not import are pending).
+    const present = (id: string) => h.sim.tenant('new').user(id) !== undefined;
+    expect(missingAssignments(oldMembers, await roleMembers(neu), present)).toEqual({});
   }, 120_000);
 });

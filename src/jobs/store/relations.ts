@@ -232,16 +232,6 @@ export class RelationsStore {
     await this.#redis.hset(this.#rel(runId, 'refs'), `${type}|${name}`, id);
   }
 
-  /** Forgets the stage (a discarded run's keys). */
-  async forget(runId: string): Promise<void> {
-    await this.#redis.del(
-      this.#rel(runId),
-      this.#rel(runId, 'ended'),
-      this.#rel(runId, 'counts'),
-      this.#rel(runId, 'refs'),
-    );
-  }
-
   path(runId: string, file: keyof typeof RELATION_FILES): string {
     return join(this.#files.dir(runId), RELATION_FILES[file]);
   }

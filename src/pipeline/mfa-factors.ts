@@ -44,7 +44,7 @@ export interface MfaFactorStats {
 export type MfaEntry = { factors: MfaFactor[] } | { invalid: string };
 
 /** Marks an email that more than one id-less line carries: such an email matches nobody. */
-const AMBIGUOUS: MfaEntry = { invalid: 'more than one line of the MFA file carries this email' };
+const AMBIGUOUS: MfaEntry = { invalid: 'ambiguous' };
 
 const TOTP_SECRET = /^[A-Z2-7]+$/;
 const E164 = /^\+[0-9]{1,15}$/;
@@ -64,8 +64,11 @@ export class MfaFactors {
     return this.#byKey.size - this.#used.size;
   }
 
-  /** `duplicate` when the key already has an entry (the earlier line wins). */
-  set(key: { userId?: string; email?: string }, entry: MfaEntry): 'ok' | 'duplicate' {
+  /**
+   * `duplicate`: the id already has an entry (the earlier line wins); `ambiguous`: another id-less
+   * line has the email, which then matches nobody.
+   */
+  set(key: { userId?: string; email?: string }, entry: MfaEntry): 'ok' | 'duplicate' | 'ambiguous' {
     if (key.userId !== undefined) {
       const k = keyOf('id', key.userId);
       if (this.#byKey.has(k)) return 'duplicate';
@@ -73,8 +76,12 @@ export class MfaFactors {
       return 'ok';
     }
     const k = keyOf('email', key.email!);
-    this.#byKey.set(k, this.#byKey.has(k) ? AMBIGUOUS : entry);
-    return 'ok';
+    if (!this.#byKey.has(k)) {
+      this.#byKey.set(k, entry);
+      return 'ok';
+    }
+    this.#byKey.set(k, AMBIGUOUS);
+    return 'ambiguous';
   }
 
   /** By the user's id (without `auth0|`), else by its email among the lines that have no id. */
@@ -85,6 +92,7 @@ export class MfaFactors {
     ]) {
       if (k === undefined) continue;
       const entry = this.#byKey.get(k);
+      if (entry === AMBIGUOUS) return undefined;
       if (entry !== undefined) {
         this.#used.add(k);
         return entry;
@@ -219,11 +227,17 @@ export async function loadMfaFactors(
       if ('invalid' in entry) stats.invalid++;
       else stats.users++;
       const key = userId !== undefined ? { userId } : { email: email! };
-      if (factors.set(key, entry) === 'duplicate') {
+      const set = factors.set(key, entry);
+      if (set === 'duplicate') {
         report({
           line,
           userId: who,
           detail: `line ${line}: ${who} already has factors on an earlier line; this one is ignored`,
+        });
+      } else if (set === 'ambiguous') {
+        report({
+          line,
+          detail: `line ${line}: an earlier line without user_id has the same email; neither is used`,
         });
       }
     }

@@ -27,6 +27,9 @@ const mfaLines = [
   { user_id: 'aa04', mfa_factors: [{ totp: { secret: `${SECRET}====` } }] },
   // repeated id: the earlier line wins
   { user_id: 'auth0|aa01', mfa_factors: [{ totp: { secret: 'AAAAAAAA' } }] },
+  // the same email on two lines without an id: it matches nobody
+  { email: 'alan@example.org', mfa_factors: [{ totp: { secret: 'BBBBBBBB' } }] },
+  { email: 'Alan@example.org', mfa_factors: [{ totp: { secret: 'CCCCCCCC' } }] },
 ];
 
 const ndjson = (rows: unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -79,8 +82,10 @@ describe('MFA factors', () => {
       ]),
     );
     const { factors, stats, problems } = await loadMfaFactors(mfaFile);
-    expect(stats).toMatchObject({ lines: 5, users: 3, invalid: 1, problems: 2 });
-    expect(problems.map((p) => p.line)).toEqual([4, 5]);
+    expect(stats).toMatchObject({ lines: 7, users: 5, invalid: 1, problems: 3 });
+    expect(problems.map((p) => p.line)).toEqual([4, 6, 7]);
+    expect(problems[1]!.detail).toMatch(/same email; neither is used/);
+    expect(factors.lookup(undefined, 'alan@example.org')).toBeUndefined();
     expect(JSON.stringify(problems)).not.toContain('AAAAAAAA');
     const migrated = await buildMigratedIndex(snapshot, { connection: CONNECTION });
     const out: PipelineOutput[] = await collect(

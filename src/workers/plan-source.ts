@@ -17,10 +17,11 @@ export async function* planItems(rt: Runtime, run: RunMeta): AsyncGenerator<Plan
   for (const [what, path] of [
     ['input', input],
     ['snapshot of the new tenant', snapshot],
+    ...(run.mfaFile !== undefined ? [['MFA file', run.mfaFile] as const] : []),
   ] as const) {
     if (path === undefined || !existsSync(path)) {
       throw new Error(
-        `The ${what} of run ${run.runId} (${path ?? 'not recorded'}) is not on this machine: every worker needs the run's files (the REPORTS_DIR volume, or the same path for an import file).`,
+        `The ${what} of run ${run.runId} (${path ?? 'not recorded'}) is not on this machine: every worker needs the run's files (the REPORTS_DIR volume, or the same path for an import or MFA file).`,
       );
     }
   }

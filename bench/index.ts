@@ -5,12 +5,14 @@
  *   sim                 the simulator's export of N users, against generating the same file
  *   e2e                 a whole sweep on the simulator, against the import's theoretical minimum
  *   index               the migrated index at 10,000,000 users: bytes per key, lookups, what it promises
+ *   relations           the relations stage at an enterprise tenant's rate: requests against the minimum, wall against requests ÷ rate
  */
 const BENCHES: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   pipeline: () => import('./pipeline.js'),
   sim: () => import('./sim.js'),
   e2e: () => import('./e2e.js'),
   index: () => import('./index-size.js'),
+  relations: () => import('./relations.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -72,19 +72,31 @@ class Output {
   }
 }
 
-/** Reads every source of `families` the options ask for, in order; answers the records read. */
-export async function readSources(families: readonly RelationFamily[], ro: ReadOptions): Promise<number> {
+/**
+ * Reads every source of `families` the options ask for, in order; answers the records read and
+ * the list pages (requests) it took per tenant. A source is read from both tenants at once (each
+ * tenant has its own rate budget), unless its parents come from the other tenant's records.
+ */
+export async function readSources(
+  families: readonly RelationFamily[],
+  ro: ReadOptions,
+): Promise<{ records: number; requests: Record<TenantSide, number> }> {
   let records = 0;
+  const pages: Record<TenantSide, number> = { old: 0, new: 0 };
+  const progress = (added: number): void => {
+    records += added;
+    ro.onProgress?.(records);
+  };
   for (const family of families) {
     for (const spec of family.sources) {
       if (spec.when !== undefined && !spec.when(ro.options)) continue;
-      for (const tenant of spec.tenants) {
-        ro.signal?.throwIfAborted();
-        records += await readSource(family.name, spec, tenant, ro, (n) => ro.onProgress?.(records + n));
-      }
+      ro.signal?.throwIfAborted();
+      const read = (tenant: TenantSide) => readSource(family.name, spec, tenant, ro, pages, progress);
+      if (spec.each?.tenant === undefined) await Promise.all(spec.tenants.map(read));
+      else for (const tenant of spec.tenants) await read(tenant);
     }
   }
-  return records;
+  return { records, requests: pages };
 }
 
 async function readSource(
@@ -92,7 +104,8 @@ async function readSource(
   spec: SourceSpec,
   tenant: TenantSide,
   ro: ReadOptions,
-  progress: (n: number) => void,
+  pages: Record<TenantSide, number>,
+  progress: (added: number) => void,
 ): Promise<number> {
   const path = fileOf(ro.dir, tenant, family, spec.name);
   const out = new Output(path);
@@ -108,6 +121,7 @@ async function readSource(
       paging: spec.paging,
       ...(spec.query && { query: spec.query }),
     })) {
+      pages[tenant]++;
       for (const item of page) items.push(pick(item, spec.fields));
     }
     return items;
@@ -131,7 +145,7 @@ async function readSource(
           index.parents.push([parent, start, start + Buffer.byteLength(text)]);
           await out.write(text);
           count += items.length;
-          progress(count);
+          progress(items.length);
         })();
         running.add(task);
         void task.finally(() => running.delete(task)).catch(() => undefined);

@@ -157,7 +157,7 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
       ...poll,
     })
   ).file;
-  const records = await readSources(RELATION_FAMILIES, {
+  const { records, requests } = await readSources(RELATION_FAMILIES, {
     clients: { old: rt.client('old'), new: rt.client('new') },
     dir,
     options,
@@ -165,7 +165,7 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
     oldUsers: () => userIdsOf(oldUsersFile),
     ...(signal && { signal }),
   });
-  logger.info({ records, newUsers: present.users }, 'relations read');
+  logger.info({ records, requests, newUsers: present.users }, 'relations read');
 
   const planFile = new Lines(rs.path(runId, 'plan'));
   const pending = new Lines(rs.path(runId, 'pending'));
@@ -196,7 +196,7 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
     }
   }
   await Promise.all([planFile.close(), pending.close(), findings.close()]);
-  await rs.planned(runId, counts, callsPerPhase);
+  await rs.planned(runId, counts, callsPerPhase, requests);
   logger.info({ calls: callsPerPhase, lines: planFile.count, dryRun: run.dryRun }, 'relations planned');
 }
 
@@ -403,6 +403,7 @@ export async function relationsSection(rt: Runtime, run: RunMeta): Promise<Relat
     dryRun: run.dryRun,
     counts: await rs.counts(runId),
     calls,
+    reads: (await rs.state(runId)).reads,
     findings: await readFindings(rt, runId),
     pending,
     files: { ...RELATION_FILES },

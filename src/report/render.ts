@@ -139,7 +139,7 @@ function relationsBlocks(s: RunSummary): Block[] {
   blocks.push({
     kind: 'p',
     text: [
-      `${n(r.calls)} API call${r.calls === 1 ? '' : 's'} ${r.dryRun ? 'planned (dry run: none sent)' : 'sent'}; the whole plan is in `,
+      `${n(r.reads.old + r.reads.new)} list pages read (old tenant ${n(r.reads.old)}, new ${n(r.reads.new)}), ${n(r.calls)} API call${r.calls === 1 ? '' : 's'} ${r.dryRun ? 'planned (dry run: none sent)' : 'sent'}; the whole plan is in `,
       { code: r.files.plan },
       r.dryRun ? '.' : ', and what was added (for rollback) in ',
       ...(r.dryRun ? [] : [{ code: r.files.added }, '.']),

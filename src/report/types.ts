@@ -105,6 +105,8 @@ export interface RelationsSection {
   counts: RelationsCounts;
   /** API calls the plan holds (sent, unless a dry run). */
   calls: number;
+  /** List pages read from each tenant (one request each, retries aside). */
+  reads: { old: number; new: number };
   /** Catalog differences, missing APIs and what waits on them, limit breaches. */
   findings: { total: number; byType: Record<string, number>; listed: Finding[] };
   /** Relations waiting for their user (lines of the pending file). */

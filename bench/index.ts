@@ -4,6 +4,7 @@
  *   pipeline (default)  read ▶ transform ▶ skip migrated ▶ batch, against gunzip + JSON parsing alone
  *   sim                 the simulator's export of N users, against generating the same file
  *   e2e                 a whole sweep on the simulator, against the import's theoretical minimum
+ *   sweep               a whole sweep in one process: its peak RSS and Redis's peak memory at two sizes
  *   index               the migrated index at 10,000,000 users: bytes per key, lookups, what it promises
  *   relations           the relations stage at an enterprise tenant's rate: requests against the minimum, wall against requests ÷ rate
  */
@@ -11,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ run(argv: string[]): Promise<void>
   pipeline: () => import('./pipeline.js'),
   sim: () => import('./sim.js'),
   e2e: () => import('./e2e.js'),
+  sweep: () => import('./sweep.js'),
   index: () => import('./index-size.js'),
   relations: () => import('./relations.js'),
 };

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type Config, type TenantName } from './config.js';
 import { ExitCode, coerceError, isToolError } from './errors.js';
+import { keepHeapNearLive } from './heap.js';
+
+keepHeapNearLive();
 
 // `auth0-migrate report RUN | head`: once the reader is gone the rest of the output has nowhere to
 // go, which is not a failure of the command.
@@ -243,6 +246,7 @@ program
   .option('--ttl <seconds>', 'ticket lifetime in seconds (Auth0 default: 5 days)', int('--ttl', 0))
   .option('--result-url <url>', 'where the user lands after the reset')
   .option('--client-id <id>', 'application whose login page follows the reset')
+  .option('--verify-email', 'instead: verification emails for users imported with email_verified false')
   .action(
     run(
       async (config, runId: string, opts) => {
@@ -327,6 +331,8 @@ program
       .choices(['fast', 'free', 'production', 'enterprise'])
       .default('production'),
   )
+  .option('--variance <seed>', "seed of the tiers' job timing variance (default 1)", int('--variance', 0))
+  .option('--no-variance', 'constant job timing')
   .option('--json', 'print the tenants and their credentials as one JSON line first')
   .option(
     '--write-env <file>',

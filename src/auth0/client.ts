@@ -396,6 +396,25 @@ export class Auth0TenantClient implements TenantClient {
     return { ticket: String((answer as { ticket?: unknown }).ticket ?? '') };
   }
 
+  async sendVerificationEmail(request: { userId: string; clientId?: string }): Promise<Auth0Job> {
+    const spec = {
+      operation: 'POST /jobs/verification-email',
+      scope: 'update:users',
+      subject: `user ${request.userId}`,
+    };
+    // A second email for the same user is harmless: each link verifies the same address.
+    const job = await this.#call(spec, (sdk, ro) =>
+      sdk.jobs.verificationEmail.create(
+        {
+          user_id: request.userId,
+          ...(request.clientId === undefined ? {} : { client_id: request.clientId }),
+        },
+        ro,
+      ),
+    );
+    return job as Auth0Job;
+  }
+
   async sendPasswordChangeEmail(request: {
     email: string;
     connection: string;

@@ -108,6 +108,11 @@ export interface TenantClient extends RelationsClient {
    * `POST /dbconnections/change_password`; database connections only).
    */
   sendPasswordChangeEmail(request: { email: string; connection: string; clientId?: string }): Promise<void>;
+  /**
+   * POST /jobs/verification-email: Auth0 sends the user an email with a link that verifies its
+   * address; the answer is the job (type `verification_email`, usually `pending`).
+   */
+  sendVerificationEmail(request: { userId: string; clientId?: string }): Promise<Auth0Job>;
 }
 
 /** How {@link TenantClient.list} pages through a Management API list. */

@@ -178,7 +178,7 @@ async function submit(
   try {
     job = await rt.client('new').createImportJob({
       connectionId: await rt.newConnectionId(),
-      users: Buffer.from(staged.payload, 'utf8'),
+      users: staged.payload,
       upsert,
       externalId: id,
       sendCompletionEmail: false,

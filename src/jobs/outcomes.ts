@@ -195,6 +195,7 @@ function build(
         ...(base.jobId !== undefined && { job_id: base.jobId }),
         password_reset: !u.hasPassword,
         ...(reenrol && { mfa_reenrolment: true as const }),
+        ...(u.emailUnverified === true && { email_verified: false as const }),
         ...(v.earlierJob === true && { earlier_job: true }),
       });
     } else if (v.kind === 'already_migrated') {

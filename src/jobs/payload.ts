@@ -1,7 +1,9 @@
 /**
  * Batch payloads at rest in Redis: gzip, then AES-256-GCM when `PAYLOAD_KEY` is set. The Redis key
  * is the additional authenticated data, so a blob copied under another run's or batch's key does
- * not decrypt.
+ * not decrypt. A staged batch is sealed as its import file's bytes followed by its users' JSON
+ * ({@link encodeStagedBatch}), so the import file, already JSON, is neither escaped into a JSON
+ * string nor parsed back.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -9,11 +11,13 @@ import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type { Config, Secret } from '../config.js';
 import { MigrateError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { BatchUser, StagedBatch } from './types.js';
 
 // Off the event loop (libuv's pool), and a fast level: payloads are bounded and short-lived.
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
-const GZIP_LEVEL = 3;
+// Level 1: the plan stage seals every user once, and level 3 cost it half again as much CPU.
+const GZIP_LEVEL = 1;
 
 const PLAIN = 0x00;
 const SEALED = 0x01;
@@ -40,7 +44,16 @@ export class PayloadCodec {
   }
 
   async encode(value: unknown, aad: string): Promise<Buffer> {
-    const zipped = await gzip(Buffer.from(JSON.stringify(value), 'utf8'), { level: GZIP_LEVEL });
+    return this.seal(Buffer.from(JSON.stringify(value), 'utf8'), aad);
+  }
+
+  async decode<T>(blob: Buffer, aad: string): Promise<T> {
+    return JSON.parse((await this.open(blob, aad)).toString('utf8')) as T;
+  }
+
+  /** Bytes compressed, and encrypted under `aad` when a key is set. */
+  async seal(plain: Buffer, aad: string): Promise<Buffer> {
+    const zipped = await gzip(plain, { level: GZIP_LEVEL });
     if (this.#key === undefined) return Buffer.concat([Buffer.of(PLAIN), zipped]);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
@@ -49,7 +62,8 @@ export class PayloadCodec {
     return Buffer.concat([Buffer.of(SEALED), iv, cipher.getAuthTag(), body]);
   }
 
-  async decode<T>(blob: Buffer, aad: string): Promise<T> {
+  /** The bytes {@link seal} was given; {@link PayloadError} when they cannot be had. */
+  async open(blob: Buffer, aad: string): Promise<Buffer> {
     let zipped: Buffer;
     if (blob[0] === PLAIN) {
       zipped = blob.subarray(1);
@@ -75,8 +89,41 @@ export class PayloadCodec {
     } else {
       throw new PayloadError(`${aad} is not a batch payload written by auth0-migrate`);
     }
-    return JSON.parse((await gunzip(zipped)).toString('utf8')) as T;
+    return gunzip(zipped);
   }
+}
+
+/** First byte of a staged batch's envelope; a batch sealed as one JSON object starts with `{`. */
+const ENVELOPE = 0x02;
+
+/** A staged batch sealed: `0x02`, the import file's length (4 bytes), the import file, the users' JSON. */
+export function encodeStagedBatch(codec: PayloadCodec, staged: StagedBatch, aad: string): Promise<Buffer> {
+  const head = Buffer.allocUnsafe(5);
+  head[0] = ENVELOPE;
+  head.writeUInt32BE(staged.payload.length, 1);
+  return codec.seal(
+    Buffer.concat([head, staged.payload, Buffer.from(JSON.stringify(staged.users), 'utf8')]),
+    aad,
+  );
+}
+
+export async function decodeStagedBatch(
+  codec: PayloadCodec,
+  blob: Buffer,
+  aad: string,
+): Promise<StagedBatch> {
+  const plain = await codec.open(blob, aad);
+  if (plain[0] !== ENVELOPE) {
+    // Staged by an earlier version as one JSON object, its import file a string.
+    const old = JSON.parse(plain.toString('utf8')) as { payload: string; users: BatchUser[] };
+    return { payload: Buffer.from(old.payload, 'utf8'), users: old.users };
+  }
+  const end = 5 + plain.readUInt32BE(1);
+  if (end > plain.length) throw new PayloadError(`${aad} is cut short`);
+  return {
+    payload: plain.subarray(5, end),
+    users: JSON.parse(plain.toString('utf8', end)) as BatchUser[],
+  };
 }
 
 /**

@@ -34,7 +34,7 @@ export function isBatch(item: PlanItem): item is Batch {
 
 export function toStaged(batch: Batch): StagedBatch {
   return {
-    payload: batch.payload.toString('utf8'),
+    payload: batch.payload,
     users: batch.users.map((c) => ({
       line: c.source.line,
       ...(c.source.userId !== undefined && { userId: c.source.userId }),
@@ -43,6 +43,7 @@ export function toStaged(batch: Batch): StagedBatch {
       hasPassword: c.hasPassword,
       ...(c.source.mfaEnrolled === true && { mfaEnrolled: true as const }),
       ...(c.hasMfaFactors === true && { mfaFactors: true as const }),
+      ...(c.user.email_verified === false && { emailUnverified: true as const }),
       ...(c.user.username !== undefined && { username: c.user.username }),
       ...(c.user.phone_number !== undefined && { phone: c.user.phone_number }),
       original: c.original,
@@ -76,30 +77,36 @@ export function stagingLimit(rt: Runtime): number {
   return rt.config.importConcurrency + rt.settings.maxStagedBatches;
 }
 
-export async function stagePlan(
-  rt: Runtime,
-  runId: string,
+/** One step of staging: a batch to stage, or a chunk of users decided between two batches. */
+export type PlanStep =
+  | { kind: 'batch'; n: number; batch: Batch; read: number }
+  | { kind: 'chunk'; chunk: PlanChunk; read: number };
+
+/**
+ * The plan's items turned into what the run's store keeps, in order: each batch numbered, and the
+ * skipped and already-migrated users between two batches gathered into chunks (at most
+ * {@link CHUNK_RECORDS} each). `read` is the records read up to and including the step. No I/O:
+ * {@link stagePlan} writes the steps; the bench measures them.
+ */
+export async function* planSteps(
   items: AsyncIterable<PlanItem>,
-  options: StagePlanOptions = {},
-): Promise<{ read: number; batches: number }> {
-  const { signal } = options;
+  signal?: AbortSignal,
+): AsyncGenerator<PlanStep> {
   let read = 0;
   let n = 0;
   let chunk: PlanChunk = { index: 0, counts: emptyCounts(), skipped: [], alreadyMigrated: [] };
-  const flush = async (): Promise<void> => {
-    await rt.store.putChunk(runId, chunk, read);
+  const take = (): PlanStep => {
+    const step: PlanStep = { kind: 'chunk', chunk, read };
     chunk = { index: chunk.index + 1, counts: emptyCounts(), skipped: [], alreadyMigrated: [] };
-    options.onRead?.(read);
+    return step;
   };
 
   for await (const item of items) {
     if (signal?.aborted) throw new HandBack();
     if (isBatch(item)) {
-      if (chunk.counts.records > 0) await flush();
+      if (chunk.counts.records > 0) yield take();
       read += item.users.length;
-      await stageBatch(rt, runId, n, item, read, signal);
-      options.onRead?.(read);
-      n++;
+      yield { kind: 'batch', n: n++, batch: item, read };
       continue;
     }
     read++;
@@ -113,19 +120,67 @@ export async function stagePlan(
       if (item.mfaReenrolment === true) c.mfaReenrolments++;
       chunk.alreadyMigrated.push(alreadyMigratedLine(item));
     }
-    if (c.records >= CHUNK_RECORDS) await flush();
+    if (c.records >= CHUNK_RECORDS) yield take();
   }
-  if (chunk.counts.records > 0) await flush();
+  if (chunk.counts.records > 0) yield take();
+}
+
+/**
+ * Writes each step with `write`, in order and one at a time, while the pipeline prepares the next
+ * step: sealing a batch and storing it (gzip and file writes on libuv's threads, a Redis round
+ * trip) overlap with reading and preparing the next batch's users, instead of leaving the main
+ * thread idle. At most one step is read ahead of the one being written.
+ */
+export async function writeSteps(
+  steps: AsyncIterable<PlanStep>,
+  write: (step: PlanStep) => Promise<void>,
+): Promise<void> {
+  let writing: Promise<void> | undefined;
+  try {
+    for await (const step of steps) {
+      await writing;
+      writing = write(step);
+      // Its failure is taken by the next await; until then it is not an unhandled rejection.
+      writing.catch(() => undefined);
+    }
+    await writing;
+  } finally {
+    // The pipeline failed while a write was under way: let that write end before the stage does.
+    await writing?.catch(() => undefined);
+  }
+}
+
+export async function stagePlan(
+  rt: Runtime,
+  runId: string,
+  items: AsyncIterable<PlanItem>,
+  options: StagePlanOptions = {},
+): Promise<{ read: number; batches: number }> {
+  const { signal } = options;
+  let read = 0;
+  let batches = 0;
+  let chunks = 0;
+  await writeSteps(planSteps(items, signal), async (step) => {
+    if (step.kind === 'batch') {
+      await stageBatch(rt, runId, step.n, step.batch, step.read, signal);
+      batches++;
+    } else {
+      await rt.store.putChunk(runId, step.chunk, step.read);
+      chunks++;
+    }
+    read = step.read;
+    options.onRead?.(read);
+  });
   await rt.store.setRun(runId, {
     planDone: 1,
     planRead: read,
-    planEmitted: n,
-    planChunks: chunk.index,
+    planEmitted: batches,
+    planChunks: chunks,
     phase: 'import',
   });
   await rt.store.phaseEnded(runId, 'plan');
   await maybeFinishRun(rt, runId);
-  return { read, batches: n };
+  return { read, batches };
 }
 
 async function stageBatch(

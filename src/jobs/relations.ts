@@ -268,9 +268,22 @@ async function lookUp(
 ): Promise<string | undefined> {
   const how = family.lookup?.(ref);
   if (how === undefined) return undefined;
+  let answer: unknown;
+  try {
+    answer = await rt.client(tenant).request('GET', how.path);
+  } catch (err) {
+    if (isAuth0Error(err, 'not_found')) return undefined;
+    throw err;
+  }
+  // A list (bare, or under `key`), or the entity itself (GET /organizations/name/{name}).
+  const listed = Array.isArray(answer)
+    ? answer
+    : how.key !== undefined && Array.isArray((answer as Record<string, unknown> | undefined)?.[how.key])
+      ? ((answer as Record<string, unknown>)[how.key] as unknown[])
+      : [answer];
   // Name filters match on part of the name: compare whole names here.
-  for await (const page of rt.client(tenant).list(how.path, { key: how.key ?? 'items', paging: 'offset' })) {
-    for (const item of page) if (item.name === ref.name && typeof item.id === 'string') return item.id;
+  for (const item of listed as Array<{ name?: unknown; id?: unknown } | undefined>) {
+    if (item?.name === ref.name && typeof item.id === 'string') return item.id;
   }
   return undefined;
 }
@@ -329,7 +342,8 @@ export async function runRelationCall(
         await rs.setRef(runId, call.creates.type, call.creates.name, createdId);
       }
     } catch (err) {
-      // Created by an earlier attempt whose answer was lost, or by someone else: it is there.
+      // Created by an earlier attempt whose answer was lost, or by someone else meanwhile: it is
+      // there. Counted already present, so rollback never deletes what this run cannot show it made.
       if (call.creates !== undefined && isAuth0Error(err, 'already_exists')) {
         const id = await lookUp(rt, call.tenant, family, call.creates);
         if (id !== undefined) await rs.setRef(runId, call.creates.type, call.creates.name, id);

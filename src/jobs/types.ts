@@ -164,6 +164,8 @@ export interface BatchUser {
   mfaEnrolled?: true;
   /** MFA factors from the MFA file are in the payload. */
   mfaFactors?: true;
+  /** Sent with `email_verified: false`: `resets --verify-email` offers these a verification email. */
+  emailUnverified?: true;
   /** The username and phone number as sent: Auth0 refuses a user whose either belongs to another. */
   username?: string;
   phone?: string;
@@ -189,8 +191,8 @@ export type CollisionCheck =
 
 /** A staged batch: the exact import file and its users (store.ts keeps it compressed). */
 export interface StagedBatch {
-  /** The JSON array exactly as it is sent. */
-  payload: string;
+  /** The JSON array exactly as it is sent, as bytes. */
+  payload: Buffer;
   users: BatchUser[];
 }
 

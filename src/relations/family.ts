@@ -101,8 +101,9 @@ export interface RelationFamily {
   /** The added-records of a call that succeeded, one per relation or created entity. */
   added(call: PlannedCall, success: CallSuccess): AddedRecord[];
   /**
-   * The path that finds an entity of this family by name in a tenant, for a `{ref}` whose id is
-   * not known (a role created by an earlier run or a lost answer), and the list key of its answer.
+   * The GET that finds an entity of this family by name in a tenant, for a `{ref}` whose id is
+   * not known (a role created by an earlier run, or by a call whose answer was lost). Its answer
+   * may be a list (bare, or under `key`) or the entity itself; names are compared whole.
    */
   lookup?(ref: { type: string; name: string }): { path: string; key?: string } | undefined;
 }

@@ -29,6 +29,9 @@ export const REPORT_FILES = {
   retry: 'retry.ndjson',
   resets: 'resets.ndjson',
   mfaReenrolment: 'mfa-reenrolment.ndjson',
+  /** `resets --verify-email`: who would get a verification email (dry run), and what was sent. */
+  verifyEmailPlan: 'verify-email-plan.ndjson',
+  verifyEmail: 'verify-email.ndjson',
 } as const;
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;

@@ -136,6 +136,8 @@ export interface ImportedLine {
   job_id?: string;
   /** Imported without a password hash: the user must set a new password (`resets` reads this). */
   password_reset: boolean;
+  /** Imported with `email_verified: false` (absent when verified): `resets --verify-email` reads this. */
+  email_verified?: false;
   /**
    * The batch was sent again after the answer to its first submission was lost: that first job
    * (whose id Auth0 never told) created the user, found since under its id.
@@ -210,6 +212,11 @@ export interface PasswordResetLine {
 export type ResetResultLine =
   | { user_id: string; email: string; status: 'created'; ticket: string; at: string }
   | { user_id: string; email: string; status: 'emailed'; at: string }
+  | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
+
+/** One line of verify-email.ndjson: a verification email job created, or an error. */
+export type VerifyEmailResultLine =
+  | { user_id: string; email: string; status: 'sent'; job_id: string; at: string }
   | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
 
 /** What a running import, sweep or export reports to the progress display and the metrics. */

@@ -181,4 +181,29 @@ describe('auth0-migrate relations', () => {
     const present = (id: string) => h.sim.tenant('new').user(id) !== undefined;
     expect(missingAssignments(oldMembers, await roleMembers(neu), present)).toEqual({});
   }, 120_000);
+
+  it('with --update-roles gives a role that differs the permissions it lacks, and removes none', async () => {
+    const h = await startHarness({ sim: { seedOld: 300, seedNewMigrated: 0.5, seed: 11 } });
+    const { old, neu } = clients(h);
+    const apis = new Set<string>();
+    for await (const page of neu.listResourceServers()) for (const a of page) apis.add(String(a.identifier));
+    const oldPerms = await rolePermissions(old);
+    const before = await rolePermissions(neu);
+    const lacking = (now: Map<string, Set<string>>) =>
+      [...oldPerms].flatMap(([name, perms]) =>
+        [...perms].filter((p) => apis.has(p.split(' ')[0]!) && now.has(name) && !now.get(name)!.has(p)),
+      );
+    expect(lacking(before).length).toBeGreaterThan(0);
+
+    const plain = await relations(h);
+    expect(plain.summary.relations!.findings.byType.catalog_difference).toBeGreaterThan(0);
+    const afterPlain = await rolePermissions(neu);
+    // Without --update-roles a role that existed keeps its permissions as they were.
+    for (const [name, perms] of before) expect(afterPlain.get(name)).toEqual(perms);
+
+    await relations(h, { updateRoles: true });
+    const after = await rolePermissions(neu);
+    expect(lacking(after)).toEqual([]);
+    for (const [name, perms] of before) for (const p of perms) expect(after.get(name)!.has(p)).toBe(true);
+  }, 120_000);
 });

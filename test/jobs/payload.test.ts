@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config.js';
-import { PayloadCodec } from '../../src/jobs/payload.js';
+import { decodeStagedBatch, encodeStagedBatch, PayloadCodec } from '../../src/jobs/payload.js';
+import type { StagedBatch } from '../../src/jobs/types.js';
 
 const key = (): Secret => new Secret(randomBytes(32).toString('hex'));
 const value = {
@@ -41,5 +42,37 @@ describe('PayloadCodec', () => {
     const tampered = Buffer.from(blob);
     tampered[tampered.length - 1]! ^= 1;
     await expect(codec.decode(tampered, 'p:run:r1:payload:0')).rejects.toThrow(/does not decrypt/);
+  });
+});
+
+describe('staged batches', () => {
+  const staged: StagedBatch = {
+    payload: Buffer.from('[{"email":"zoë@example.com","name":"\\"q\\""}]', 'utf8'),
+    users: [
+      { line: 7, email: 'zoë@example.com', hasPassword: false, original: { email: 'zoë@example.com' } },
+    ],
+  };
+
+  it('round-trips the import file byte for byte beside its users, sealed or not', async () => {
+    for (const codec of [new PayloadCodec(undefined), new PayloadCodec(key())]) {
+      const back = await decodeStagedBatch(codec, await encodeStagedBatch(codec, staged, 'p:0'), 'p:0');
+      expect(back.payload.equals(staged.payload)).toBe(true);
+      expect(back.users).toEqual(staged.users);
+    }
+  });
+
+  it('reads a batch staged as one JSON object with its import file as a string', async () => {
+    const codec = new PayloadCodec(key());
+    const old = await codec.encode({ payload: staged.payload.toString('utf8'), users: staged.users }, 'p:0');
+    const back = await decodeStagedBatch(codec, old, 'p:0');
+    expect(back.payload.equals(staged.payload)).toBe(true);
+    expect(back.users).toEqual(staged.users);
+  });
+
+  it('refuses an envelope cut short', async () => {
+    const codec = new PayloadCodec(undefined);
+    const whole = await codec.open(await encodeStagedBatch(codec, staged, 'p:0'), 'p:0');
+    const cut = await codec.seal(whole.subarray(0, 10), 'p:0');
+    await expect(decodeStagedBatch(codec, cut, 'p:0')).rejects.toThrow(/cut short/);
   });
 });

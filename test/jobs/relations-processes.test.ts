@@ -85,7 +85,7 @@ describe('relations across worker processes', () => {
     expect(after.ended).toEqual(after.calls);
   }, 120_000);
 
-  it('waits out a 429 storm and 5xx answers on the calls, and still carries every role', async () => {
+  it('waits out a 429 storm, 5xx answers and lost answers on the calls, and still carries every role', async () => {
     const h = await startHarness({ sim: { seedOld: 600, seedNewMigrated: 0.6, seed: 6 } });
     h.sim.faults.add({
       kind: 'rate-limit',
@@ -111,6 +111,8 @@ describe('relations across worker processes', () => {
       path: '/api/v2/roles',
       times: 3,
     });
+    // Answers lost after the tenant acted: the calls are repeated (a role then exists: looked up by name).
+    h.sim.faults.add({ kind: 'drop-after', tenant: 'new', method: 'POST', path: '/api/v2/roles', times: 3 });
     await h.startWorkers();
     await startRun(h.rt, { kind: 'relations', runId: 'storm', relations: DEFAULT_RELATIONS });
     const final = await followRun(h.rt, 'storm', { intervalMs: 50 });

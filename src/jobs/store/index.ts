@@ -20,7 +20,7 @@ import type {
   RunSummary,
   SkippedLine,
 } from '../../report/types.js';
-import type { PayloadCodec } from '../payload.js';
+import { decodeStagedBatch, encodeStagedBatch, type PayloadCodec } from '../payload.js';
 import {
   emptyCounts,
   type BatchOutcome,
@@ -348,9 +348,9 @@ export class RunStore {
       k.batch(runId, n),
       payloadKey,
       k.ended(runId),
-      await this.codec.encode(staged, payloadKey),
+      await encodeStagedBatch(this.codec, staged, payloadKey),
       staged.users.length,
-      Buffer.byteLength(staged.payload),
+      staged.payload.length,
       n,
       planRead,
     );
@@ -385,7 +385,7 @@ export class RunStore {
   async loadBatch(runId: string, n: number): Promise<StagedBatch | undefined> {
     const payloadKey = this.#keys.payload(runId, n);
     const blob = await this.#redis.getBuffer(payloadKey);
-    return blob === null ? undefined : await this.codec.decode<StagedBatch>(blob, payloadKey);
+    return blob === null ? undefined : await decodeStagedBatch(this.codec, blob, payloadKey);
   }
 
   /**

@@ -145,7 +145,7 @@ function verdictFor(
     return {
       kind: 'failed',
       code: MFA_FACTORS_FAILED,
-      message: `Auth0 could not import the user's MFA factors ("${first.message}"); the user was imported without them: correct the MFA file's line and import again with --upsert, or have the user re-enrol`,
+      message: `Auth0 could not import the user's MFA factors ("${first.message}"); the user's other fields may have been imported without them: correct the MFA file's line and import again with --upsert, or have the user re-enrol`,
       ...(first.path !== undefined && { path: first.path }),
     };
   }
@@ -224,7 +224,7 @@ function build(
         ...(v.path !== undefined && { path: v.path }),
         ...(v.conflict !== undefined && { conflict: v.conflict }),
       };
-      // Auth0 creates the user before its factors: after MFA_FACTORS_FAILED it is there without them.
+      // Auth0 applies the user's other fields despite MFA_FACTORS_FAILED: it may be there without factors.
       if (v.code === MFA_FACTORS_FAILED && (u.mfaEnrolled === true || u.mfaFactors === true)) {
         line.mfa_reenrolment = true;
         counts.mfaReenrolments++;

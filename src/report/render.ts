@@ -47,7 +47,7 @@ const FAILURE_CODES: Record<string, string> = {
   job_failed: 'Auth0 failed the whole import job',
   job_expired: 'the Auth0 job expired before it finished',
   INVALID_FORMAT: "Auth0 rejected a field's format",
-  MFA_FACTORS_FAILED: 'Auth0 imported the user but not its MFA factors',
+  MFA_FACTORS_FAILED: 'Auth0 could not import the MFA factors (the other fields may be applied)',
   conflict_other_user:
     'refused as a duplicate, but the new tenant holds another user with its username, phone number or id',
 };

@@ -175,7 +175,7 @@ const REENROL_WHY = {
   already_migrated:
     'enrolled in MFA in the old tenant; already in the new tenant (e.g. arrived by lazy migration), which shows no enrolment',
   failed:
-    'Auth0 could not import the factors (MFA_FACTORS_FAILED); the user is in the new tenant without them',
+    'Auth0 could not import the factors (MFA_FACTORS_FAILED); the user may be in the new tenant without them',
 } as const;
 
 /**

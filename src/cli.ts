@@ -258,6 +258,22 @@ program
   );
 
 program
+  .command('rollback')
+  .description('remove from the new tenant exactly the users a run inserted (dry run unless --send)')
+  .argument('<runId>')
+  .option('--send', 'carry it out (resumable: run it again to carry on)')
+  .option('--include-active', 'delete users who logged in to the new tenant since the run too')
+  .action(
+    run(
+      async (config, runId: string, opts: { send?: boolean; includeActive?: boolean }) => {
+        const { rollbackCommand } = await import('./commands/rollback.js');
+        return rollbackCommand(config, runId, opts);
+      },
+      () => ['new'],
+    ),
+  );
+
+program
   .command('dashboard')
   .description('bull-board over the queues (DASHBOARD_HOST, DASHBOARD_PORT)')
   .action(

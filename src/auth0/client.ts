@@ -357,6 +357,12 @@ export class Auth0TenantClient implements TenantClient {
     }
   }
 
+  async deleteUser(id: string): Promise<void> {
+    // Auth0 answers 204 whether or not the user exists, so a retried delete is harmless.
+    const spec = { operation: 'DELETE /users/{id}', scope: 'delete:users', subject: 'user' };
+    await this.#call(spec, (sdk, ro) => sdk.users.delete(id, ro));
+  }
+
   async searchUsers(q: string, perPage = 10): Promise<Array<Record<string, unknown>>> {
     const spec = { operation: 'GET /users', scope: 'read:users', subject: 'users' };
     const page = await this.#call(spec, (sdk, ro) =>

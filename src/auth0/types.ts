@@ -92,6 +92,11 @@ export interface TenantClient extends RelationsClient {
   /** GET /users/{id}; undefined when the tenant has no such user. Immediately consistent. */
   getUser(id: string): Promise<Record<string, unknown> | undefined>;
   /**
+   * DELETE /users/{id}: the user, its linked identities and its relations go. Auth0 answers 204
+   * also when there is no such user (a second delete included).
+   */
+  deleteUser(id: string): Promise<void>;
+  /**
    * GET /users with a search query (search engine v3): eventually consistent, so a user created
    * seconds ago may not be found yet.
    */

@@ -150,6 +150,14 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
   const run = await rt.store.findRun(runId);
   if (run === undefined)
     throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
+  if (run.rollbackStartedAt !== undefined) {
+    throw new MigrateError(
+      `Run ${runId} was rolled back${run.rolledBackAt === undefined ? ' (in part)' : ''} on ${new Date(run.rolledBackAt ?? run.rollbackStartedAt).toISOString()}: it cannot be resumed.`,
+      {
+        hint: `Start a new run; \`auth0-migrate rollback ${runId}\` shows what the rollback did.`,
+      },
+    );
+  }
   if (run.status === 'completed') return;
   if (run.discardedAt !== undefined) {
     throw new MigrateError(

@@ -197,6 +197,8 @@ function build(
         ...(reenrol && { mfa_reenrolment: true as const }),
         ...(u.emailUnverified === true && { email_verified: false as const }),
         ...(v.earlierJob === true && { earlier_job: true }),
+        // A linked account is imported as its database identity, under that identity's id.
+        ...(u.sentId !== undefined && `auth0|${u.sentId}` !== userId && { new_user_id: `auth0|${u.sentId}` }),
       });
     } else if (v.kind === 'already_migrated') {
       counts.already_migrated[v.matchedBy] = (counts.already_migrated[v.matchedBy] ?? 0) + 1;

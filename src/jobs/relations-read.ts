@@ -11,15 +11,18 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
-import type { DiffInput, RelationFamily, SourceRecord, SourceSpec } from '../relations/family.js';
+import {
+  OLD_USERS_SOURCE,
+  type DiffInput,
+  type RelationFamily,
+  type SourceRecord,
+  type SourceSpec,
+} from '../relations/family.js';
 import type { RelationOptions, TenantSide } from '../relations/types.js';
 import { FILE_MODE } from '../report/files.js';
 
 /** Parents read at once for a per-parent source (the rate budget paces them). */
 const PARENT_CONCURRENCY = 8;
-
-/** The special source of the old tenant's user ids (the stage supplies them from an export). */
-export const OLD_USERS = '@users';
 
 interface SourceIndex {
   /** `[parent, start, end]` byte ranges of the file, in the order read. */
@@ -179,7 +182,7 @@ async function* parentsOf(
   ro: ReadOptions,
 ): AsyncGenerator<string> {
   const each = spec.each!;
-  if (each.source === OLD_USERS) {
+  if (each.source === OLD_USERS_SOURCE) {
     yield* ro.oldUsers();
     return;
   }

@@ -10,12 +10,11 @@
  * The job that counts the last call of a phase adds the next phase's calls (or the report), so no
  * job waits on another and a crash between two steps is repaired by the redelivery.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { isAuth0Error, type Auth0Error } from '../auth0/errors.js';
 import { coerceError } from '../errors.js';
 import { buildMigratedIndex } from '../pipeline/migrated-index.js';
@@ -23,6 +22,7 @@ import type { RelationFamily } from '../relations/family.js';
 import { familyByName, RELATION_FAMILIES } from '../relations/registry.js';
 import {
   countOutcome,
+  type AddedRecord,
   type Finding,
   type PlanEntry,
   type PlannedCall,
@@ -32,7 +32,7 @@ import {
 import { FILE_MODE, readNdjson } from '../report/files.js';
 import type { RelationsSection } from '../report/types.js';
 import { RELATION_FILES } from './store/relations.js';
-import { addStageJob, maybeFinishRun } from './flow.js';
+import { maybeFinishRun } from './flow.js';
 import { withIdentities } from './relations-identities.js';
 import { readSources, fileInput } from './relations-read.js';
 import { QUEUES } from './queues.js';
@@ -117,11 +117,9 @@ async function* userIdsOf(file: string): AsyncGenerator<string> {
 export async function runRelationsStage(rt: Runtime, runId: string, signal?: AbortSignal): Promise<void> {
   const run = (await rt.store.getRun(runId))!;
   const rs = rt.store.relations;
-  let state = await rs.state(runId);
-  if (!state.planned) {
+  if (!(await rs.state(runId)).planned) {
     await rt.store.phaseStarted(runId, 'relations');
     await plan(rt, run, signal);
-    state = await rs.state(runId);
   }
   await continuePhases(rt, runId);
 }
@@ -309,13 +307,12 @@ export async function runRelationCall(
     const { phaseEnded } = await rs.callEnded(runId, call.id, call.phase, counts);
     if (phaseEnded) await continuePhases(rt, runId);
   };
+  const entity = call.ref ?? call.creates;
   const fail = async (code: string, message: string): Promise<void> => {
     const line: RelationFailureLine = {
       callId: call.id,
       kind: call.kind,
-      ...((call.ref ?? call.creates) && {
-        entity: `${(call.ref ?? call.creates)!.type} "${(call.ref ?? call.creates)!.name}"`,
-      }),
+      ...(entity !== undefined && { entity: `${entity.type} "${entity.name}"` }),
       userIds: call.userIds,
       count: call.count,
       code,
@@ -349,6 +346,12 @@ export async function runRelationCall(
         if (id !== undefined) await rs.setRef(runId, call.creates.type, call.creates.name, id);
         return await end(countOutcome({}, call.kind, 'already_present', call.count));
       }
+      // One refused element (a user deleted since the plan, one at its limit) refuses the whole
+      // batch: its elements are sent one by one, so only the refused ones end failed.
+      const parts = isAuth0Error(err) && isRefusal(err) ? family.split?.(call) : undefined;
+      if (parts !== undefined && parts.length > 1) {
+        return await end(await sendParts(rt, runId, family, parts, path, refId));
+      }
       throw err;
     }
     const records = family.added(call, {
@@ -369,13 +372,62 @@ export async function runRelationCall(
   }
 }
 
-function codeOf(err: Auth0Error): string {
-  return err.auth0Code ?? err.code;
+/** A refusal of what was sent (4xx but scope, credentials and rate limits): another try fails alike. */
+function isRefusal(err: Auth0Error): boolean {
+  return err.code === 'not_found' || err.code === 'bad_request';
 }
 
-/** Adds the relations stage job of a run. */
-export function addRelationsJob(rt: Runtime, runId: string): Promise<void> {
-  return addStageJob(rt, QUEUES.relations, runId);
+/**
+ * The parts of a refused batch, one request each (under the same rate budget). A part whose user
+ * is not in the tenant is pending; another refusal is that part's failure.
+ */
+async function sendParts(
+  rt: Runtime,
+  runId: string,
+  family: RelationFamily,
+  parts: PlannedCall[],
+  path: string,
+  refId: string | undefined,
+): Promise<RelationsCounts> {
+  const rs = rt.store.relations;
+  const counts: RelationsCounts = {};
+  const added: AddedRecord[] = [];
+  const failures: RelationFailureLine[] = [];
+  for (const part of parts) {
+    try {
+      await rt.client(part.tenant).request(part.method, path, part.body);
+      added.push(
+        ...family.added(part, { runId, at: new Date().toISOString(), ...(refId !== undefined && { refId }) }),
+      );
+      countOutcome(counts, part.kind, 'added', part.count);
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      if (!isAuth0Error(err) || !isRefusal(err)) throw err;
+      if (err.code === 'not_found') {
+        // The user left the new tenant after the plan: a later run assigns them if they return.
+        countOutcome(counts, part.kind, 'pending_user', part.count);
+        continue;
+      }
+      countOutcome(counts, part.kind, 'failed', part.count, codeOf(err));
+      const entity = part.ref ?? part.creates;
+      failures.push({
+        callId: part.id,
+        kind: part.kind,
+        ...(entity !== undefined && { entity: `${entity.type} "${entity.name}"` }),
+        userIds: part.userIds,
+        count: part.count,
+        code: codeOf(err),
+        message: err.message,
+      });
+    }
+  }
+  await rs.append(runId, 'added', added);
+  await rs.append(runId, 'failures', failures);
+  return counts;
+}
+
+function codeOf(err: Auth0Error): string {
+  return err.auth0Code ?? err.code;
 }
 
 /** What the report shows of the findings: every one counted, the first ones listed. */

@@ -96,6 +96,7 @@ export function progressSnapshot(p: RunProgress): ProgressSnapshot {
       failed: sum(c.failed),
     },
     ...(total !== undefined && { total }),
+    ...(p.relations !== undefined && { relations: p.relations }),
     startedAt: p.run.createdAt,
   };
 }

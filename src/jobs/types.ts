@@ -104,6 +104,10 @@ export interface RunMeta extends RunIdentity {
   discardedAt?: number;
   /** When its command stopped it (status `stopped`). */
   stoppedAt?: number;
+  /** When `rollback --send` started undoing it (it can no longer be resumed since). */
+  rollbackStartedAt?: number;
+  /** When `rollback` ended with every user the run imported settled: the run is rolled back. */
+  rolledBackAt?: number;
   /** Batch jobs revived after BullMQ failed them on its own (reconcile.ts). */
   revivedBatches?: number;
   /**
@@ -243,6 +247,8 @@ export interface PlanChunk {
 /** The progress of a run, read by `status`, the progress display and the metrics. */
 export interface RunProgress {
   run: RunMeta;
+  /** The relations stage's calls, once planned: in the plan, and counted (ended). */
+  relations?: { calls: number; ended: number };
   counts: OutcomeCounts;
   batches: { staged: number; queued: number; running: number; done: number; failed: number };
 }

@@ -85,6 +85,7 @@ export {
 } from './password-hashes.js';
 export {
   AUTH0_MAX_IMPORT_BYTES,
+  MAX_IMPORT_FILE_BYTES,
   Batcher,
   DEFAULT_BATCH_BYTES,
   batchUsers,

@@ -145,6 +145,11 @@ export interface ImportedLine {
   earlier_job?: true;
   /** Enrolled in MFA in the old tenant, imported without factors: must re-enrol. */
   mfa_reenrolment?: true;
+  /**
+   * The new tenant's id of the user when it is not `user_id`: a linked account is imported as its
+   * database identity, under that identity's id.
+   */
+  new_user_id?: string;
 }
 
 /** One line of already-migrated.ndjson.gz. */
@@ -232,4 +237,6 @@ export interface ProgressSnapshot {
   total?: number;
   /** ISO time or epoch milliseconds when the run started. */
   startedAt: string | number;
+  /** The relations stage's calls, once planned: in the plan, and ended. */
+  relations?: { calls: number; ended: number };
 }

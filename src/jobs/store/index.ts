@@ -215,6 +215,8 @@ export class RunStore {
       reportError: h.reportError,
       discardedAt: num(h.discardedAt),
       stoppedAt: num(h.stoppedAt),
+      rollbackStartedAt: num(h.rollbackStartedAt),
+      rolledBackAt: num(h.rolledBackAt),
       revivedBatches: num(h.revivedBatches),
       relations: h.relations,
       ...(h.mfaReads === '1' && { mfaReads: true }),
@@ -507,8 +509,12 @@ export class RunStore {
       this.#redis.scard(k.running(runId)),
     ]);
     const staged = run.planEmitted;
+    const rel = run.phases.relations?.start === undefined ? undefined : await this.relations.state(runId);
     return {
       run,
+      ...(rel?.planned === true && {
+        relations: { calls: sumOf(rel.calls), ended: sumOf(rel.ended) },
+      }),
       counts: countsFromHash(countsHash),
       batches: {
         staged,
@@ -614,6 +620,8 @@ export class RunStore {
     await this.#redis.a0mReleaseIfHolder(this.#keys.sweepLock, runId);
   }
 }
+
+const sumOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Counts as the scripts add them: `field → n`, nested reasons as `group:reason`; zeros left out. */
 export function flattenCounts(c: OutcomeCounts): Record<string, number> {

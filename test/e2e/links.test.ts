@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { relationsCommand } from '../../src/commands/relations.js';
+import { rollbackCommand } from '../../src/commands/rollback.js';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import type { RunSummary } from '../../src/report/types.js';
 import { unbalanced } from '../../src/relations/types.js';
@@ -170,5 +171,26 @@ describe('linked accounts', () => {
       pending_user: 0,
     });
     expect([...(await linksThroughApi(newApi, primaries))].sort()).toEqual([...oldLinks].sort());
+
+    // Rolling that run back unlinks exactly what it linked: those secondaries stand alone again.
+    expect(
+      await rollbackCommand(
+        h.config,
+        runId,
+        { send: true },
+        hooks(() => undefined),
+      ),
+    ).toBe(0);
+    const rolled = JSON.parse(await readFile(join(h.reportsDir, runId, 'rollback.json'), 'utf8')) as {
+      relations?: { byKind: Record<string, Record<string, number>> };
+    };
+    expect(rolled.relations?.byKind.links).toMatchObject({ total: waiting.length, removed: waiting.length });
+    expect([...(await linksThroughApi(newApi, primaries))].sort()).toEqual(
+      [...loggedIn, early].map(key).sort(),
+    );
+    for (const l of waiting) {
+      const secondary = `${l.provider}|${l.userId}`;
+      expect((await newApi.call('GET', `/users/${encodeURIComponent(secondary)}`)).status).toBe(200);
+    }
   }, 120_000);
 });

@@ -257,4 +257,24 @@ export interface RelationsClient {
   assignUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void>;
   removeUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void>;
   removeUserRoles(userId: string, roleIds: string[]): Promise<void>;
+  /** A user's identities (GET /users/{id} with only `identities`): the first is the user's own. */
+  getUserIdentities(userId: string): Promise<Array<Record<string, unknown>>>;
+  /** Links account `provider|userId` into `primaryId`; the primary's identities after it. */
+  linkIdentity(primaryId: string, secondary: IdentityRef): Promise<Array<Record<string, unknown>>>;
+  /** Unlinks identity `provider|userId` from `primaryId` (a standalone user again); the identities left. */
+  unlinkIdentity(
+    primaryId: string,
+    provider: string,
+    userId: string,
+  ): Promise<Array<Record<string, unknown>>>;
+  /** A user's MFA enrolments as the tenant lists them (email and phone masked, never a secret). */
+  listAuthenticationMethods(userId: string): AsyncIterable<Array<Record<string, unknown>>>;
+}
+
+/** The secondary account of a link: its provider and `user_id` without the `provider|` prefix. */
+export interface IdentityRef {
+  provider: string;
+  user_id: string;
+  /** The secondary's connection, when more than one database connection could hold the id. */
+  connection_id?: string;
 }

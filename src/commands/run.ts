@@ -295,6 +295,11 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
       `  password resets   ${count(s.passwordResets, 'user')}${s.dryRun ? ' would be' : s.passwordResets === 1 ? ' was' : ' were'} imported without a password hash`,
     );
   }
+  if ((s.mfaReenrolments ?? 0) > 0) {
+    lines.push(
+      `  MFA re-enrolment  ${count(s.mfaReenrolments!, 'user')} enrolled in the old tenant ${s.dryRun ? 'would arrive' : 'arrived'} without their factors (mfa-reenrolment.ndjson): require a verified re-enrolment for them`,
+    );
+  }
   if (s.relations !== undefined) {
     // In the families' order (registry.ts), each kind's figures in one column.
     const order = relationKinds();

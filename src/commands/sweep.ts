@@ -1,8 +1,7 @@
 import { createTenantClient } from '../auth0/index.js';
 import type { TenantClient } from '../auth0/types.js';
 import { requireTenant, type Config } from '../config.js';
-import { InputError } from '../errors.js';
-import { hashesProblems } from '../import.js';
+import { hashesProblems, mfaProblems, mfaReadsCost, throwProblems } from '../import.js';
 import { newRunId, type RunSpec } from '../jobs/flow.js';
 import { selectMembers } from '../jobs/members-of.js';
 import { DEFAULT_RELATIONS } from '../jobs/types.js';
@@ -18,11 +17,15 @@ export interface SweepCommandOptions extends RunCommandOptions {
   hashes?: string;
   /** Allow `hashes` without PAYLOAD_KEY. */
   allowPlaintextHashes?: boolean;
+  /** MFA secrets (NDJSON) merged into the users. */
+  mfa?: string;
+  /** Read each user's MFA enrolments from the old tenant when the export does not show them. */
+  mfaReads?: boolean;
 }
 
 /**
- * `auth0-migrate sweep [--dry-run] [--upsert] [--run-id ID] [--no-workers] [--members-of ORG…]
- * [--hashes FILE]`
+ * `auth0-migrate sweep [--mfa FILE] [--mfa-reads] [--dry-run] [--upsert] [--run-id ID]
+ * [--no-workers] [--members-of ORG…] [--hashes FILE]`
  */
 export async function sweepCommand(
   config: Config,
@@ -34,17 +37,14 @@ export async function sweepCommand(
   const problems: string[] = [];
   const hints = new Set<string>();
   await hashesProblems(config, opts, problems, hints);
-  if (problems.length > 0) {
-    throw new InputError(
-      problems.length === 1 ? problems[0]! : `sweep cannot start:\n  - ${problems.join('\n  - ')}`,
-      {
-        hint: [...hints].join(' '),
-      },
-    );
-  }
+  if (opts.mfa !== undefined) await mfaProblems(config, opts.mfa, false, problems, hints);
+  throwProblems('sweep', problems, hints);
+  if (opts.mfaReads === true) (hooks.out ?? process.stdout).write(mfaReadsCost(config));
   let spec: RunSpec = {
     kind: 'sweep',
     ...(opts.hashes !== undefined && { hashesFile: opts.hashes }),
+    ...(opts.mfa !== undefined && { mfaFile: opts.mfa }),
+    ...(opts.mfaReads === true && { mfaReads: true }),
     ...pickRun(opts),
     ...(opts.relations !== false && { relations: DEFAULT_RELATIONS }),
   };

@@ -53,6 +53,10 @@ export interface RunSpec {
   /** `sweep --members-of`: the organizations and the file of their members' user ids. */
   membersOf?: string[];
   membersFile?: string;
+  /** MFA factors merged in (`--mfa`). */
+  mfaFile?: string;
+  /** `--mfa-reads`. */
+  mfaReads?: boolean;
   /** The relations stage's options; absent: no relations stage (an import, `sweep --no-relations`). */
   relations?: RelationsRunOptions;
 }
@@ -86,6 +90,8 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
       ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
       ...(spec.membersOf !== undefined && { membersOf: spec.membersOf }),
       ...(spec.membersFile !== undefined && { membersFile: resolve(spec.membersFile) }),
+      ...(spec.mfaFile !== undefined && { mfaFile: resolve(spec.mfaFile) }),
+      ...(spec.mfaReads === true && { mfaReads: true }),
       relations: spec.relations === undefined ? 'off' : JSON.stringify(spec.relations),
       ...runIdentity(rt.config, spec.kind),
     });

@@ -41,6 +41,8 @@ export function toStaged(batch: Batch): StagedBatch {
       email: c.user.email,
       ...(c.user.user_id !== undefined && { sentId: c.user.user_id }),
       hasPassword: c.hasPassword,
+      ...(c.source.mfaEnrolled === true && { mfaEnrolled: true as const }),
+      ...(c.hasMfaFactors === true && { mfaFactors: true as const }),
       ...(c.user.email_verified === false && { emailUnverified: true as const }),
       ...(c.user.username !== undefined && { username: c.user.username }),
       ...(c.user.phone_number !== undefined && { phone: c.user.phone_number }),
@@ -66,6 +68,7 @@ function alreadyMigratedLine(a: AlreadyMigrated): AlreadyMigratedLine {
     line: a.source.line,
     matched_by: a.matchedBy,
     found_by: 'snapshot',
+    ...(a.mfaReenrolment === true && { mfa_reenrolment: true as const }),
   };
 }
 
@@ -114,6 +117,7 @@ export async function* planSteps(
       chunk.skipped.push(skippedLine(item));
     } else {
       c.already_migrated[item.matchedBy] = (c.already_migrated[item.matchedBy] ?? 0) + 1;
+      if (item.mfaReenrolment === true) c.mfaReenrolments++;
       chunk.alreadyMigrated.push(alreadyMigratedLine(item));
     }
     if (c.records >= CHUNK_RECORDS) yield take();

@@ -35,6 +35,7 @@ import { FILE_MODE, readNdjson } from '../report/files.js';
 import type { RelationsSection } from '../report/types.js';
 import { RELATION_FILES } from './store/relations.js';
 import { maybeFinishRun } from './flow.js';
+import { withIdentities } from './relations-identities.js';
 import { readSources, fileInput } from './relations-read.js';
 import { QUEUES } from './queues.js';
 import type { Runtime } from './runtime.js';
@@ -140,30 +141,28 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
   // Who is in the new tenant now, every connection (social users arrive with the same id).
   const present = await exportUsers(rt.client('new'), {
     wholeTenant: true,
-    fields: [{ name: 'user_id' }, { name: 'email' }],
+    fields: [{ name: 'user_id' }, { name: 'email' }, { name: 'identities' }],
     out: join(dir, 'new-users.ndjson.gz'),
     ...poll,
   });
   const index = await buildMigratedIndex(present.file);
   const userInNew = async (userId: string): Promise<boolean> =>
     index.match(userId.startsWith('auth0|') ? userId.slice(6) : userId, undefined) !== undefined;
-  let oldUsersFile: string | undefined;
-  if (options.directPermissions) {
-    oldUsersFile = (
-      await exportUsers(rt.client('old'), {
-        wholeTenant: true,
-        fields: [{ name: 'user_id' }],
-        out: join(dir, 'old-users.ndjson.gz'),
-        ...poll,
-      })
-    ).file;
-  }
+  // The old tenant's users with their identities: its links, and the users read one by one.
+  const oldUsersFile = (
+    await exportUsers(rt.client('old'), {
+      wholeTenant: true,
+      fields: [{ name: 'user_id' }, { name: 'identities' }],
+      out: join(dir, 'old-users.ndjson.gz'),
+      ...poll,
+    })
+  ).file;
   const { records, requests } = await readSources(RELATION_FAMILIES, {
     clients: { old: rt.client('old'), new: rt.client('new') },
     dir,
     options,
     userInNew,
-    oldUsers: () => (oldUsersFile === undefined ? emptyIds() : userIdsOf(oldUsersFile)),
+    oldUsers: () => userIdsOf(oldUsersFile),
     ...(signal && { signal }),
   });
   logger.info({ records, requests, newUsers: present.users }, 'relations read');
@@ -174,7 +173,10 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
   const counts: RelationsCounts = {};
   const callsPerPhase: number[] = [];
   for (const family of RELATION_FAMILIES) {
-    const input = await fileInput(dir, family.name, userInNew);
+    const input = withIdentities(await fileInput(dir, family.name, userInNew), {
+      old: oldUsersFile,
+      new: present.file,
+    });
     for await (const entry of family.diff(input, options)) {
       await planFile.write({ family: family.name, ...entry });
       if (entry.type === 'settled') {
@@ -197,8 +199,6 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
   await rs.planned(runId, counts, callsPerPhase, requests);
   logger.info({ calls: callsPerPhase, lines: planFile.count, dryRun: run.dryRun }, 'relations planned');
 }
-
-async function* emptyIds(): AsyncGenerator<string> {}
 
 /**
  * Queues the calls of the first phase not yet ended, or, when every phase has ended, marks the

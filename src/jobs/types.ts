@@ -80,6 +80,10 @@ export interface RunMeta extends RunIdentity {
   membersOf?: string[];
   /** Their members' user ids, one a line, read when the run started (in the run's work folder). */
   membersFile?: string;
+  /** MFA factors merged in (absolute path). */
+  mfaFile?: string;
+  /** `--mfa-reads`: each user's enrolments read from the old tenant when its export does not show them. */
+  mfaReads?: boolean;
   /** Where the old tenant's export was saved (sweep). */
   exportFile?: string;
   /** Where the new tenant's snapshot was saved. */
@@ -164,6 +168,10 @@ export interface BatchUser {
   /** The `user_id` as sent in the import file (prefix stripped), to match `/errors` entries. */
   sentId?: string;
   hasPassword: boolean;
+  /** The old tenant shows the user enrolled in MFA. */
+  mfaEnrolled?: true;
+  /** MFA factors from the MFA file are in the payload. */
+  mfaFactors?: true;
   /** Sent with `email_verified: false`: `resets --verify-email` offers these a verification email. */
   emailUnverified?: true;
   /** The username and phone number as sent: Auth0 refuses a user whose either belongs to another. */
@@ -206,6 +214,8 @@ export interface OutcomeCounts {
   skipped: Record<string, number>;
   failed: Record<string, number>;
   passwordResets: number;
+  /** Users enrolled in MFA in the old tenant who arrive in the new one without their factors. */
+  mfaReenrolments: number;
 }
 
 /** The result of one batch, written once when it ends (`parts/batch-<n>.json.gz` in the run's folder). */
@@ -257,6 +267,7 @@ export function emptyCounts(): OutcomeCounts {
     skipped: {},
     failed: {},
     passwordResets: 0,
+    mfaReenrolments: 0,
   };
 }
 
@@ -267,6 +278,7 @@ export function addCounts(a: OutcomeCounts, b: OutcomeCounts): OutcomeCounts {
   a.inserted += b.inserted;
   a.updated += b.updated;
   a.passwordResets += b.passwordResets;
+  a.mfaReenrolments += b.mfaReenrolments ?? 0;
   for (const key of ['already_migrated', 'skipped', 'failed'] as const) {
     for (const [k, v] of Object.entries(b[key])) a[key][k] = (a[key][k] ?? 0) + v;
   }

@@ -5,10 +5,11 @@
  * name roles: RBAC first).
  */
 import type { RelationFamily } from './family.js';
+import { linksFamily } from './links.js';
 import { organizationsFamily } from './organizations.js';
 import { rbacFamily } from './rbac.js';
 
-export const RELATION_FAMILIES: readonly RelationFamily[] = [rbacFamily, organizationsFamily];
+export const RELATION_FAMILIES: readonly RelationFamily[] = [rbacFamily, organizationsFamily, linksFamily];
 
 /** The family counting a kind, for reports and rollback. */
 export function familyOfKind(kind: string): RelationFamily | undefined {

@@ -28,6 +28,7 @@ export const REPORT_FILES = {
   skipped: 'skipped.ndjson',
   retry: 'retry.ndjson',
   resets: 'resets.ndjson',
+  mfaReenrolment: 'mfa-reenrolment.ndjson',
   /** `resets --verify-email`: who would get a verification email (dry run), and what was sent. */
   verifyEmailPlan: 'verify-email-plan.ndjson',
   verifyEmail: 'verify-email.ndjson',

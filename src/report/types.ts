@@ -20,6 +20,8 @@ export interface RunSummary {
     hashesFile?: string;
     /** `sweep --members-of`: the old tenant's organizations whose members alone were imported. */
     membersOf?: string[];
+    /** The MFA secrets file merged in, when there was one. */
+    mfaFile?: string;
     oldTenant?: string;
     newTenant?: string;
     connection?: string;
@@ -51,6 +53,11 @@ export interface RunSummary {
    * imported file with `password_reset: true`).
    */
   passwordResets: number;
+  /**
+   * Users enrolled in MFA in the old tenant who arrive in the new one without their factors: they
+   * must re-enrol (the lines of mfa-reenrolment.ndjson). Absent in reports written before it existed.
+   */
+  mfaReenrolments?: number;
   batches: { total: number; completed: number; failed: number };
   /** Auth0 import jobs the new tenant runs at once (`IMPORT_CONCURRENCY`): the lanes of the picture. */
   importSlots?: number;
@@ -140,6 +147,8 @@ export interface ImportedLine {
    * (whose id Auth0 never told) created the user, found since under its id.
    */
   earlier_job?: true;
+  /** Enrolled in MFA in the old tenant, imported without factors: must re-enrol. */
+  mfa_reenrolment?: true;
   /**
    * The new tenant's id of the user when it is not `user_id`: a linked account is imported as its
    * database identity, under that identity's id.
@@ -164,6 +173,8 @@ export interface AlreadyMigratedLine {
   batch?: string;
   /** The id of the new tenant's user with that email, when the read told it. */
   new_user_id?: string;
+  /** Enrolled in MFA in the old tenant, not in the new one: must re-enrol. */
+  mfa_reenrolment?: true;
 }
 
 /** What a user collided with in the new tenant (failures with code `conflict_other_user`). */
@@ -184,6 +195,8 @@ export interface FailureLine {
   message: string;
   path?: string;
   conflict?: ConflictDetail;
+  /** MFA_FACTORS_FAILED: the user is in the new tenant without the factors it had: must re-enrol. */
+  mfa_reenrolment?: true;
 }
 
 /** One line of skipped.ndjson. */

@@ -43,6 +43,13 @@ describe('demo', () => {
         expect(text).toMatch(/memberships +[\d,]+: added [1-9][\d,]*, /);
         const orgs = /and ([\d,]+) organizations \(([\d,]+) before\)/.exec(text);
         expect(Number(orgs![1]!.replace(/,/g, ''))).toBeGreaterThan(Number(orgs![2]!.replace(/,/g, '')));
+        // MFA enrolments carried from the simulator's secrets file; links reported.
+        const mfa =
+          /MFA: ([\d,]+) users of the new tenant are enrolled, carried from the secrets file \(([\d,]+) in the old tenant\)/.exec(
+            text,
+          );
+        expect(Number(mfa![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
+        expect(text).toMatch(/links +[\d,]+: added /);
       } finally {
         await rm(reportsDir, { recursive: true, force: true });
       }

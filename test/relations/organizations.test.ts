@@ -330,7 +330,7 @@ describe('the organizations diff', () => {
   });
 
   it('is registered after RBAC, whose roles its member roles name', () => {
-    expect(RELATION_FAMILIES.map((f) => f.name)).toEqual(['rbac', 'organizations']);
+    expect(RELATION_FAMILIES.map((f) => f.name).slice(0, 2)).toEqual(['rbac', 'organizations']);
     expect(familyOfKind('memberships')).toBe(organizationsFamily);
   });
 });

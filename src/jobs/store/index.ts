@@ -68,7 +68,9 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /** What a new run is created with. */
 export type NewRun = Pick<RunMeta, 'runId' | 'kind' | 'dryRun' | 'upsert' | 'createdAt'> &
-  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'membersOf' | 'membersFile' | 'relations'>> &
+  Partial<
+    Pick<RunMeta, 'file' | 'hashesFile' | 'mfaFile' | 'mfaReads' | 'membersOf' | 'membersFile' | 'relations'>
+  > &
   RunIdentity;
 
 /** The outcome of a batch as kept in its part file: the outcome and its Auth0 job entry. */
@@ -144,6 +146,8 @@ export class RunStore {
       hashesFile: meta.hashesFile,
       membersOf: meta.membersOf === undefined ? undefined : JSON.stringify(meta.membersOf),
       membersFile: meta.membersFile,
+      mfaFile: meta.mfaFile,
+      mfaReads: meta.mfaReads === true ? '1' : undefined,
       oldTenant: meta.oldTenant,
       sourceConnection: meta.sourceConnection,
       newTenant: meta.newTenant,
@@ -199,6 +203,7 @@ export class RunStore {
       hashesFile: h.hashesFile,
       ...(h.membersOf !== undefined && { membersOf: JSON.parse(h.membersOf) as string[] }),
       membersFile: h.membersFile,
+      mfaFile: h.mfaFile,
       oldTenant: h.oldTenant,
       sourceConnection: h.sourceConnection,
       newTenant: h.newTenant,
@@ -220,6 +225,7 @@ export class RunStore {
       rolledBackAt: num(h.rolledBackAt),
       revivedBatches: num(h.revivedBatches),
       relations: h.relations,
+      ...(h.mfaReads === '1' && { mfaReads: true }),
     };
   }
 

@@ -1,11 +1,17 @@
 /**
- * `npm run bench -- e2e [--users N[,N…]] [--rate R] [--slots S] [--migrated F]`: a whole sweep of N
+ * `npm run bench -- e2e [--users N[,N…]] [--rate R] [--slots S] [--migrated F] [--variance SEED]`: a whole sweep of N
  * users through the simulator, whose import jobs process R users per second each. The baseline is
  * the simulator's theoretical minimum for the import, users / (slots × rate): the bench prints how
  * close the run came to it, the share of the import phase during which every slot held a running
  * Auth0 job, and Redis's memory (`INFO memory`, sampled during the run): it must not grow with the
  * number of users, since per-user lines go to the run's folder. With several sizes, each runs on a
  * fresh Redis and the peaks are printed side by side.
+ *
+ * With `--variance SEED` each size runs twice, with constant job timing and with the simulator's
+ * seeded variance (each job's speed ±30 %, an occasional slow one), and prints both runs' share of
+ * the import phase with every slot busy and wall / (export job time + import minimum), where the
+ * import minimum is the Auth0 jobs' processing time over the slots (the best any runner could do
+ * at the speeds the jobs drew).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -92,15 +98,31 @@ export async function run(argv: string[]): Promise<void> {
       rate: { type: 'string', default: '250' },
       slots: { type: 'string', default: '2' },
       migrated: { type: 'string', default: '0' },
+      variance: { type: 'string' },
     },
   });
+  const seed = values.variance === undefined ? undefined : Number(values.variance);
+  if (seed !== undefined && !Number.isInteger(seed)) throw new Error('--variance takes an integer seed');
   const sizes = values.users.split(',').map(Number);
   const peaks: Array<{ users: number; peak: number; baseline: number }> = [];
   for (const users of sizes) {
-    peaks.push({
-      users,
-      ...(await sweepOnce(users, Number(values.rate), Number(values.slots), Number(values.migrated))),
-    });
+    const sweep = (variance: number | false) =>
+      sweepOnce(users, Number(values.rate), Number(values.slots), Number(values.migrated), variance);
+    const constant = await sweep(false);
+    peaks.push({ users, ...constant });
+    if (seed !== undefined) {
+      const varied = await sweep(seed);
+      const line = (name: string, r: SweepFigures) =>
+        `  ${name}: all slots busy ${r.busyShare.toFixed(3)} of the import phase (target ≥ 0.95), wall / (export ${(r.exportMs / 1000).toFixed(1)} s + import minimum ${(r.importMinMs / 1000).toFixed(1)} s) ${r.ratio.toFixed(3)} (target ≤ 1.08)`;
+      process.stdout.write(
+        [
+          `e2e sweep of ${users.toLocaleString('en-US')} users, constant job timing beside variance seed ${seed}:`,
+          line('constant', constant),
+          line(`variance ${seed}`, varied),
+          '',
+        ].join('\n'),
+      );
+    }
   }
   if (peaks.length > 1) {
     const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
@@ -112,12 +134,25 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
+interface SweepFigures {
+  peak: number;
+  baseline: number;
+  busyShare: number;
+  /** The old tenant's export job, from creation to its end. */
+  exportMs: number;
+  /** The import jobs' processing time (from start to end) summed, over the slots. */
+  importMinMs: number;
+  /** wall / (exportMs + importMinMs). */
+  ratio: number;
+}
+
 async function sweepOnce(
   users: number,
   rate: number,
   slots: number,
   migrated: number,
-): Promise<{ peak: number; baseline: number }> {
+  variance: number | false,
+): Promise<SweepFigures> {
   let privateRedis: PrivateRedis | undefined;
   let redisUrl = 'redis://127.0.0.1:6379';
   if (redisServerInstalled()) {
@@ -133,6 +168,7 @@ async function sweepOnce(
     seedOld: users,
     seedNewMigrated: migrated,
     timing: { pendingMs: 0, importUsersPerSecond: rate, exportUsersPerSecond: Infinity, tickMs: 20 },
+    timingVariance: variance,
     rateLimit: false,
   });
   const probe = new Redis(redisUrl);
@@ -211,11 +247,25 @@ async function sweepOnce(
     const importPhase = (sample.lastActive ?? 0) - (sample.firstActive ?? 0);
     const busyShare = importPhase > 0 ? sample.busyMs / importPhase : 0;
     const peak = Math.max(peakUsed, await usedMemory());
+    let exportMs = 0;
+    for (const j of sim.tenant('old').jobs.values()) {
+      if (j.type === 'users_export' && j.endedAtMs !== undefined) {
+        exportMs = Math.max(exportMs, j.endedAtMs - j.createdAtMs);
+      }
+    }
+    let processingMs = 0;
+    for (const j of newTenant.jobs.values()) {
+      if (j.type === 'users_import' && j.endedAtMs !== undefined && j.startedAtMs !== undefined) {
+        processingMs += j.endedAtMs - j.startedAtMs;
+      }
+    }
+    const importMinMs = processingMs / slots;
+    const ratio = wall / (exportMs + importMinMs);
     const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
     process.stdout.write(
       [
-        `e2e sweep: ${users.toLocaleString('en-US')} users in the old tenant, ${slots} import slots, ${rate} users/s per Auth0 job (${final?.run.status})`,
+        `e2e sweep: ${users.toLocaleString('en-US')} users in the old tenant, ${slots} import slots, ${rate} users/s per Auth0 job, ${variance === false ? 'constant job timing' : `job timing variance seed ${variance}`} (${final?.run.status})`,
         `  outcome: imported ${imported.toLocaleString('en-US')}, already migrated ${summary.counts.already_migrated}, skipped ${summary.counts.skipped}, failed ${summary.counts.failed}; ${summary.auth0Jobs.length} Auth0 jobs, at most ${sample.maxActive} at once${summary.problems ? `; PROBLEMS: ${summary.problems.join('; ')}` : ''}`,
         `  theoretical minimum, users sent / (slots × rate): ${s(theoretical)}`,
         `  import phase ${s(importPhase)}: ratio ${(importPhase / theoretical).toFixed(3)}; whole run (export, snapshot, plan, import, report) ${s(wall)}: ratio ${(wall / theoretical).toFixed(3)} (target ≤ 1.15)`,
@@ -227,7 +277,7 @@ async function sweepOnce(
         '',
       ].join('\n'),
     );
-    return { peak, baseline };
+    return { peak, baseline, busyShare, exportMs, importMinMs, ratio };
   } finally {
     clearInterval(sampler);
     clearInterval(memorySampler);

@@ -128,12 +128,31 @@ program
   .option('--dry-run', 'go through everything but the import submissions')
   .option('--upsert', "update users that already exist (Auth0's upsert)")
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
+  .option('--no-relations', "skip the relations stage (users' roles and permissions)")
   .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
   .action(
     run(
       async (config, opts) => {
         const { sweepCommand } = await import('./commands/sweep.js');
         return sweepCommand(config, opts);
+      },
+      () => ['old', 'new'],
+    ),
+  );
+
+program
+  .command('relations')
+  .description('carry roles and permissions of users present in both tenants over to the new tenant')
+  .option('--dry-run', 'read and diff both tenants, write the whole plan, send nothing')
+  .option('--run-id <id>', 'name the run (resumes it when it exists)')
+  .option('--update-roles', 'give roles that exist in both tenants the permissions the new one lacks')
+  .option('--direct-permissions', "also users' own permissions (one read per user of the old tenant)")
+  .option('--no-workers', 'only enqueue the run; workers elsewhere process it')
+  .action(
+    run(
+      async (config, opts) => {
+        const { relationsCommand } = await import('./commands/relations.js');
+        return relationsCommand(config, opts);
       },
       () => ['old', 'new'],
     ),
@@ -148,7 +167,7 @@ program
         const { workerCommand } = await import('./commands/worker.js');
         return workerCommand(config);
       },
-      (c) => (c.sweepCron === undefined ? ['new'] : ['old', 'new']),
+      (c) => (c.sweepCron === undefined && c.relationsCron === undefined ? ['new'] : ['old', 'new']),
     ),
   );
 
@@ -211,6 +230,7 @@ program
   .option('--ttl <seconds>', 'ticket lifetime in seconds (Auth0 default: 5 days)', int('--ttl', 0))
   .option('--result-url <url>', 'where the user lands after the reset')
   .option('--client-id <id>', 'application whose login page follows the reset')
+  .option('--verify-email', 'instead: verification emails for users imported with email_verified false')
   .action(
     run(
       async (config, runId: string, opts) => {
@@ -295,6 +315,8 @@ program
       .choices(['fast', 'free', 'production', 'enterprise'])
       .default('production'),
   )
+  .option('--variance <seed>', "seed of the tiers' job timing variance (default 1)", int('--variance', 0))
+  .option('--no-variance', 'constant job timing')
   .option('--json', 'print the tenants and their credentials as one JSON line first')
   .option(
     '--write-env <file>',

@@ -76,6 +76,21 @@ export interface Config {
   reportsDir: string;
   /** `SWEEP_CRON`: when set, `worker` keeps a scheduled sweep. */
   sweepCron: string | undefined;
+  /** `RELATIONS_CRON`: when set, `worker` keeps a scheduled relations run (roles of users who arrived lazily). */
+  relationsCron: string | undefined;
+  /**
+   * `OLD_AUTH0_MAX_RPS` / `NEW_AUTH0_MAX_RPS`: the Management API requests per second the relations
+   * stage sends a tenant, all worker processes together (a Redis-held budget). Below Auth0's
+   * production limit (16 rps sustained) so the import stage's polls keep their room.
+   * @defaultValue 10
+   */
+  maxRps: { old: number; new: number };
+  /** `RELATIONS_ROLE_USERS_CHUNK`: users per `POST /roles/{id}/users`. @defaultValue 100 */
+  roleUsersChunk: number;
+  /** `RELATIONS_PERMISSIONS_CHUNK`: permissions per role or user permissions call. @defaultValue 100 */
+  permissionsChunk: number;
+  /** `RELATIONS_CONCURRENCY`: relation calls one worker process sends at once. @defaultValue 4 */
+  relationsConcurrency: number;
   /** `SWEEP_TZ`: time zone of `SWEEP_CRON`. @defaultValue `UTC` */
   sweepTimezone: string;
   /** `IMPORT_CONCURRENCY`: Auth0 import jobs at once on the new tenant (Auth0 allows 2). @defaultValue 2 */
@@ -164,6 +179,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
       problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return def;
+    }
+    return n;
+  };
+  const rate = (name: string, def: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0.05 || n > 1000) {
+      problems.push(`${name} must be a number of requests per second from 0.05 to 1000 (got "${raw}")`);
       return def;
     }
     return n;
@@ -274,6 +299,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     reportsDir: get('REPORTS_DIR') ?? './reports',
     sweepCron: get('SWEEP_CRON'),
     sweepTimezone: get('SWEEP_TZ') ?? 'UTC',
+    relationsCron: get('RELATIONS_CRON'),
+    maxRps: { old: rate('OLD_AUTH0_MAX_RPS', 10), new: rate('NEW_AUTH0_MAX_RPS', 10) },
+    roleUsersChunk: int('RELATIONS_ROLE_USERS_CHUNK', 100, 1, 1000),
+    permissionsChunk: int('RELATIONS_PERMISSIONS_CHUNK', 100, 1, 1000),
+    relationsConcurrency: int('RELATIONS_CONCURRENCY', 4, 1, 64),
     importConcurrency,
     batchBytes,
     maxProfileBytes,

@@ -30,6 +30,10 @@ import type {
   ExportField,
   JobErrors,
   JobUserError,
+  ListOptions,
+  PermissionRef,
+  RateGate,
+  RequestDescription,
   TenantClient,
 } from './types.js';
 
@@ -50,6 +54,11 @@ export interface TenantClientOptions {
   maxAnswerBytes?: number;
   /** `EXPORT_MAX_BYTES`: the largest export file downloaded. @defaultValue 10 GiB */
   maxDownloadBytes?: number;
+  /**
+   * Paces {@link Auth0TenantClient.request} and {@link Auth0TenantClient.list} (the relations
+   * stage's calls): every attempt, retries included, waits for it. @defaultValue none
+   */
+  rateGate?: RateGate;
 }
 
 const DEFAULT_MAX_DOWNLOAD_BYTES = 10 * 1024 ** 3;
@@ -95,6 +104,7 @@ export class Auth0TenantClient implements TenantClient {
   readonly #domain: string;
   readonly #clientId: string;
   readonly #maxDownloadBytes: number;
+  readonly #rateGate: RateGate | undefined;
 
   constructor(config: TenantConfig, options: TenantClientOptions = {}) {
     this.label = options.label ?? 'tenant';
@@ -121,6 +131,7 @@ export class Auth0TenantClient implements TenantClient {
       rewritingFetch(config.domain, config.baseUrl),
     );
     this.#maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
+    this.#rateGate = options.rateGate;
     this.#domain = config.domain;
     this.#clientId = config.clientId;
     this.#tokens = new TokenSource({
@@ -384,6 +395,25 @@ export class Auth0TenantClient implements TenantClient {
     return { ticket: String((answer as { ticket?: unknown }).ticket ?? '') };
   }
 
+  async sendVerificationEmail(request: { userId: string; clientId?: string }): Promise<Auth0Job> {
+    const spec = {
+      operation: 'POST /jobs/verification-email',
+      scope: 'update:users',
+      subject: `user ${request.userId}`,
+    };
+    // A second email for the same user is harmless: each link verifies the same address.
+    const job = await this.#call(spec, (sdk, ro) =>
+      sdk.jobs.verificationEmail.create(
+        {
+          user_id: request.userId,
+          ...(request.clientId === undefined ? {} : { client_id: request.clientId }),
+        },
+        ro,
+      ),
+    );
+    return job as Auth0Job;
+  }
+
   async sendPasswordChangeEmail(request: {
     email: string;
     connection: string;
@@ -431,6 +461,225 @@ export class Auth0TenantClient implements TenantClient {
         }
         throw fromHttpFailure(this.#tenant, spec, { status: answer.status, body, headers: answer.headers });
       },
+    );
+  }
+
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    about: RequestDescription = {},
+  ): Promise<unknown> {
+    const operation = `${method} ${operationPath(path)}`;
+    const spec: CallDescription = { operation, ...about };
+    return withRetry(
+      {
+        operation,
+        options: this.#retry,
+        logger: this.#logger,
+        ...(this.#signal === undefined ? {} : { signal: this.#signal }),
+      },
+      async () => {
+        let renewed = false;
+        for (;;) {
+          await this.#rateGate?.take(this.#signal);
+          const generation = this.#tokens.generation;
+          const token = await this.#tokens.get().catch((err: unknown) => {
+            throw isAuth0Error(err) ? this.#tokens.asFailureOf(err, operation) : err;
+          });
+          const timeout = AbortSignal.timeout(this.#timeoutMs);
+          let answer: Response;
+          try {
+            answer = await this.#fetch(`https://${this.#domain}/api/v2${path}`, {
+              method,
+              headers: {
+                authorization: `Bearer ${token}`,
+                accept: 'application/json',
+                ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+              },
+              ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+              signal: this.#signal === undefined ? timeout : AbortSignal.any([this.#signal, timeout]),
+            });
+          } catch (err) {
+            this.#signal?.throwIfAborted();
+            if (isAuth0Error(err)) throw err;
+            throw networkError(this.#tenant, operation, err);
+          }
+          const text = await answer.text().catch((err: unknown) => {
+            if (isAuth0Error(err)) throw err;
+            throw networkError(this.#tenant, operation, err);
+          });
+          let parsed: unknown = text === '' ? undefined : text;
+          try {
+            if (text !== '') parsed = JSON.parse(text);
+          } catch {
+            // Not JSON: Auth0's (or a proxy's) words as they are.
+          }
+          if (answer.ok) return parsed;
+          const err = fromHttpFailure(this.#tenant, spec, {
+            status: answer.status,
+            body: parsed,
+            headers: answer.headers,
+          });
+          if (err.code === 'bad_credentials' && !renewed) {
+            // The token may have been revoked or rotated early: one fresh token, then give up.
+            this.#tokens.invalidate(generation);
+            renewed = true;
+            continue;
+          }
+          throw err;
+        }
+      },
+    );
+  }
+
+  async *list(
+    path: string,
+    options: ListOptions,
+    about: RequestDescription = {},
+  ): AsyncIterable<Array<Record<string, unknown>>> {
+    const size = Math.min(100, Math.max(1, options.pageSize ?? 100));
+    const sep = path.includes('?') ? '&' : '?';
+    const extra = new URLSearchParams(options.query ?? {});
+    if (options.paging === 'checkpoint') {
+      let from: string | undefined;
+      for (;;) {
+        const query = new URLSearchParams(extra);
+        query.set('take', String(size));
+        if (from !== undefined) query.set('from', from);
+        const answer = await this.request('GET', `${path}${sep}${query.toString()}`, undefined, about);
+        const items = listItems(answer, options.key);
+        if (items.length > 0) yield items;
+        const next = (answer as { next?: unknown } | undefined)?.next;
+        // A members listing may end with an empty page that still carries `next`.
+        if (typeof next !== 'string' || next === '' || items.length === 0 || Array.isArray(answer)) return;
+        from = next;
+      }
+    }
+    for (let page = 0; ; page++) {
+      const query = new URLSearchParams(extra);
+      query.set('page', String(page));
+      query.set('per_page', String(size));
+      query.set('include_totals', 'true');
+      const answer = await this.request('GET', `${path}${sep}${query.toString()}`, undefined, about);
+      const items = listItems(answer, options.key);
+      if (items.length > 0) yield items;
+      const total = (answer as { total?: unknown } | undefined)?.total;
+      const seen = page * size + items.length;
+      if (items.length < size || (typeof total === 'number' && seen >= total)) return;
+    }
+  }
+
+  listRoles(): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list('/roles', { key: 'roles', paging: 'offset' }, { scope: 'read:roles', subject: 'roles' });
+  }
+
+  listRolePermissions(roleId: string): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list(
+      `/roles/${enc(roleId)}/permissions`,
+      { key: 'permissions', paging: 'offset' },
+      { scope: 'read:roles', subject: `role ${roleId}` },
+    );
+  }
+
+  listRoleUsers(roleId: string): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list(
+      `/roles/${enc(roleId)}/users`,
+      { key: 'users', paging: 'checkpoint' },
+      { scope: 'read:users', subject: `role ${roleId}` },
+    );
+  }
+
+  listResourceServers(): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list(
+      '/resource-servers',
+      { key: 'resource_servers', paging: 'offset' },
+      { scope: 'read:resource_servers', subject: 'APIs' },
+    );
+  }
+
+  listUserPermissions(userId: string): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list(
+      `/users/${enc(userId)}/permissions`,
+      { key: 'permissions', paging: 'offset' },
+      { scope: 'read:users', subject: 'user' },
+    );
+  }
+
+  listUserRoles(userId: string): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list(
+      `/users/${enc(userId)}/roles`,
+      { key: 'roles', paging: 'offset' },
+      { scope: 'read:roles', subject: 'user' },
+    );
+  }
+
+  async createRole(role: { name: string; description?: string }): Promise<{ id: string; name: string }> {
+    const answer = (await this.request('POST', '/roles', role, {
+      scope: 'create:roles',
+      subject: `role "${role.name}"`,
+    })) as { id?: unknown; name?: unknown } | undefined;
+    return { id: String(answer?.id ?? ''), name: String(answer?.name ?? role.name) };
+  }
+
+  async deleteRole(roleId: string): Promise<void> {
+    await this.request('DELETE', `/roles/${enc(roleId)}`, undefined, {
+      scope: 'delete:roles',
+      subject: `role ${roleId}`,
+    });
+  }
+
+  async assignRoleUsers(roleId: string, userIds: string[]): Promise<void> {
+    await this.request(
+      'POST',
+      `/roles/${enc(roleId)}/users`,
+      { users: userIds },
+      { scope: 'update:roles', subject: `role ${roleId}` },
+    );
+  }
+
+  async addRolePermissions(roleId: string, permissions: PermissionRef[]): Promise<void> {
+    await this.request(
+      'POST',
+      `/roles/${enc(roleId)}/permissions`,
+      { permissions },
+      { scope: 'update:roles', subject: `role ${roleId}` },
+    );
+  }
+
+  async removeRolePermissions(roleId: string, permissions: PermissionRef[]): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/roles/${enc(roleId)}/permissions`,
+      { permissions },
+      { scope: 'update:roles', subject: `role ${roleId}` },
+    );
+  }
+
+  async assignUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void> {
+    await this.request(
+      'POST',
+      `/users/${enc(userId)}/permissions`,
+      { permissions },
+      { scope: 'update:users', subject: 'user' },
+    );
+  }
+
+  async removeUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/users/${enc(userId)}/permissions`,
+      { permissions },
+      { scope: 'update:users', subject: 'user' },
+    );
+  }
+
+  async removeUserRoles(userId: string, roleIds: string[]): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/users/${enc(userId)}/roles`,
+      { roles: roleIds },
+      { scope: 'update:users', subject: 'user' },
     );
   }
 
@@ -557,6 +806,27 @@ export class Auth0TenantClient implements TenantClient {
     res.pipe(out);
     return out;
   }
+}
+
+const enc = encodeURIComponent;
+
+/** `/roles/rol_1/users?take=100` → `/roles/{id}/users`, so logs and messages name the endpoint, not the ids. */
+function operationPath(path: string): string {
+  const [bare = ''] = path.split('?');
+  return bare
+    .split('/')
+    .map((part, i, all) => {
+      if (all[i - 1] === 'name') return '{name}';
+      return i >= 2 && i % 2 === 0 && part !== 'name' ? '{id}' : part;
+    })
+    .join('/');
+}
+
+/** The items of a list answer: a bare array, or the array under `key` of a paged one. */
+function listItems(answer: unknown, key: string): Array<Record<string, unknown>> {
+  if (Array.isArray(answer)) return answer as Array<Record<string, unknown>>;
+  const items = (answer as Record<string, unknown> | undefined)?.[key];
+  return Array.isArray(items) ? (items as Array<Record<string, unknown>>) : [];
 }
 
 /** Job-creating POSTs: repeat only what certainly created nothing. */

@@ -69,7 +69,7 @@ export interface CreateImportJob {
   sendCompletionEmail?: boolean;
 }
 
-export interface TenantClient {
+export interface TenantClient extends RelationsClient {
   /** The tenant's label (`old`, `new`), for messages. */
   readonly label: string;
   /** The connection by exact name; `unknown_connection` error listing the existing names otherwise. */
@@ -108,4 +108,81 @@ export interface TenantClient {
    * `POST /dbconnections/change_password`; database connections only).
    */
   sendPasswordChangeEmail(request: { email: string; connection: string; clientId?: string }): Promise<void>;
+  /**
+   * POST /jobs/verification-email: Auth0 sends the user an email with a link that verifies its
+   * address; the answer is the job (type `verification_email`, usually `pending`).
+   */
+  sendVerificationEmail(request: { userId: string; clientId?: string }): Promise<Auth0Job>;
+}
+
+/** How {@link TenantClient.list} pages through a Management API list. */
+export interface ListOptions {
+  /** The key of the list in a paged answer: `roles`, `users`, `permissions`. */
+  key: string;
+  /**
+   * `offset`: `page`/`per_page`/`include_totals` (Auth0 refuses past 1,000 records);
+   * `checkpoint`: `from`/`take`, following `next` (lists that may pass 1,000).
+   */
+  paging: 'offset' | 'checkpoint';
+  /** Extra query parameters. */
+  query?: Record<string, string>;
+  /** Items per page, 1..100. @defaultValue 100 */
+  pageSize?: number;
+}
+
+/** What a call is about, for error messages. */
+export interface RequestDescription {
+  /** The scope the call needs, named when Auth0's answer does not. */
+  scope?: string;
+  /** `role rol_abc`. */
+  subject?: string;
+}
+
+/** A permission as the RBAC endpoints take it. */
+export interface PermissionRef {
+  resource_server_identifier: string;
+  permission_name: string;
+}
+
+/**
+ * Paces requests to a tenant: {@link take} resolves when one more request may go. Shared by
+ * every worker process when it is Redis-held (src/jobs/rate-budget.ts).
+ */
+export interface RateGate {
+  take(signal?: AbortSignal): Promise<void>;
+}
+
+/** The Management API calls of the relations stage (RBAC, organizations, links). */
+export interface RelationsClient {
+  /**
+   * Every page of a list, under the retry policy, as arrays of items (one page in memory at a time).
+   * `path` is under `/api/v2` and may carry its own query string.
+   */
+  list(
+    path: string,
+    options: ListOptions,
+    about?: RequestDescription,
+  ): AsyncIterable<Array<Record<string, unknown>>>;
+  /**
+   * One Management API call under the retry policy (429 waits, 5xx/network backoff, one token
+   * renewal); the parsed answer (undefined for an empty body). Failures are {@link Auth0Error}s.
+   */
+  request(method: string, path: string, body?: unknown, about?: RequestDescription): Promise<unknown>;
+  listRoles(): AsyncIterable<Array<Record<string, unknown>>>;
+  listRolePermissions(roleId: string): AsyncIterable<Array<Record<string, unknown>>>;
+  /** Checkpoint paging: every member, past 1,000. */
+  listRoleUsers(roleId: string): AsyncIterable<Array<Record<string, unknown>>>;
+  listResourceServers(): AsyncIterable<Array<Record<string, unknown>>>;
+  /** Direct and role-given permissions, each with its `sources`. */
+  listUserPermissions(userId: string): AsyncIterable<Array<Record<string, unknown>>>;
+  listUserRoles(userId: string): AsyncIterable<Array<Record<string, unknown>>>;
+  createRole(role: { name: string; description?: string }): Promise<{ id: string; name: string }>;
+  deleteRole(roleId: string): Promise<void>;
+  /** POST /roles/{id}/users: many users in one call. */
+  assignRoleUsers(roleId: string, userIds: string[]): Promise<void>;
+  addRolePermissions(roleId: string, permissions: PermissionRef[]): Promise<void>;
+  removeRolePermissions(roleId: string, permissions: PermissionRef[]): Promise<void>;
+  assignUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void>;
+  removeUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void>;
+  removeUserRoles(userId: string, roleIds: string[]): Promise<void>;
 }

@@ -2,7 +2,7 @@
  * `auth0-migrate demo` (`npm run demo`): a whole end-of-migration sweep rehearsed against the
  * simulator. The old tenant holds `--users` generated users, the new one already holds a share of
  * them (lazy migration); the sweep exports both, imports the difference through the import
- * slots, and writes the report. Redis is REDIS_URL (or 127.0.0.1:6379), or a private
+ * slots, carries the users' roles over (the relations stage), and writes the report. Redis is REDIS_URL (or 127.0.0.1:6379), or a private
  * `redis-server` started for the run when none answers.
  */
 import { randomBytes } from 'node:crypto';
@@ -65,6 +65,7 @@ export async function demoCommand(
     const oldInfo = sim.tenants.old;
     const newInfo = sim.tenants.new;
     const before = sim.tenant('new').userCount(newInfo.connection);
+    const rolesBefore = sim.tenant('new').rbac.roles().length;
     // Its own queue prefix: workers of a real deployment on the same Redis never see demo jobs.
     const demoConfig: Config = withTenants(
       {
@@ -94,8 +95,9 @@ export async function demoCommand(
       },
     );
     const stats = sim.tenant('new').stats;
+    const rolesAfter = sim.tenant('new').rbac.roles().length;
     out.write(
-      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once.\n`,
+      `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once; it has ${n(rolesAfter)} roles (${n(rolesBefore)} before), their members as in the old tenant (the Relations lines above).\n`,
     );
     await dropKeys(redisUrl, demoConfig.queuePrefix);
     return code;

@@ -1,13 +1,23 @@
 /**
  * `resets RUN_ID`: password-change tickets (or Auth0's change-password emails) for the users a run
- * imported without a password hash.
+ * imported without a password hash; with `--verify-email`, verification emails for the users it
+ * imported with `email_verified: false`.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createTenantClient } from '../auth0/index.js';
 import { requireTenant, type Config } from '../config.js';
 import { ExitCode, InputError, MigrateError } from '../errors.js';
 import { REPORT_FILES } from '../report/files.js';
 import { count, n } from '../report/format.js';
-import { planResets, resetSource, sendResets } from '../report/resets.js';
+import {
+  planResets,
+  planVerifyEmails,
+  resetSource,
+  sendResets,
+  sendVerifyEmails,
+  writeVerifyEmailPlan,
+} from '../report/resets.js';
 import { readSummary } from '../report/write.js';
 import { existingReport } from './report.js';
 import type { CommandOutput } from './run.js';
@@ -19,6 +29,8 @@ export interface ResetsCommandOptions {
   ttl?: number;
   resultUrl?: string;
   clientId?: string;
+  /** Auth0's verification email for each user imported with `email_verified: false`, instead of resets. */
+  verifyEmail?: boolean;
 }
 
 /**
@@ -44,6 +56,7 @@ export async function resetsCommand(
       },
     );
   }
+  if (options.verifyEmail === true) return verifyEmailsCommand(config, runId, dir, options, out);
   if (resetSource(dir) === undefined) {
     throw new InputError(`Run ${runId} has no ${REPORT_FILES.imported} in ${dir}.`);
   }
@@ -113,6 +126,83 @@ export async function resetsCommand(
   if (result.stoppedBy !== undefined) {
     throw new MigrateError(`Stopped before the end: ${result.stoppedBy.message}`, {
       hint: `Fix the cause and run \`auth0-migrate resets ${runId} --send${byEmail ? ' --email' : ''}\` again: users that have a ticket or an email are skipped.`,
+      cause: result.stoppedBy,
+    });
+  }
+  return failed > 0 ? ExitCode.usersFailed : ExitCode.ok;
+}
+
+/**
+ * `resets RUN_ID --verify-email [--send]`: a verification email job per user the run imported
+ * unverified. The dry run writes the plan (verify-email-plan.ndjson); `--send` records each job in
+ * verify-email.ndjson, which a later run reads to skip the users already sent one.
+ */
+async function verifyEmailsCommand(
+  config: Config,
+  runId: string,
+  dir: string,
+  options: ResetsCommandOptions,
+  out: CommandOutput,
+): Promise<number> {
+  if (options.email === true || options.ttl !== undefined || options.resultUrl !== undefined) {
+    throw new InputError(
+      '--verify-email takes no --email, --ttl or --result-url: they are password-reset settings.',
+      {
+        hint: `Run \`auth0-migrate resets ${runId} --verify-email\` on its own (with --client-id to name the application).`,
+      },
+    );
+  }
+  if (!existsSync(join(dir, REPORT_FILES.imported))) {
+    throw new InputError(`Run ${runId} has no ${REPORT_FILES.imported} in ${dir}.`, {
+      hint: 'Runs recorded before imported users were listed with their email_verified cannot be used here.',
+    });
+  }
+  const plan = await planVerifyEmails(dir);
+  const newTenant = config.tenants.new;
+  const where = newTenant !== undefined ? `the new tenant (${newTenant.domain})` : 'the new tenant';
+  out.write(
+    `${count(plan.users.length, 'user')} of run ${runId} ${plan.users.length === 1 ? 'was' : 'were'} imported with an unverified email; ` +
+      `${n(plan.alreadyDone.size)} already have a verification email, ${n(plan.todo.length)} to do.\n`,
+  );
+  if (!options.send) {
+    const file = await writeVerifyEmailPlan(dir, plan);
+    if (plan.todo.length > 0) {
+      out.write(
+        `Dry run: would have ${where} send ${count(plan.todo.length, 'verification email')}, for example to:\n`,
+      );
+      for (const u of plan.todo.slice(0, 10)) out.write(`  ${u.user_id} ${u.email}\n`);
+      if (plan.todo.length > 10) out.write(`  …and ${n(plan.todo.length - 10)} more\n`);
+      out.write(
+        `The whole list: ${file}. Run \`auth0-migrate resets ${runId} --verify-email --send\` to send them.\n`,
+      );
+    }
+    return ExitCode.ok;
+  }
+  if (plan.todo.length === 0) {
+    out.write('Nothing to do.\n');
+    return ExitCode.ok;
+  }
+  const client = createTenantClient(requireTenant(config, 'new'), { label: 'new' });
+  const every = Math.max(1, Math.min(500, Math.ceil(plan.todo.length / 20)));
+  const result = await sendVerifyEmails(client, plan, {
+    dir,
+    ...(options.clientId !== undefined && { clientId: options.clientId }),
+    onResult: (_r, done) => {
+      if (done % every === 0 && done < plan.todo.length) out.write(`  ${n(done)}/${n(plan.todo.length)}\n`);
+    },
+  });
+  const errors = Object.entries(result.errors);
+  const failed = errors.reduce((t, [, c]) => t + c, 0);
+  out.write(
+    `${TenantWhere(where)} is sending ${count(result.sent, 'verification email')}` +
+      (failed > 0
+        ? `; ${n(failed)} failed (${errors.map(([code, c]) => `${code} ${n(c)}`).join(', ')})`
+        : '') +
+      `. Results: ${result.file}.\n`,
+  );
+  if (result.stoppedBy !== undefined) {
+    throw new MigrateError(`Stopped before the end: ${result.stoppedBy.message}`, {
+      hint: `Fix the cause and run \`auth0-migrate resets ${runId} --verify-email --send\` again: users already sent one are skipped.`,
       cause: result.stoppedBy,
     });
   }

@@ -30,6 +30,8 @@ export interface RunCommandOptions {
   runId?: string;
   /** false (`--no-workers`): only enqueue the run. @defaultValue true */
   workers?: boolean;
+  /** false (`sweep --no-relations`): no relations stage. */
+  relations?: boolean;
 }
 
 /** What tests, the demo and the bench change; the CLI uses the defaults. */
@@ -256,7 +258,8 @@ async function finish(rt: Runtime, p: RunProgress, out: CommandOutput): Promise<
       hint: `Fix the cause, then resume it with --run-id ${p.run.runId}; users already imported are not sent again.`,
     });
   }
-  return sum(p.counts.failed) > 0 ? ExitCode.usersFailed : ExitCode.ok;
+  const relationsFailed = Object.values(summary?.relations?.counts ?? {}).some((c) => c.failed > 0);
+  return sum(p.counts.failed) > 0 || relationsFailed ? ExitCode.usersFailed : ExitCode.ok;
 }
 
 /** The summary as a few lines for the terminal (summary.md has the whole of it). */
@@ -272,9 +275,7 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
       : ` (${Object.entries(r)
           .map(([k, v]) => `${k} ${n(v)}`)
           .join(', ')})`;
-  const lines = [
-    '',
-    `${s.kind} ${s.runId}${s.dryRun ? ' (dry run: nothing was sent)' : ''}: ${s.status} in ${took}`,
+  const users = [
     `  users             ${n(c.total)}`,
     `  ${s.dryRun ? 'would import     ' : 'imported         '} ${n(c.imported)}${s.dryRun ? '' : ` (inserted ${n(s.imported.inserted)}, updated ${n(s.imported.updated)})`}`,
     `  already migrated  ${n(c.already_migrated)}${split(s.already_migrated)}`,
@@ -282,10 +283,26 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
     `  failed            ${n(c.failed)}${split(s.failed)}`,
     `  batches           ${n(s.batches.total)} (${n(s.batches.failed)} failed), Auth0 jobs ${n(s.auth0Jobs.length)}`,
   ];
+  const lines = [
+    '',
+    `${s.kind} ${s.runId}${s.dryRun ? ' (dry run: nothing was sent)' : ''}: ${s.status} in ${took}`,
+    // A relations run imports nobody: its lines are the relations'.
+    ...(s.kind === 'relations' ? [] : users),
+  ];
   if (s.passwordResets > 0) {
     lines.push(
       `  password resets   ${count(s.passwordResets, 'user')}${s.dryRun ? ' would be' : s.passwordResets === 1 ? ' was' : ' were'} imported without a password hash`,
     );
+  }
+  if (s.relations !== undefined) {
+    for (const [kind, k] of Object.entries(s.relations.counts)) {
+      lines.push(
+        `  ${kind.padEnd(18)}${n(k.total)}: ${s.dryRun ? 'would add' : 'added'} ${n(k.added)}, already present ${n(k.already_present)}, pending user ${n(k.pending_user)}, failed ${n(k.failed)}${split(k.failures)}`,
+      );
+    }
+    const missing = s.relations.findings.byType.missing_api ?? 0;
+    if (missing > 0)
+      lines.push(`  missing APIs      ${n(missing)} (see the Relations section of summary.md)`);
   }
   if (s.problems !== undefined) lines.push(`  PROBLEMS: ${s.problems.join('; ')}`);
   if (dir !== undefined)

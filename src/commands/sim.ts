@@ -23,6 +23,8 @@ export interface SimCommandOptions {
   seedMfa?: number;
   seedFile?: string;
   timing?: TimingProfile;
+  /** Seed of the tiers' job timing variance, or `false` for constant timing. @defaultValue 1 */
+  variance?: number | false;
   json?: boolean;
   /** Writes the tenants' settings to this file (mode 0600), in the tool's .env format. */
   writeEnv?: string;
@@ -63,6 +65,7 @@ export async function simCommand(
       seedMfa: opts.seedMfa ?? 0.1,
       ...(opts.seedFile !== undefined ? { seedFile: opts.seedFile } : {}),
       timing: opts.timing ?? 'production',
+      ...(opts.variance !== undefined ? { timingVariance: opts.variance } : {}),
     });
   } catch (err) {
     throw listenError(err, host, port);
@@ -132,8 +135,10 @@ function banner(sim: Simulator, opts: SimCommandOptions): string {
     opts.seedFile !== undefined
       ? `old seeded from ${opts.seedFile}`
       : `old: ${opts.seedOld ?? 1000} generated users in ${sim.tenant('old').organizations.size} organizations, ${percent(opts.seedLinked ?? 0.05)}% with a linked account, ${percent(opts.seedMfa ?? 0.1)}% of the database ones enrolled in MFA`;
+  const variance = sim.tenant('new').options.timing.variance;
+  const timing = `${opts.timing ?? 'production'}${variance === false ? ', constant' : `, varied with seed ${variance.seed}`}`;
   const lines = [
-    `Auth0 tenant simulator on ${sim.url} (timing: ${opts.timing ?? 'production'}; ${seeded}; new: ${percent(
+    `Auth0 tenant simulator on ${sim.url} (timing: ${timing}; ${seeded}; new: ${percent(
       opts.seedNewMigrated ?? 0,
     )}% already migrated)`,
     '',

@@ -1,4 +1,5 @@
 import { requireTenant, type Config } from '../config.js';
+import { DEFAULT_RELATIONS } from '../jobs/types.js';
 import { pickRun, runCommand, type CommandHooks, type RunCommandOptions } from './run.js';
 
 /** `auth0-migrate sweep [--dry-run] [--upsert] [--run-id ID] [--no-workers]` */
@@ -9,5 +10,10 @@ export async function sweepCommand(
 ): Promise<number> {
   requireTenant(config, 'old');
   requireTenant(config, 'new');
-  return runCommand(config, { kind: 'sweep', ...pickRun(opts) }, opts, hooks);
+  return runCommand(
+    config,
+    { kind: 'sweep', ...pickRun(opts), ...(opts.relations !== false && { relations: DEFAULT_RELATIONS }) },
+    opts,
+    hooks,
+  );
 }

@@ -12,7 +12,7 @@ import type { CommandHooks } from './run.js';
 /** `auth0-migrate worker`: the workers, the sweep schedule (SWEEP_CRON) and metrics (METRICS_PORT) until SIGTERM. */
 export async function workerCommand(config: Config, hooks: CommandHooks = {}): Promise<number> {
   requireTenant(config, 'new');
-  if (config.sweepCron !== undefined) requireTenant(config, 'old');
+  if (config.sweepCron !== undefined || config.relationsCron !== undefined) requireTenant(config, 'old');
   const logger = hooks.logger ?? createLogger(config, { command: 'worker' });
   // Listen for the stop signal before anything starts: a container stopped while it is still
   // starting must close what it opened, not die on Node's default SIGTERM handling.
@@ -64,8 +64,40 @@ function stopSignal(signal: AbortSignal | undefined, logger: Logger): Promise<vo
   });
 }
 
-/** Keeps the `sweep` job scheduler in step with SWEEP_CRON (removed when it is not set). */
+/**
+ * Keeps the `sweep` queue's job schedulers in step with SWEEP_CRON and RELATIONS_CRON (each
+ * removed when its variable is not set).
+ */
 export async function keepSchedule(rt: Runtime): Promise<void> {
+  await keepSweepSchedule(rt);
+  await keepRelationsSchedule(rt);
+}
+
+async function keepRelationsSchedule(rt: Runtime): Promise<void> {
+  const queue = rt.queue(QUEUES.sweep);
+  const cron = rt.config.relationsCron;
+  if (cron === undefined) {
+    await queue.removeJobScheduler('relations');
+    return;
+  }
+  try {
+    await queue.upsertJobScheduler(
+      'relations',
+      { pattern: cron, tz: rt.config.sweepTimezone },
+      { name: 'relations', data: { kind: 'relations' } },
+    );
+  } catch (err) {
+    throw new ConfigError(
+      `RELATIONS_CRON "${cron}" (time zone ${rt.config.sweepTimezone}) is not a schedule BullMQ accepts: ${coerceError(err).message}`,
+      {
+        hint: 'Use a cron expression such as "0 4 * * *" (every day at 04:00) and an IANA time zone in SWEEP_TZ.',
+      },
+    );
+  }
+  rt.logger.info({ cron, tz: rt.config.sweepTimezone }, 'relations scheduled');
+}
+
+async function keepSweepSchedule(rt: Runtime): Promise<void> {
   const queue = rt.queue(QUEUES.sweep);
   const cron = rt.config.sweepCron;
   if (cron === undefined) {

@@ -17,11 +17,20 @@ import { describeDiff, identityDiff, runIdentity } from './identity.js';
 import { QUEUES, type QueueName } from './queues.js';
 import type { Runtime } from './runtime.js';
 import { RunStateLost, isValidRunId } from './store/index.js';
-import type { ImportBatchJobData, RunKind, RunMeta, StageJobData } from './types.js';
+import {
+  relationsOf,
+  type ImportBatchJobData,
+  type RelationsRunOptions,
+  type RunKind,
+  type RunMeta,
+  type StageJobData,
+} from './types.js';
 
 export const batchJobId = (runId: string, n: number): string => `${runId}-${n}`;
-export const stageJobId = (runId: string, stage: 'export' | 'snapshot' | 'plan' | 'report'): string =>
-  `${runId}-${stage}`;
+export const stageJobId = (
+  runId: string,
+  stage: 'export' | 'snapshot' | 'plan' | 'relations' | 'report',
+): string => `${runId}-${stage}`;
 
 /** `sweep-20250102-030000-1a2b`; `seed` makes the suffix deterministic (a scheduled job's id). */
 export function newRunId(kind: RunKind, now = new Date(), seed?: string): string {
@@ -41,6 +50,8 @@ export interface RunSpec {
   /** The export file of an `import` run. */
   file?: string;
   hashesFile?: string;
+  /** The relations stage's options; absent: no relations stage (an import, `sweep --no-relations`). */
+  relations?: RelationsRunOptions;
 }
 
 export interface StartedRun {
@@ -70,6 +81,7 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
       createdAt: Date.now(),
       ...(spec.file !== undefined && { file: resolve(spec.file) }),
       ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
+      relations: spec.relations === undefined ? 'off' : JSON.stringify(spec.relations),
       ...runIdentity(rt.config, spec.kind),
     });
   } catch (err) {
@@ -112,8 +124,14 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
     await resumeRun(rt, runId);
     return { runId, resumed: true, run: (await rt.store.getRun(runId))! };
   }
-  if (spec.kind === 'sweep') await addStageJob(rt, QUEUES.export, runId);
-  await addStageJob(rt, QUEUES.snapshot, runId);
+  if (spec.kind === 'relations') {
+    // No users to import: the relations stage is the whole run.
+    await rt.store.setRun(runId, { planDone: 1 });
+    await addStageJob(rt, QUEUES.relations, runId);
+  } else {
+    if (spec.kind === 'sweep') await addStageJob(rt, QUEUES.export, runId);
+    await addStageJob(rt, QUEUES.snapshot, runId);
+  }
   rt.logger.info({ runId, kind: spec.kind, dryRun: spec.dryRun === true }, 'run started');
   return { runId, resumed: false, run: (await rt.store.getRun(runId))! };
 }
@@ -139,10 +157,16 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
     await rt.store.reopenRun(runId);
     await rt.queue(QUEUES.report).remove(stageJobId(runId, 'report'));
   }
-  const stages: Array<'export' | 'snapshot' | 'plan'> = [];
-  if (run.kind === 'sweep' && run.phases.export?.end === undefined) stages.push('export');
-  if (run.phases.snapshot?.end === undefined) stages.push('snapshot');
-  if (stages.length === 0 && !run.planDone) stages.push('plan');
+  const stages: Array<'export' | 'snapshot' | 'plan' | 'relations'> = [];
+  if (run.kind === 'relations') {
+    stages.push('relations');
+  } else {
+    if (run.kind === 'sweep' && run.phases.export?.end === undefined) stages.push('export');
+    if (run.phases.snapshot?.end === undefined) stages.push('snapshot');
+    if (stages.length === 0 && !run.planDone) stages.push('plan');
+  }
+  // Relations begun before the stop: its stage job queues again the calls not yet counted.
+  if (run.kind !== 'relations' && run.phases.relations?.start !== undefined) stages.push('relations');
   for (const stage of stages) await addOrRetry(rt, stage, runId);
   const open = await rt.store.openBatches(runId);
   for (const n of open) await addOrRetryBatch(rt, runId, n);
@@ -161,7 +185,11 @@ async function addOrRetryBatch(rt: Runtime, runId: string, n: number): Promise<v
   await addBatchJob(rt, runId, n);
 }
 
-async function addOrRetry(rt: Runtime, stage: 'export' | 'snapshot' | 'plan', runId: string): Promise<void> {
+async function addOrRetry(
+  rt: Runtime,
+  stage: 'export' | 'snapshot' | 'plan' | 'relations',
+  runId: string,
+): Promise<void> {
   const queue = rt.queue(stage);
   const job = await queue.getJob(stageJobId(runId, stage));
   if (job !== undefined && (await job.isFailed())) {
@@ -173,7 +201,7 @@ async function addOrRetry(rt: Runtime, stage: 'export' | 'snapshot' | 'plan', ru
 }
 
 export async function addStageJob(rt: Runtime, queue: QueueName, runId: string): Promise<void> {
-  const stage = queue as 'export' | 'snapshot' | 'plan' | 'report';
+  const stage = queue as 'export' | 'snapshot' | 'plan' | 'relations' | 'report';
   const data: StageJobData = { runId };
   await rt.queue(queue).add(stage, data, { ...rt.jobOptions(queue), jobId: stageJobId(runId, stage) });
 }
@@ -203,6 +231,15 @@ export async function maybeFinishRun(rt: Runtime, runId: string): Promise<void> 
   if (!run.planDone && run.status !== 'failed') return;
   if ((await rt.store.endedCount(runId)) < run.planEmitted) return;
   if (run.planEmitted > 0) await rt.store.markTime(runId, 'import', 'end');
+  // Users first, then their relations (the stage calls this again when it is done).
+  if (
+    run.status !== 'failed' &&
+    relationsOf(run) !== undefined &&
+    !(await rt.store.relations.state(runId)).done
+  ) {
+    await addStageJob(rt, QUEUES.relations, runId);
+    return;
+  }
   await addStageJob(rt, QUEUES.report, runId);
 }
 

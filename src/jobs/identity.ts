@@ -25,7 +25,7 @@ export function configIdentity(config: Config): RunIdentity {
 /** What a run of `kind` records: an import reads a file, so the old tenant's domain is not part of it. */
 export function runIdentity(config: Config, kind: RunKind): RunIdentity {
   const { oldTenant, ...rest } = configIdentity(config);
-  return kind === 'sweep' && oldTenant !== undefined ? { oldTenant, ...rest } : rest;
+  return kind !== 'import' && oldTenant !== undefined ? { oldTenant, ...rest } : rest;
 }
 
 const SETTINGS: Record<keyof RunIdentity, string> = {

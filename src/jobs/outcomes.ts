@@ -180,6 +180,7 @@ function build(
         batch: batchId,
         ...(base.jobId !== undefined && { job_id: base.jobId }),
         password_reset: !u.hasPassword,
+        ...(u.emailUnverified === true && { email_verified: false as const }),
         ...(v.earlierJob === true && { earlier_job: true }),
       });
     } else if (v.kind === 'already_migrated') {

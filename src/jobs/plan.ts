@@ -41,6 +41,7 @@ export function toStaged(batch: Batch): StagedBatch {
       email: c.user.email,
       ...(c.user.user_id !== undefined && { sentId: c.user.user_id }),
       hasPassword: c.hasPassword,
+      ...(c.user.email_verified === false && { emailUnverified: true as const }),
       ...(c.user.username !== undefined && { username: c.user.username }),
       ...(c.user.phone_number !== undefined && { phone: c.user.phone_number }),
       original: c.original,

@@ -9,6 +9,10 @@ export const QUEUES = {
   plan: 'plan',
   importBatch: 'import-batch',
   report: 'report',
+  /** One job per run: read both tenants' relations, diff them, enqueue the calls. */
+  relations: 'relations',
+  /** One job per planned relations call, id `<runId>-rc-<callId>`. */
+  relationCall: 'relation-call',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

@@ -13,7 +13,8 @@ import { releaseSweepLock } from './flow.js';
 import type { Runtime } from './runtime.js';
 import { RunStateLost } from './store/index.js';
 import { buildSummary } from './summary.js';
-import type { RunMeta } from './types.js';
+import { relationsSection } from './relations.js';
+import { relationsOf, type RunMeta } from './types.js';
 
 export async function writeReport(rt: Runtime, runId: string): Promise<RunSummary | undefined> {
   const run = await rt.store.getRun(runId);
@@ -31,6 +32,7 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
     finishedAt,
     rt.config.importConcurrency,
   );
+  if (relationsOf(run) !== undefined) summary.relations = await relationsSection(rt, run);
   const written = await writeRunReport({
     reportsDir: rt.config.reportsDir,
     summary,

@@ -13,6 +13,7 @@ import { LogThrottle, silentLogger, type Logger } from '../log.js';
 import { configIdentity } from './identity.js';
 import { PayloadCodec } from './payload.js';
 import { QUEUES, type QueueName } from './queues.js';
+import { RedisRateBudget } from './rate-budget.js';
 import { RedisHealth, isConnectionError } from './redis-health.js';
 import { ImportSlots } from './slots.js';
 import { RunStore } from './store/index.js';
@@ -219,8 +220,14 @@ export async function createRuntime(
     client(tenant) {
       let c = clients.get(tenant);
       if (c === undefined) {
-        c = createTenantClient(requireTenant(config, tenant), {
+        const tenantConfig = requireTenant(config, tenant);
+        c = createTenantClient(tenantConfig, {
           label: tenant,
+          // Paces the relations stage's requests, all processes together (the SDK calls of the
+          // import stage are not paced: they keep the rest of the tenant's limit).
+          rateGate: new RedisRateBudget(redis, store.rateKey(tenantConfig.domain), {
+            rps: config.maxRps[tenant],
+          }),
           logger: logger.child({ tenant }),
           maxDownloadBytes: config.exportMaxBytes,
           ...(settings.retry && { retry: settings.retry }),

@@ -12,7 +12,8 @@ import type {
   SkippedLine,
 } from '../report/types.js';
 
-export type RunKind = 'import' | 'sweep';
+/** `relations`: the relations stage on its own (`auth0-migrate relations`). */
+export type RunKind = 'import' | 'sweep' | 'relations';
 
 /** A job of the `sweep` queue: start a sweep run (the scheduler's jobs, or `sweep --no-workers`). */
 export interface SweepJobData {
@@ -20,6 +21,10 @@ export interface SweepJobData {
   upsert?: boolean;
   /** Set by the CLI; scheduled sweeps get a time-based id. */
   runId?: string;
+  /** `relations`: a relations run (RELATIONS_CRON) instead of a sweep. @defaultValue `sweep` */
+  kind?: 'sweep' | 'relations';
+  /** The relations stage's options; `false`: none (`--no-relations`). @defaultValue the defaults */
+  relations?: RelationsRunOptions | false;
 }
 
 /** A job of the `export`, `snapshot`, `plan` or `report` queue: one per run, id `<runId>-<stage>`. */
@@ -33,7 +38,7 @@ export interface ImportBatchJobData {
   batch: number;
 }
 
-export type StageName = 'export' | 'snapshot' | 'plan' | 'import' | 'report';
+export type StageName = 'export' | 'snapshot' | 'plan' | 'import' | 'relations' | 'report';
 
 /** `stopped`: stopped by its command (Ctrl-C); its jobs wait for a resume with `--run-id`. */
 export type RunStatus = 'running' | 'stopped' | 'completed' | 'failed';
@@ -97,6 +102,26 @@ export interface RunMeta extends RunIdentity {
   stoppedAt?: number;
   /** Batch jobs revived after BullMQ failed them on its own (reconcile.ts). */
   revivedBatches?: number;
+  /**
+   * The relations stage's options (JSON of {@link RelationsRunOptions}), or `off` when the run has
+   * none (`sweep --no-relations`, an import).
+   */
+  relations?: string;
+}
+
+/** What a run's relations stage was asked to do (`relations` and `sweep` flags). */
+export interface RelationsRunOptions {
+  updateRoles: boolean;
+  directPermissions: boolean;
+}
+
+/** A sweep's relations when nothing else is said: roles and their users, no direct permissions. */
+export const DEFAULT_RELATIONS: RelationsRunOptions = { updateRoles: false, directPermissions: false };
+
+/** The relations options a run was started with; undefined when it has no relations stage. */
+export function relationsOf(run: Pick<RunMeta, 'relations'>): RelationsRunOptions | undefined {
+  if (run.relations === undefined || run.relations === 'off') return undefined;
+  return JSON.parse(run.relations) as RelationsRunOptions;
 }
 
 export type BatchState = 'queued' | 'submitting' | 'submitted' | 'done' | 'failed';
@@ -131,6 +156,8 @@ export interface BatchUser {
   /** The `user_id` as sent in the import file (prefix stripped), to match `/errors` entries. */
   sentId?: string;
   hasPassword: boolean;
+  /** Sent with `email_verified: false`: `resets --verify-email` offers these a verification email. */
+  emailUnverified?: true;
   /** The username and phone number as sent: Auth0 refuses a user whose either belongs to another. */
   username?: string;
   phone?: string;

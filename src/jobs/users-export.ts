@@ -57,6 +57,8 @@ export interface ExportUsersOptions {
   /** The connection's name; looked up to get its id. One of `connection` / `connectionId` is needed. */
   connection?: string;
   connectionId?: string;
+  /** Every connection of the tenant (social and enterprise users too) instead of one. @defaultValue false */
+  wholeTenant?: boolean;
   /** Where the `.ndjson.gz` goes; its folder is created when missing. */
   out: string;
   /** @defaultValue EXPORT_FIELDS (src/pipeline/export-fields.ts) */
@@ -97,7 +99,7 @@ export async function exportUsers(client: TenantClient, options: ExportUsersOpti
   signal?.throwIfAborted();
 
   let connectionId = options.connectionId;
-  if (connectionId === undefined) {
+  if (connectionId === undefined && options.wholeTenant !== true) {
     if (options.connection === undefined)
       throw new TypeError('exportUsers needs `connection` or `connectionId`');
     connectionId = (await client.getConnectionByName(options.connection)).id;
@@ -161,11 +163,14 @@ export async function exportUsers(client: TenantClient, options: ExportUsersOpti
  */
 async function createExportJob(
   client: TenantClient,
-  connectionId: string,
+  connectionId: string | undefined,
   options: ExportUsersOptions,
   logger: Logger,
 ): Promise<Auth0Job> {
-  const request = { connectionId, fields: [...(options.fields ?? EXPORT_FIELDS)] };
+  const request = {
+    ...(connectionId !== undefined && { connectionId }),
+    fields: [...(options.fields ?? EXPORT_FIELDS)],
+  };
   for (let attempt = 1; ; attempt++) {
     try {
       return await client.createExportJob(request);

@@ -1,3 +1,4 @@
+import { unbalanced } from '../relations/types.js';
 import type { PerUserFile, RunSummary } from './types.js';
 
 /** Lines actually written to each per-user file, to compare with the summary's counts. */
@@ -68,6 +69,9 @@ export function checkSummary(summary: RunSummary, lines?: ReportLineCounts): str
     problems.push(
       `batches.completed ${b.completed} + batches.failed ${b.failed} is more than batches.total ${b.total}`,
     );
+  }
+  if (summary.relations !== undefined) {
+    for (const p of unbalanced(summary.relations.counts)) problems.push(`relations ${p}`);
   }
   if (summary.status === 'completed' && summary.timings.finishedAt === undefined) {
     problems.push('status is completed but timings.finishedAt is missing');

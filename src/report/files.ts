@@ -28,6 +28,9 @@ export const REPORT_FILES = {
   skipped: 'skipped.ndjson',
   retry: 'retry.ndjson',
   resets: 'resets.ndjson',
+  /** `resets --verify-email`: who would get a verification email (dry run), and what was sent. */
+  verifyEmailPlan: 'verify-email-plan.ndjson',
+  verifyEmail: 'verify-email.ndjson',
 } as const;
 
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;

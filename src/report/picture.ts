@@ -34,12 +34,13 @@ interface JobBar {
   lane: number;
 }
 
-const PHASES = ['export', 'snapshot', 'plan', 'import', 'report'];
+const PHASES = ['export', 'snapshot', 'plan', 'import', 'relations', 'report'];
 const PHASE_COLOURS: Record<string, string> = {
   export: '#8250df',
   snapshot: '#bf3989',
   plan: '#0969da',
   import: '#1a7f37',
+  relations: '#9a6700',
   report: '#6e7781',
 };
 const JOB_COLOURS: Record<string, { fill: string; label: string }> = {

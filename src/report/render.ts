@@ -61,7 +61,7 @@ const FILE_TEXT: Array<[PerUserFile, Inline[]]> = [
   ['retry', [': the failed users in export format, for ', { code: 'auth0-migrate import' }]],
 ];
 
-const PHASE_ORDER = ['export', 'snapshot', 'plan', 'import', 'report'];
+const PHASE_ORDER = ['export', 'snapshot', 'plan', 'import', 'relations', 'report'];
 const JOB_ROWS = 1000;
 
 /** A path as it can be pasted into a shell. */
@@ -86,6 +86,106 @@ function breakdownTable(
       [notes[key] ?? ''],
     ]);
   return { kind: 'table', head: [head, 'users', 'share', ''], rows, numeric: [false, true, true, false] };
+}
+
+const RELATION_KINDS: Record<string, string> = {
+  roles_created: 'roles created in the new tenant (matched by name)',
+  role_permissions: 'permissions of roles (those of APIs missing in the new tenant are listed below)',
+  role_assignments: "users' roles",
+  direct_permissions: "users' own permissions (--direct-permissions)",
+};
+
+/** The relations section: per-kind counts, then what the report must say beyond them. */
+function relationsBlocks(s: RunSummary): Block[] {
+  const r = s.relations;
+  if (r === undefined) return [];
+  const blocks: Block[] = [{ kind: 'h2', text: ['Relations'] }];
+  const kinds = Object.entries(r.counts);
+  if (kinds.length === 0) {
+    blocks.push({ kind: 'p', text: ['The old tenant has no roles or other relations to carry over.'] });
+  } else {
+    blocks.push({
+      kind: 'table',
+      head: [
+        'kind',
+        'total',
+        r.dryRun ? 'would add' : 'added',
+        'already present',
+        'pending user',
+        'failed',
+        '',
+      ],
+      numeric: [false, true, true, true, true, true, false],
+      rows: kinds.map(([kind, c]) => [
+        [{ code: kind }],
+        [n(c.total)],
+        [n(c.added)],
+        [n(c.already_present)],
+        [n(c.pending_user)],
+        [
+          n(c.failed) +
+            (c.failed === 0
+              ? ''
+              : ` (${Object.entries(c.failures)
+                  .map(([code, k]) => `${code} ${n(k)}`)
+                  .join(', ')})`),
+        ],
+        [RELATION_KINDS[kind] ?? ''],
+      ]),
+    });
+  }
+  blocks.push({
+    kind: 'p',
+    text: [
+      `${n(r.calls)} API call${r.calls === 1 ? '' : 's'} ${r.dryRun ? 'planned (dry run: none sent)' : 'sent'}; the whole plan is in `,
+      { code: r.files.plan },
+      r.dryRun ? '.' : ', and what was added (for rollback) in ',
+      ...(r.dryRun ? [] : [{ code: r.files.added }, '.']),
+    ],
+  });
+  if (r.pending > 0) {
+    blocks.push({
+      kind: 'p',
+      text: [
+        `${n(r.pending)} relation line${r.pending === 1 ? ' waits' : 's wait'} for users not yet in the new tenant (`,
+        { code: r.files.pending },
+        '): a later run assigns them once the users arrive.',
+      ],
+    });
+  }
+  const missing = r.findings.listed.filter((f) => f.type === 'missing_api');
+  if (missing.length > 0) {
+    blocks.push({ kind: 'h3', text: ['APIs missing in the new tenant'] });
+    blocks.push({
+      kind: 'list',
+      items: missing.map((f) => [
+        { code: f.subject },
+        `: ${f.detail}`,
+        ...(f.waiting !== undefined && f.waiting.length > 0
+          ? [` Waiting: ${f.waiting.slice(0, 5).join('; ')}${f.waiting.length > 5 ? '; …' : ''}`]
+          : []),
+      ]),
+    });
+  }
+  const others = r.findings.listed.filter((f) => f.type !== 'missing_api');
+  if (others.length > 0) {
+    blocks.push({ kind: 'h3', text: ['Catalog differences and limits'] });
+    blocks.push({
+      kind: 'list',
+      items: others.map((f): Inline[] => [{ strong: f.type }, ' ', f.subject, `: ${f.detail}`]),
+    });
+    if (r.findings.total > r.findings.listed.length) {
+      blocks.push({
+        kind: 'p',
+        text: [
+          `…and ${n(r.findings.total - r.findings.listed.length)} more in `,
+          { code: r.files.findings },
+          '.',
+        ],
+      });
+    }
+  }
+  return blocks;
 }
 
 function document({ summary: s, causes, dir }: RenderInput): Block[] {
@@ -195,6 +295,8 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
       });
     }
   }
+
+  blocks.push(...relationsBlocks(s));
 
   blocks.push({ kind: 'h2', text: ['Next steps'] });
   const steps: Inline[][] = [];

@@ -4,6 +4,10 @@
  * change-password email to each user. The results go to resets.ndjson (0600: a ticket is a link
  * that sets the user's password), one line per attempt, appended as they come, which is also
  * what makes a second run skip the users already done (by either method).
+ *
+ * Verification emails likewise for the users a run imported with `email_verified: false` (an
+ * unverified address blocks many login flows after a move): Auth0's verification-email job per
+ * user, results in verify-email.ndjson, a plan file in a dry run.
  */
 import { constants, existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -12,7 +16,7 @@ import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
 import { FILE_MODE, REPORT_FILES, readNdjson, refuseSymlink } from './files.js';
-import type { ImportedLine, PasswordResetLine, ResetResultLine } from './types.js';
+import type { ImportedLine, PasswordResetLine, ResetResultLine, VerifyEmailResultLine } from './types.js';
 
 export interface ResetsOptions {
   /** The run's report folder. */
@@ -196,4 +200,123 @@ async function openAppend(path: string): Promise<FileHandle> {
     if (last[0] !== 0x0a) await fh.write('\n');
   }
   return fh;
+}
+
+export interface VerifyEmailPlan {
+  /** Users imported with `email_verified: false` and an email (deduplicated by user id). */
+  users: PasswordResetLine[];
+  /** Of those, users an earlier run of this command already sent a verification email. */
+  alreadyDone: Set<string>;
+  todo: PasswordResetLine[];
+}
+
+export interface VerifyEmailResult {
+  /** Verification email jobs Auth0 accepted. */
+  sent: number;
+  errors: Record<string, number>;
+  skipped: number;
+  stoppedBy?: Error;
+  file: string;
+}
+
+/** Reads the users a run imported unverified, and verify-email.ndjson: who still needs an email. */
+export async function planVerifyEmails(dir: string): Promise<VerifyEmailPlan> {
+  const users = new Map<string, PasswordResetLine>();
+  for await (const line of readNdjson<Partial<ImportedLine>>(join(dir, REPORT_FILES.imported))) {
+    if (line.email_verified !== false || typeof line.user_id !== 'string') continue;
+    if (typeof line.email !== 'string' || line.email === '') continue;
+    if (!users.has(line.user_id)) users.set(line.user_id, { user_id: line.user_id, email: line.email });
+  }
+  const alreadyDone = new Set<string>();
+  const progress = join(dir, REPORT_FILES.verifyEmail);
+  if (existsSync(progress)) {
+    for await (const line of readNdjson<VerifyEmailResultLine>(progress)) {
+      if (line.status === 'sent') alreadyDone.add(line.user_id);
+    }
+  }
+  const all = [...users.values()];
+  return { users: all, alreadyDone, todo: all.filter((u) => !alreadyDone.has(u.user_id)) };
+}
+
+/** The dry run's plan file: one line per user still to get a verification email (0600). */
+export async function writeVerifyEmailPlan(dir: string, plan: VerifyEmailPlan): Promise<string> {
+  const file = join(dir, REPORT_FILES.verifyEmailPlan);
+  await refuseSymlink(dir);
+  let fh: FileHandle;
+  try {
+    fh = await open(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      FILE_MODE,
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') await refuseSymlink(file);
+    throw err;
+  }
+  try {
+    await fh.chmod(FILE_MODE);
+    await fh.writeFile(plan.todo.map((u) => `${JSON.stringify(u)}\n`).join(''));
+  } finally {
+    await fh.close();
+  }
+  return file;
+}
+
+/** Creates a verification email job per user still to do, appending each result to verify-email.ndjson. */
+export async function sendVerifyEmails(
+  client: TenantClient,
+  plan: VerifyEmailPlan,
+  options: Pick<ResetsOptions, 'dir' | 'clientId' | 'concurrency'> & {
+    onResult?: (result: { user_id: string; status: 'sent' | 'error'; code?: string }, done: number) => void;
+  },
+): Promise<VerifyEmailResult> {
+  const file = join(options.dir, REPORT_FILES.verifyEmail);
+  await refuseSymlink(options.dir);
+  const out = await openAppend(file);
+  const result: VerifyEmailResult = { sent: 0, errors: {}, skipped: plan.alreadyDone.size, file };
+  let next = 0;
+  let done = 0;
+  let stop: Error | undefined;
+  const worker = async (): Promise<void> => {
+    while (stop === undefined && next < plan.todo.length) {
+      const user = plan.todo[next++]!;
+      let line: VerifyEmailResultLine;
+      try {
+        const job = await client.sendVerificationEmail({
+          userId: user.user_id,
+          ...(options.clientId !== undefined && { clientId: options.clientId }),
+        });
+        line = { ...user, status: 'sent', job_id: job.id, at: new Date().toISOString() };
+        result.sent++;
+      } catch (thrown) {
+        const err = coerceError(thrown);
+        if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
+          stop ??= err;
+          return;
+        }
+        line = {
+          ...user,
+          status: 'error',
+          code: err.code,
+          message: err.message,
+          at: new Date().toISOString(),
+        };
+        result.errors[err.code] = (result.errors[err.code] ?? 0) + 1;
+      }
+      await out.write(`${JSON.stringify(line)}\n`);
+      done++;
+      options.onResult?.(
+        { user_id: line.user_id, status: line.status, ...(line.status === 'error' && { code: line.code }) },
+        done,
+      );
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  } finally {
+    await out.sync();
+    await out.close();
+  }
+  if (stop !== undefined) result.stoppedBy = stop;
+  return result;
 }

@@ -1,3 +1,5 @@
+import type { Finding, RelationsCounts } from '../relations/types.js';
+
 /**
  * The run summary (`<REPORTS_DIR>/<runId>/summary.json`). Its counts always satisfy
  * `total = imported + already_migrated + skipped + failed`; each of the last three is split by
@@ -5,7 +7,7 @@
  */
 export interface RunSummary {
   runId: string;
-  kind: 'import' | 'sweep';
+  kind: 'import' | 'sweep' | 'relations';
   dryRun: boolean;
   upsert: boolean;
   /** `completed`: every user accounted for; `failed`: the run could not finish (see `error`). */
@@ -72,6 +74,8 @@ export interface RunSummary {
     /** When each phase started and ended (ISO), for the picture and to show the overlaps. */
     spans?: Record<string, { start: string; end: string }>;
   };
+  /** The relations stage (roles, permissions, …), when the run had one. */
+  relations?: RelationsSection;
   /**
    * Accounting problems {@link import('./write.js').checkSummary} found when the report was written;
    * absent when there were none. The rendered report shows them first.
@@ -83,6 +87,23 @@ export interface RunSummary {
    * failed users again, in export format.
    */
   files: Record<PerUserFile, ReportFile>;
+}
+
+/**
+ * The relations section of a summary. Per kind, `total = added + already_present + pending_user +
+ * failed`, failures by code. In a dry run `added` is what would be added.
+ */
+export interface RelationsSection {
+  dryRun: boolean;
+  counts: RelationsCounts;
+  /** API calls the plan holds (sent, unless a dry run). */
+  calls: number;
+  /** Catalog differences, missing APIs and what waits on them, limit breaches. */
+  findings: { total: number; byType: Record<string, number>; listed: Finding[] };
+  /** Relations waiting for their user (lines of the pending file). */
+  pending: number;
+  /** The stage's files in the run's folder. */
+  files: { plan: string; added: string; failures: string; pending: string; findings: string };
 }
 
 /** The per-user files of a report. */
@@ -106,6 +127,8 @@ export interface ImportedLine {
   job_id?: string;
   /** Imported without a password hash: the user must set a new password (`resets` reads this). */
   password_reset: boolean;
+  /** Imported with `email_verified: false` (absent when verified): `resets --verify-email` reads this. */
+  email_verified?: false;
   /**
    * The batch was sent again after the answer to its first submission was lost: that first job
    * (whose id Auth0 never told) created the user, found since under its id.
@@ -174,6 +197,11 @@ export interface PasswordResetLine {
 export type ResetResultLine =
   | { user_id: string; email: string; status: 'created'; ticket: string; at: string }
   | { user_id: string; email: string; status: 'emailed'; at: string }
+  | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
+
+/** One line of verify-email.ndjson: a verification email job created, or an error. */
+export type VerifyEmailResultLine =
+  | { user_id: string; email: string; status: 'sent'; job_id: string; at: string }
   | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
 
 /** What a running import, sweep or export reports to the progress display and the metrics. */

@@ -14,7 +14,35 @@ export interface SimTiming {
   tickMs: number;
   /** bcrypt cost for passwords the simulator hashes (Auth0 uses 10). */
   bcryptCost: number;
+  /** How jobs vary around these figures, as on a real tenant's shard; `false`: constant timing. */
+  variance: TimingVariance | false;
 }
+
+/**
+ * Job timing as real tenants vary it: Auth0 publishes no pending time and its import speed moves
+ * with the load on the tenant's shard. Each job draws its own pending delay and speed from a
+ * generator seeded by `seed` and the job's place in the tenant's order of creation, so a run that
+ * creates its jobs in the same order sees the same timings.
+ */
+export interface TimingVariance {
+  seed: number;
+  /** A job waits `pendingMs` × a factor drawn from [1 − spread, 1 + spread]. @defaultValue 0.8 */
+  pendingSpread: number;
+  /** A job runs at the tier's speed × a factor drawn from [1 − spread, 1 + spread]. @defaultValue 0.3 */
+  speedSpread: number;
+  /** Share of jobs that run slow besides (a busy shard). @defaultValue 0.03 */
+  slowShare: number;
+  /** A slow job's speed factor, on top of its draw. @defaultValue 0.5 */
+  slowFactor: number;
+}
+
+export const DEFAULT_VARIANCE: Readonly<TimingVariance> = {
+  seed: 1,
+  pendingSpread: 0.8,
+  speedSpread: 0.3,
+  slowShare: 0.03,
+  slowFactor: 0.5,
+};
 
 export interface RateLimitOptions {
   /** Bucket size: the burst, reported as `x-ratelimit-limit`. */
@@ -25,8 +53,10 @@ export interface RateLimitOptions {
 
 /**
  * Import throughput per tier follows the checklist (Auth0 support: about 400,000 users/hour for an
- * enterprise tenant running 2 jobs; production about a third of that, free a third again). The
- * pending delay has no public figure. `fast` is for tests.
+ * enterprise tenant running 2 jobs; production about a third of that, free a third again; a tenant
+ * tagged staging imports at the free rate, about 10× slower than enterprise). The pending delay
+ * has no public figure. The tiers vary job timing ({@link DEFAULT_VARIANCE}); `fast`, for tests,
+ * does not.
  */
 export const TIMING_PROFILES: Readonly<Record<TimingProfile, SimTiming>> = {
   fast: {
@@ -35,6 +65,7 @@ export const TIMING_PROFILES: Readonly<Record<TimingProfile, SimTiming>> = {
     exportUsersPerSecond: Infinity,
     tickMs: 5,
     bcryptCost: 4,
+    variance: false,
   },
   free: {
     pendingMs: 5000,
@@ -42,6 +73,7 @@ export const TIMING_PROFILES: Readonly<Record<TimingProfile, SimTiming>> = {
     exportUsersPerSecond: 2000,
     tickMs: 250,
     bcryptCost: 10,
+    variance: DEFAULT_VARIANCE,
   },
   production: {
     pendingMs: 3000,
@@ -49,6 +81,7 @@ export const TIMING_PROFILES: Readonly<Record<TimingProfile, SimTiming>> = {
     exportUsersPerSecond: 5000,
     tickMs: 250,
     bcryptCost: 10,
+    variance: DEFAULT_VARIANCE,
   },
   enterprise: {
     pendingMs: 1500,
@@ -56,6 +89,7 @@ export const TIMING_PROFILES: Readonly<Record<TimingProfile, SimTiming>> = {
     exportUsersPerSecond: 10000,
     tickMs: 250,
     bcryptCost: 10,
+    variance: DEFAULT_VARIANCE,
   },
 };
 
@@ -183,6 +217,11 @@ export interface SimOptions {
   seedFile?: string;
   /** A tier's profile or explicit numbers (missing ones from `fast`). @defaultValue `fast` */
   timing?: TimingProfile | Partial<SimTiming>;
+  /**
+   * Job timing variance over the profile's: a seed (the default spreads), settings, or `false` for
+   * constant timing. @defaultValue the profile's (seed 1 for the tiers, none for `fast` and explicit numbers)
+   */
+  timingVariance?: number | Partial<TimingVariance> | false;
   /** Management API token bucket per tenant, or `false` for none. @defaultValue by timing profile */
   rateLimit?: RateLimitOptions | false;
   /** `/oauth/token` bucket per tenant, or `false`. @defaultValue by timing profile */
@@ -250,6 +289,25 @@ export function resolveOptions(o: SimOptions = {}): ResolvedOptions {
   }
   const timing: SimTiming =
     typeof o.timing === 'object' ? { ...TIMING_PROFILES.fast, ...o.timing } : { ...TIMING_PROFILES[profile] };
+  const v = o.timingVariance;
+  if (v !== undefined) {
+    timing.variance =
+      v === false ? false : { ...DEFAULT_VARIANCE, ...(typeof v === 'number' ? { seed: v } : v) };
+  }
+  if (timing.variance !== false) {
+    const { pendingSpread, speedSpread, slowShare, slowFactor, seed } = timing.variance;
+    if (!Number.isInteger(seed))
+      throw new TypeError(`the timing variance seed must be an integer (got ${seed})`);
+    const ranges: Array<[string, number, boolean, string]> = [
+      ['pendingSpread', pendingSpread, pendingSpread >= 0 && pendingSpread <= 1, 'from 0 to 1'],
+      ['speedSpread', speedSpread, speedSpread >= 0 && speedSpread < 1, 'from 0 to below 1'],
+      ['slowShare', slowShare, slowShare >= 0 && slowShare <= 1, 'from 0 to 1'],
+      ['slowFactor', slowFactor, slowFactor > 0 && slowFactor <= 1, 'above 0, at most 1'],
+    ];
+    for (const [name, x, ok, range] of ranges) {
+      if (!ok) throw new TypeError(`timing variance ${name} must be ${range} (got ${x})`);
+    }
+  }
   const fraction = o.seedNewMigrated ?? 0;
   for (const [name, share] of [
     ['seedNewMigrated', fraction],

@@ -8,6 +8,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { dbConnectionsRoutes } from './auth/dbconnections.js';
 import { oauthRoutes } from './auth/oauth.js';
+import { ticketPagesRoutes } from './auth/tickets.js';
 import { controlRoutes } from './control-api.js';
 import type { JobEngine } from './engine/job-engine.js';
 import { exportDownloadRoutes } from './export-downloads.js';
@@ -49,10 +50,8 @@ async function tenantRoutes(
   { tenant, engine }: { tenant: SimTenant; engine: JobEngine },
 ): Promise<void> {
   await scope.register(formbody);
-  scope.addContentTypeParser(
-    'multipart/form-data',
-    { parseAs: 'buffer', bodyLimit: MAX_IMPORT_BYTES },
-    (_req, body, done) => done(null, body),
+  scope.addContentTypeParser('multipart/form-data', (_req, payload, done) =>
+    readImportBody(payload, done),
   );
   scope.setErrorHandler((err: FastifyError, req, reply) => errorAnswer(err, req, reply));
   scope.setNotFoundHandler((req, reply) => sendManagementError(reply, 404, 'Not Found'));
@@ -60,6 +59,7 @@ async function tenantRoutes(
   // Authentication API
   await scope.register(oauthRoutes, { tenant });
   await scope.register(dbConnectionsRoutes, { tenant });
+  await scope.register(ticketPagesRoutes, { tenant });
   // The CDN in front of export files
   await scope.register(exportDownloadRoutes, { tenant, engine });
   // Management API v2
@@ -82,6 +82,42 @@ async function tenantRoutes(
     { prefix: '/api/v2' },
   );
 }
+
+/**
+ * An import request's body, read to its end even when it is over Auth0's 512,000 bytes: answering
+ * 413 before the client has finished sending makes Node's fetch fail with EPIPE ("fetch failed")
+ * instead of reading the answer, so the tool would see a network error where Auth0 sends a 413.
+ * The excess is counted and dropped, never kept; past {@link BODY_LIMIT} the connection is cut.
+ */
+function readImportBody(
+  payload: NodeJS.ReadableStream,
+  done: (err: Error | null, body?: Buffer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let finished = false;
+  const finish = (err: Error | null, body?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    payload.removeListener('data', onData);
+    done(err, body);
+  };
+  const tooLarge = () => Object.assign(new Error('Request body is too large'), bodyTooLarge);
+  function onData(chunk: Buffer | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += bytes.length;
+    if (received <= MAX_IMPORT_BYTES) chunks.push(bytes);
+    else chunks.length = 0;
+    if (received > BODY_LIMIT) finish(tooLarge());
+  }
+  payload.on('data', onData);
+  payload.on('error', (err) => finish(Object.assign(err, { statusCode: 400 })));
+  payload.on('end', () =>
+    received > MAX_IMPORT_BYTES ? finish(tooLarge()) : finish(null, Buffer.concat(chunks, received)),
+  );
+}
+
+const bodyTooLarge = { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 };
 
 /** Fastify's own errors (body too large, malformed JSON) in the shape of the API called. */
 function errorAnswer(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {

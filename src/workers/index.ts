@@ -19,6 +19,7 @@ import type { Runtime } from '../jobs/runtime.js';
 import { deferJob } from './defer.js';
 import { importBatchProcessor } from './import-batch.js';
 import { planProcessor } from './plan.js';
+import { relationCallProcessor, relationsProcessor } from './relations.js';
 import { reportProcessor } from './report.js';
 import { sweepProcessor } from './sweep.js';
 import { exportProcessor, snapshotProcessor } from './tenant-export.js';
@@ -61,6 +62,12 @@ export async function startWorkers(rt: Runtime, options: StartWorkersOptions = {
       concurrency: config.workerConcurrency,
     },
     [QUEUES.report]: { fn: reportProcessor(rt) as Processor, concurrency: 1 },
+    [QUEUES.relations]: { fn: relationsProcessor(rt) as Processor, concurrency: 1 },
+    // The tenant's rate budget (shared by every process) paces the calls, not this number.
+    [QUEUES.relationCall]: {
+      fn: relationCallProcessor(rt) as Processor,
+      concurrency: config.relationsConcurrency,
+    },
   };
   // Set once close() begins. A worker that is closing can still take one job: a fetch already
   // waiting on Redis when close() began returns the job just handed back (BullMQ checks `closing`

@@ -6,7 +6,7 @@ import type { Job } from 'bullmq';
 import { acquireSweepLock, newRunId, releaseSweepLock, startRun } from '../jobs/flow.js';
 import type { Runtime } from '../jobs/runtime.js';
 import { RunStateLost } from '../jobs/store/index.js';
-import type { SweepJobData } from '../jobs/types.js';
+import { DEFAULT_RELATIONS, type SweepJobData } from '../jobs/types.js';
 
 export interface SweepJobResult {
   runId: string;
@@ -16,6 +16,23 @@ export interface SweepJobResult {
 
 export function sweepProcessor(rt: Runtime) {
   return async (job: Job<SweepJobData>): Promise<SweepJobResult> => {
+    const relations = job.data.relations === false ? undefined : (job.data.relations ?? DEFAULT_RELATIONS);
+    if (job.data.kind === 'relations') {
+      // Additive and counted per call, so a relations run needs no lock; its id follows the job's.
+      const runId = job.data.runId ?? newRunId('relations', new Date(job.timestamp), job.id);
+      try {
+        await startRun(rt, {
+          kind: 'relations',
+          runId,
+          dryRun: job.data.dryRun === true,
+          relations: relations ?? DEFAULT_RELATIONS,
+        });
+      } catch (err) {
+        if (!(err instanceof RunStateLost)) throw err;
+        rt.logger.error({ runId, hint: err.hint }, err.message);
+      }
+      return { runId };
+    }
     // Derived from the job, so a redelivered job resumes its own run instead of starting another.
     const runId = job.data.runId ?? newRunId('sweep', new Date(job.timestamp), job.id);
     const lock = await acquireSweepLock(rt, runId);
@@ -29,6 +46,7 @@ export function sweepProcessor(rt: Runtime) {
         runId,
         dryRun: job.data.dryRun === true,
         upsert: job.data.upsert === true,
+        ...(relations !== undefined && { relations }),
       });
     } catch (err) {
       // A redelivered sweep job whose run Redis lost: the next scheduled sweep starts a new run.

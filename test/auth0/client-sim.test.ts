@@ -121,10 +121,18 @@ describe('tenant client on the simulated new tenant', () => {
     const big = Buffer.from(
       JSON.stringify([{ email: 'big@example.com', user_metadata: { blob: 'x'.repeat(520_000) } }]),
     );
-    const err = await failure(
-      client.createImportJob({ connectionId: sim.tenants.new.connectionId, users: big }),
-    );
-    expect(err.code).toBe('payload_too_large');
+    const stats = sim.tenant('new').stats;
+    const before = stats.managementRequests;
+    // Each attempt is one request answered 413: none is lost to a network error and retried.
+    for (let i = 0; i < 5; i++) {
+      const err = await failure(
+        client.createImportJob({ connectionId: sim.tenants.new.connectionId, users: big }),
+      );
+      expect(err.code).toBe('payload_too_large');
+      expect(err.status).toBe(413);
+      expect(err.retryable).toBe(false);
+    }
+    expect(stats.managementRequests - before).toBe(5);
   });
 
   it('does not repeat an import creation whose answer was a 5xx', async () => {

@@ -103,7 +103,9 @@ describe('docker-compose.yml and Dockerfile', () => {
         Object.fromEntries(names.map((v) => [v, CONTAINER_VALUES[v] ?? probe(v)]));
       expect(services.worker!.environment).toMatchObject(expected(variables));
       // The demo's tenants are the simulator it starts, and it keeps no schedule, metrics or dashboard.
-      const forDemo = variables.filter((v) => !/^(OLD|NEW)_AUTH0_|^SWEEP_|^METRICS_|^DASHBOARD_/.test(v));
+      const forDemo = variables.filter(
+        (v) => !/^(OLD|NEW)_AUTH0_(?!MAX_RPS)|^SWEEP_|^RELATIONS_CRON$|^METRICS_|^DASHBOARD_/.test(v),
+      );
       expect(services.demo!.environment).toMatchObject(expected(forDemo));
     } finally {
       await rm(dir, { recursive: true, force: true });

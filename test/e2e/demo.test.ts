@@ -35,6 +35,9 @@ describe('demo', () => {
         const [runDir] = await readdir(reportsDir);
         expect(text).toContain(`Report: ${join(reportsDir, runDir!)}/summary.md`);
         expect(text).toMatch(/The new tenant now holds [\d,]+ users/);
+        // The roles moved too: the summary's relations lines, and the tenant's roles after.
+        expect(text).toMatch(/role_assignments +[\d,]+: added [1-9][\d,]*, /);
+        expect(text).toMatch(/it has [\d,]+ roles \([\d,]+ before\)/);
       } finally {
         await rm(reportsDir, { recursive: true, force: true });
       }

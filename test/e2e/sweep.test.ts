@@ -62,7 +62,13 @@ describe('sweep', () => {
     expect(stats.maxActiveImportJobs).toBeLessThanOrEqual(2);
     // What the report's picture is drawn from: each job's slot hold and users, each phase's span.
     expect(summary.importSlots).toBe(2);
-    expect(Object.keys(summary.timings.spans ?? {}).sort()).toEqual(['export', 'import', 'plan', 'snapshot']);
+    expect(Object.keys(summary.timings.spans ?? {}).sort()).toEqual([
+      'export',
+      'import',
+      'plan',
+      'relations',
+      'snapshot',
+    ]);
     const firstSubmit = Math.min(...summary.auth0Jobs.map((j) => Date.parse(j.submittedAt!)));
     expect(firstSubmit).toBeGreaterThanOrEqual(Date.parse(summary.timings.spans!.plan!.start));
     for (const j of summary.auth0Jobs) {

@@ -90,6 +90,8 @@ export async function startHarness(
         QUEUE_PREFIX: prefix,
         REPORTS_DIR: reportsDir,
         IMPORT_CONCURRENCY: String(config.importConcurrency),
+        OLD_AUTH0_MAX_RPS: String(config.maxRps.old),
+        NEW_AUTH0_MAX_RPS: String(config.maxRps.new),
         LOG_LEVEL: 'silent',
         LOG_FORMAT: 'json',
         RUNNER_TEST_SETTINGS: JSON.stringify(FAST),

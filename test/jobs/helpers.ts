@@ -13,7 +13,16 @@ export function uniquePrefix(label = 't'): string {
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    env: { REDIS_URL, LOG_LEVEL: 'silent', LOG_FORMAT: 'json', ...env },
+    // The relations stage's shared rate budget well above the simulator's fast limits, unless a
+    // test sets its own.
+    env: {
+      REDIS_URL,
+      LOG_LEVEL: 'silent',
+      LOG_FORMAT: 'json',
+      OLD_AUTH0_MAX_RPS: '1000',
+      NEW_AUTH0_MAX_RPS: '1000',
+      ...env,
+    },
     dotenvPath: false,
   });
 }

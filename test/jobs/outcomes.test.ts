@@ -40,6 +40,8 @@ const users: BatchUser[] = [
     sentId: 'd4',
     email: 'di@example.com',
     hasPassword: false,
+    // Sent with email_verified false: its imported line says so, for `resets --verify-email`.
+    emailUnverified: true,
     original: { user_id: 'auth0|d4', email: 'di@example.com' },
   },
 ];
@@ -114,6 +116,7 @@ describe('classifyJob', () => {
         batch: 'r-0',
         job_id: 'job_abcdefghijklmnop',
         password_reset: true,
+        email_verified: false,
       },
     ]);
     expect(outcome.alreadyMigrated).toEqual([

@@ -316,3 +316,97 @@ describe('sendResets', () => {
     }
   });
 });
+
+describe('auth0-migrate resets --verify-email', () => {
+  /** A run whose imported file has `unverified` imported with email_verified false, the rest verified. */
+  async function writeVerifyRun(
+    unverified: PasswordResetLine[],
+    verified: PasswordResetLine[],
+  ): Promise<string> {
+    const { dir } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary({ runId: RUN, passwordResets: 0 }),
+      imported: [
+        ...unverified.map((u) => ({ ...u, password_reset: false, email_verified: false as const })),
+        ...verified.map((u) => ({ ...u, password_reset: false })),
+      ].map((r, i) => ({ ...r, line: i + 1, batch: `${RUN}-0`, job_id: 'job_aaaaaaaaaaaaaaaa' })),
+    });
+    return dir;
+  }
+
+  it('writes the plan in a dry run and sends nothing', async () => {
+    const dir = await writeVerifyRun(users.slice(0, 5), users.slice(5));
+    const out = new Out();
+    expect(await resetsCommand(config, RUN, { verifyEmail: true }, out)).toBe(0);
+    expect(out.text).toContain(
+      '5 users of run run-resets were imported with an unverified email; 0 already have a verification email, 5 to do.',
+    );
+    expect(out.text).toContain(
+      `Dry run: would have the new tenant (${sim.tenants.new.domain}) send 5 verification emails`,
+    );
+    const planFile = join(dir, 'verify-email-plan.ndjson');
+    expect(out.text).toContain(`The whole list: ${planFile}.`);
+    const planned = (await readFile(planFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as PasswordResetLine);
+    expect(planned).toEqual(users.slice(0, 5));
+    expect((await stat(planFile)).mode & 0o777).toBe(0o600);
+    expect(sim.tenant('new').outbox).toHaveLength(0);
+    expect([...sim.tenant('new').jobs.values()].filter((j) => j.type === 'verification_email')).toHaveLength(
+      0,
+    );
+  });
+
+  it('sends one verification email job per unverified user, records each, and skips them the next time', async () => {
+    const ghost = { user_id: 'auth0|0000000000000000ghost', email: 'ghost@example.com' };
+    const dir = await writeVerifyRun([...users.slice(0, 5), ghost], users.slice(5));
+    const tenant = sim.tenant('new');
+    const out = new Out();
+    // The ghost is not in the new tenant: Auth0 refuses it (400), the others are sent.
+    expect(await resetsCommand(config, RUN, { verifyEmail: true, send: true }, out)).toBe(3);
+    expect(out.text).toContain(
+      `The new tenant (${sim.tenants.new.domain}) is sending 5 verification emails; 1 failed (bad_request 1).`,
+    );
+    const lines = (await readFile(join(dir, 'verify-email.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { user_id: string; status: string; job_id?: string; code?: string });
+    expect(lines).toHaveLength(6);
+    const sent = lines.filter((l) => l.status === 'sent');
+    expect(sent.map((l) => l.user_id).sort()).toEqual(
+      users
+        .slice(0, 5)
+        .map((u) => u.user_id)
+        .sort(),
+    );
+    expect(lines.find((l) => l.status === 'error')).toMatchObject({
+      user_id: ghost.user_id,
+      code: 'bad_request',
+    });
+    // Each job ends in the tenant's outbox: one email to each unverified user, none to the others.
+    for (const l of sent) {
+      expect(tenant.jobs.get(l.job_id!)?.type).toBe('verification_email');
+      await tenant.jobEnded(l.job_id!);
+    }
+    expect(tenant.outbox.map((m) => [m.kind, m.to]).sort()).toEqual(
+      users
+        .slice(0, 5)
+        .map((u) => ['verification_email', u.email])
+        .sort(),
+    );
+    const again = new Out();
+    expect(await resetsCommand(config, RUN, { verifyEmail: true, send: true }, again)).toBe(3);
+    expect(again.text).toContain('5 already have a verification email, 1 to do.');
+    expect(tenant.outbox).toHaveLength(5);
+  });
+
+  it('refuses the password-reset settings beside it', async () => {
+    await writeVerifyRun(users.slice(0, 1), []);
+    await expect(
+      resetsCommand(config, RUN, { verifyEmail: true, email: true }, new Out()),
+    ).rejects.toMatchObject({
+      name: 'InputError',
+    });
+  });
+});

@@ -35,6 +35,28 @@ async function runUntilReady(opts: Parameters<typeof simCommand>[1]) {
 }
 
 describe('sim command', () => {
+  it("varies the tier's job timing with seed 1 unless --variance reseeds it or --no-variance turns it off", async () => {
+    for (const [variance, expected] of [
+      [undefined, 1],
+      [9, 9],
+      [false, false],
+    ] as const) {
+      const run = await runUntilReady({
+        port: 0,
+        seedOld: 1,
+        timing: 'production',
+        ...(variance === undefined ? {} : { variance }),
+      });
+      const got = run.sim.tenant('new').options.timing.variance;
+      expect(got === false ? false : got.seed).toBe(expected);
+      expect(run.text()).toContain(
+        `(timing: production, ${expected === false ? 'constant' : `varied with seed ${expected}`};`,
+      );
+      run.stop();
+      expect(await run.exited).toBe(0);
+    }
+  });
+
   it('prints one JSON object as the first line with --json, serves, and stops on signal', async () => {
     const run = await runUntilReady({ port: 0, seedOld: 10, timing: 'fast', json: true });
     const first = run.text().split('\n')[0]!;

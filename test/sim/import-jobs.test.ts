@@ -1,9 +1,10 @@
 /** users-imports jobs as Auth0 documents them; every answer goes through the OAS check. */
 import { once } from 'node:events';
+import { request, type IncomingMessage } from 'node:http';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DB_CONNECTION, startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
-import { Mgmt, tokenRequest } from './helpers.js';
+import { Mgmt, managementToken, tokenRequest } from './helpers.js';
 
 let sim: Simulator | undefined;
 
@@ -87,6 +88,57 @@ describe('POST /jobs/users-imports', () => {
     expect(a.body.message).toBe('Payload content length greater than maximum allowed: 512000');
     const fits = `[${JSON.stringify({ email: 'x@example.com', user_metadata: { pad: 'x'.repeat(500_000) } })}]`;
     expect((await api.call('POST', '/jobs/users-imports', { form: api.importForm(fits) })).status).toBe(202);
+  });
+
+  it('reads an oversized file to its end before answering 413, so fetch never meets EPIPE', async () => {
+    const { api } = await start();
+    const big = `[${JSON.stringify({ email: 'x@example.com', user_metadata: { pad: 'x'.repeat(600_000) } })}]`;
+    const statuses: Array<number | string> = [];
+    for (let i = 0; i < 20; i++) {
+      try {
+        const a = await api.call('POST', '/jobs/users-imports', { form: api.importForm(big) });
+        statuses.push(a.status);
+      } catch (err) {
+        statuses.push(String((err as Error).cause ?? err));
+      }
+    }
+    expect(statuses).toEqual(Array.from({ length: 20 }, () => 413));
+  });
+
+  it('does not answer an oversized import until the whole body has arrived', async () => {
+    const { sim } = await start();
+    const token = await managementToken(sim.tenants.new);
+    const url = new URL(`${sim.tenants.new.baseUrl}/api/v2/jobs/users-imports`);
+    const chunk = Buffer.alloc(100_000, 0x78);
+    const req = request(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'multipart/form-data; boundary=b',
+        'content-length': String(chunk.length * 6),
+      },
+    });
+    let answered = false;
+    const answer = once(req, 'response').then(([res]) => {
+      answered = true;
+      return res as IncomingMessage;
+    });
+    req.write(chunk);
+    // Before the fix the simulator answered from the content-length alone, at once.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(answered).toBe(false);
+    for (let i = 1; i < 6; i++) req.write(chunk);
+    req.end();
+    const res = await answer;
+    let text = '';
+    for await (const part of res) text += String(part);
+    expect(res.statusCode).toBe(413);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(JSON.parse(text)).toEqual({
+      statusCode: 413,
+      error: 'Request Entity Too Large',
+      message: 'Payload content length greater than maximum allowed: 512000',
+    });
   });
 
   it('answers 429 while 2 import jobs are active, and counts the slots', async () => {

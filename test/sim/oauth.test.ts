@@ -3,6 +3,7 @@
  * `auth0-forwarded-for`, and logins through a custom database's login script in import mode.
  * Every answer is checked against the /oauth/token excerpt of the Authentication API OAS.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DB_CONNECTION,
@@ -234,6 +235,12 @@ describe('custom database in import mode', () => {
       logins_count: 1,
     });
     expect(stored.passwordHash).toMatch(/^\$2[aby]\$/);
+    // Created without a picture: Auth0's gravatar, its fallback named by the name's initials.
+    expect(stored.picture).toBe(
+      'https://s.gravatar.com/avatar/' +
+        createHash('md5').update('lazy@example.com').digest('hex') +
+        '?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2Flo.png',
+    );
     expect(sim.tenant('new').stats.customDbLogins).toBe(1);
 
     // Now in the Auth0 store: the script no longer runs, the stored password decides.

@@ -89,7 +89,15 @@ describe('members', () => {
 
     const list = await api.call('GET', `/organizations/${org}/members`);
     expect(new Set(ids(list.body))).toEqual(new Set(users.slice(0, 10)));
-    expect(list.body[0]).toEqual({ user_id: users[0], email: 'member0@example.com', name: 'Member 0' });
+    expect(list.body[0]).toEqual({
+      user_id: users[0],
+      email: 'member0@example.com',
+      // Auth0's default picture: the fallback avatar named by the initials of "Member 0".
+      picture: expect.stringMatching(
+        /^https:\/\/s\.gravatar\.com\/avatar\/[0-9a-f]{32}\?.*avatars%2Fm0\.png$/,
+      ),
+      name: 'Member 0',
+    });
     const removed = await api.call('DELETE', `/organizations/${org}/members`, {
       json: { members: users.slice(0, 3) },
     });

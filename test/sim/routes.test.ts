@@ -18,6 +18,8 @@ const OTHER_ROUTES = new Set([
   'POST /oauth/token', // authentication-api-oas.token.json
   'POST /dbconnections/change_password', // Authentication API reference, "Change Password"
   'GET /__exports/{}/{}', // the signed download link of a users-export job
+  'GET /u/email-verification', // where an email-verification ticket leads (Universal Login)
+  'POST /u/reset-password', // where a password-change ticket leads (Universal Login)
 ]);
 
 const shape = (path: string): string => path.replace(/:[^/]+|\{[^}]+\}/g, '{}');

@@ -27,7 +27,7 @@ const gunzip = promisify(gunzipCb);
 /** `run.json`: what a run's folder says about it, whatever Redis holds. */
 export interface RunMarker {
   runId: string;
-  kind: 'import' | 'sweep';
+  kind: 'import' | 'sweep' | 'relations';
   createdAt: number;
   [identity: string]: unknown;
 }

@@ -36,6 +36,7 @@ import {
 import { RunStateLost, RunStopped } from './errors.js';
 import { RunFiles, type RunMarker } from './files.js';
 import { RunKeys } from './keys.js';
+import { RelationsStore } from './relations.js';
 import { LOST_BATCH, LOST_RUN, NOT_RUNNING, defineScripts, flat } from './scripts.js';
 import { WorkerRegistry } from './workers.js';
 
@@ -67,7 +68,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /** What a new run is created with. */
 export type NewRun = Pick<RunMeta, 'runId' | 'kind' | 'dryRun' | 'upsert' | 'createdAt'> &
-  Partial<Pick<RunMeta, 'file' | 'hashesFile'>> &
+  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'relations'>> &
   RunIdentity;
 
 /** The outcome of a batch as kept in its part file: the outcome and its Auth0 job entry. */
@@ -95,6 +96,8 @@ export class RunStore {
   readonly codec: PayloadCodec;
   readonly files: RunFiles;
   readonly workers: WorkerRegistry;
+  /** The relations stage's counters, references and files (relations.ts). */
+  readonly relations: RelationsStore;
   readonly #redis: Redis;
   readonly #keys: RunKeys;
 
@@ -105,7 +108,13 @@ export class RunStore {
     this.#keys = new RunKeys(prefix);
     this.files = new RunFiles(reportsDir);
     this.workers = new WorkerRegistry(redis, this.#keys.workers);
+    this.relations = new RelationsStore(redis, prefix, this.files);
     defineScripts(redis);
+  }
+
+  /** The key of a tenant's shared rate budget (rate-budget.ts). */
+  rateKey(tenant: string): string {
+    return this.#keys.rate(tenant);
   }
 
   /** The import slots' key for a tenant (slots.ts keeps the leases). */
@@ -138,6 +147,7 @@ export class RunStore {
       newTenant: meta.newTenant,
       connection: meta.connection,
       batchBytes: meta.batchBytes,
+      relations: meta.relations,
     });
     if ((await this.#redis.exists(this.#keys.run(meta.runId))) === 0) {
       const marker = await this.files.readMarker(meta.runId);
@@ -175,7 +185,7 @@ export class RunStore {
     }
     return {
       runId: h.runId,
-      kind: h.kind === 'sweep' ? 'sweep' : 'import',
+      kind: h.kind === 'sweep' || h.kind === 'relations' ? h.kind : 'import',
       dryRun: h.dryRun === '1',
       upsert: h.upsert === '1',
       status: (h.status as RunMeta['status']) ?? 'running',
@@ -203,6 +213,7 @@ export class RunStore {
       discardedAt: num(h.discardedAt),
       stoppedAt: num(h.stoppedAt),
       revivedBatches: num(h.revivedBatches),
+      relations: h.relations,
     };
   }
 

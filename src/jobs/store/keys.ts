@@ -16,6 +16,8 @@
  * | `<prefix>:workers` | hash | worker processes seen: identity, last heartbeat |
  * | `<prefix>:lock:sweep` | string | the sweep running now |
  * | `<prefix>:slots:<tenant>` | sorted set | import slot leases (slots.ts) |
+ * | `<prefix>:rate:<tenant>` | string | the tenant's shared rate budget (rate-budget.ts) |
+ * | `<prefix>:run:<id>:rel*` | | the relations stage (relations.ts) |
  *
  * Per-user lines never stay in Redis: ended batches and plan chunks go to the run's folder
  * (parts.ts), so Redis holds in-flight batches and counters only, whatever the number of users.
@@ -74,5 +76,9 @@ export class RunKeys {
 
   slots(tenant: string): string {
     return `${this.prefix}:slots:${tenant}`;
+  }
+
+  rate(tenant: string): string {
+    return `${this.prefix}:rate:${tenant}`;
   }
 }

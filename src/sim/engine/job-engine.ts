@@ -1,17 +1,20 @@
 /**
- * Auth0 jobs of one simulated tenant: users-imports and users-exports, asynchronous with a timing
- * model (pending → processing with `percentage_done` / `time_left_seconds` → completed | failed),
- * deleted after the retention period.
+ * Auth0 jobs of one simulated tenant: users-imports, users-exports and verification emails,
+ * asynchronous with a timing model (pending → processing with `percentage_done` /
+ * `time_left_seconds` → completed | failed), each job's delay and speed varied around the tier's
+ * when the timing profile says so, deleted after the retention period.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Faults, JobFailure } from '../faults.js';
 import { newJobId } from '../ids.js';
-import type { ExportField, ExportJob, ImportJob, SimJob } from '../tenant/jobs.js';
+import type { ExportField, ExportJob, ImportJob, SimJob, VerificationEmailJob } from '../tenant/jobs.js';
 import type { SimConnection, SimTenant } from '../tenant/tenant.js';
+import { addressToVerify, type SimUser } from '../tenant/users.js';
 import { DEFAULT_EXPORT_FIELDS, writeExportFile } from './export-file.js';
 import { FileDuplicates, importOne } from './import-users.js';
+import { drawJobTiming, type JobTiming } from './job-timing.js';
 
 const IMPORT_EXPIRY_MS = 2 * 3_600_000;
 
@@ -23,6 +26,8 @@ export class JobEngine {
   readonly #writers = new Set<Promise<unknown>>();
   /** Per import file: the keys its earlier users provided. */
   readonly #duplicates = new WeakMap<ImportJob, FileDuplicates>();
+  /** Jobs created so far: a job's place in this order seeds its timing draw. */
+  #created = 0;
 
   constructor(
     private readonly tenant: SimTenant,
@@ -36,6 +41,18 @@ export class JobEngine {
 
   get #timing() {
     return this.tenant.options.timing;
+  }
+
+  /** The next job's pending delay and speed factor. */
+  #drawTiming(): JobTiming {
+    return drawJobTiming(this.#timing, this.tenant.name, this.#created++);
+  }
+
+  /** Users per second this job processes. */
+  #rate(job: SimJob): number {
+    const base =
+      job.type === 'users_import' ? this.#timing.importUsersPerSecond : this.#timing.exportUsersPerSecond;
+    return base * job.speed;
   }
 
   activeImports(): number {
@@ -58,6 +75,7 @@ export class JobEngine {
       status: 'pending',
       createdAtMs: now,
       created_at: new Date(now).toISOString(),
+      ...this.#drawTiming(),
       connection_id: connection.id,
       connection: connection.name,
       upsert: options.upsert,
@@ -89,6 +107,7 @@ export class JobEngine {
       status: 'pending',
       createdAtMs: now,
       created_at: new Date(now).toISOString(),
+      ...this.#drawTiming(),
       format: request.format,
       fields: request.fields ?? DEFAULT_EXPORT_FIELDS.map((f) => ({ ...f })),
       fileName: `${this.tenant.name}.${request.format}.gz`,
@@ -102,6 +121,33 @@ export class JobEngine {
     if (request.limit !== undefined) job.limit = request.limit;
     this.tenant.jobs.set(job.id, job);
     this.tenant.stats.exportJobsCreated++;
+    this.#schedule();
+    return job;
+  }
+
+  /**
+   * POST /jobs/verification-email: the email goes to the outbox when the job leaves `pending`.
+   * The caller has checked that the user exists and has an email.
+   */
+  createVerificationEmail(
+    user: SimUser,
+    options: { clientId?: string; identity?: { user_id: string; provider: string } },
+  ): VerificationEmailJob {
+    const now = Date.now();
+    const job: VerificationEmailJob = {
+      id: newJobId(),
+      type: 'verification_email',
+      status: 'pending',
+      createdAtMs: now,
+      created_at: new Date(now).toISOString(),
+      ...this.#drawTiming(),
+      user_id: user.user_id,
+      total: 1,
+      processed: 0,
+    };
+    if (options.clientId !== undefined) job.client_id = options.clientId;
+    if (options.identity !== undefined) job.identity = options.identity;
+    this.tenant.jobs.set(job.id, job);
     this.#schedule();
     return job;
   }
@@ -125,6 +171,13 @@ export class JobEngine {
       job.status === 'completed' &&
       Date.now() - job.createdAtMs > IMPORT_EXPIRY_MS;
     const out: Record<string, unknown> = { type: job.type, status: expired ? 'expired' : job.status };
+    if (job.type === 'verification_email') {
+      // As recorded (go-auth0's TestJobManager_VerifyEmail): no connection, no progress.
+      out.created_at = job.created_at;
+      out.id = job.id;
+      if (job.status_details !== undefined) out.status_details = job.status_details;
+      return out;
+    }
     if (job.connection_id !== undefined) out.connection_id = job.connection_id;
     if (job.type === 'users_export') {
       out.format = job.format;
@@ -138,8 +191,7 @@ export class JobEngine {
     if (job.type === 'users_import' && job.external_id !== undefined) out.external_id = job.external_id;
     if (job.status === 'processing') {
       out.percentage_done = job.total === 0 ? 0 : Math.floor((job.processed / job.total) * 100);
-      const rate =
-        job.type === 'users_import' ? this.#timing.importUsersPerSecond : this.#timing.exportUsersPerSecond;
+      const rate = this.#rate(job);
       out.time_left_seconds = rate === Infinity ? 0 : Math.ceil((job.total - job.processed) / rate);
     }
     if (job.type === 'users_export' && job.status === 'completed') out.location = this.#signLocation(job);
@@ -205,7 +257,7 @@ export class JobEngine {
   #tick(): void {
     const now = Date.now();
     for (const job of this.tenant.jobs.values()) {
-      if (job.status === 'pending' && now - job.createdAtMs >= this.#timing.pendingMs) this.#start(job, now);
+      if (job.status === 'pending' && now - job.createdAtMs >= job.pendingMs) this.#start(job, now);
       if (job.status === 'processing' && job.type === 'users_import') this.#advanceImport(job, now);
     }
     this.tenant.noteImportActivity();
@@ -220,11 +272,13 @@ export class JobEngine {
     job.status = 'processing';
     job.startedAtMs = now;
     if (job.type === 'users_import') this.#startImport(job);
-    else this.#startExport(job);
+    else if (job.type === 'users_export') this.#startExport(job);
+    else this.#sendVerificationEmail(job);
     if (job.status === 'processing') this.tenant.events.emit('job-started', job.id);
   }
 
   #ended(job: SimJob): void {
+    job.endedAtMs = Date.now();
     this.tenant.noteImportActivity();
     this.tenant.events.emit('job-ended', job.id);
   }
@@ -264,8 +318,32 @@ export class JobEngine {
     job.total = parsed.length;
   }
 
+  /** Like Auth0, the email is sent to the user's address now, verified or not. */
+  #sendVerificationEmail(job: VerificationEmailJob): void {
+    const user = this.tenant.users.get(job.user_id);
+    const target = user === undefined ? undefined : addressToVerify(user, job.identity);
+    if (user === undefined || target === undefined || 'problem' in target) {
+      job.status = 'failed';
+      job.status_details = 'The user no longer exists or has no email address.';
+      this.#ended(job);
+      return;
+    }
+    this.tenant.outbox.push({
+      kind: 'verification_email',
+      to: target.email,
+      user_id: user.user_id,
+      connection: user.connection,
+      client_id: job.client_id,
+      sent_at: new Date().toISOString(),
+    });
+    this.tenant.stats.verificationEmails++;
+    job.processed = 1;
+    job.status = 'completed';
+    this.#ended(job);
+  }
+
   #advanceImport(job: ImportJob, now: number): void {
-    const rate = this.#timing.importUsersPerSecond;
+    const rate = this.#rate(job);
     const due =
       rate === Infinity
         ? job.total
@@ -311,7 +389,7 @@ export class JobEngine {
         fields: job.fields,
         format: job.format,
         limit: job.limit,
-        rate: this.#timing.exportUsersPerSecond,
+        rate: this.#rate(job),
         onProgress: (n) => {
           job.processed = n;
         },

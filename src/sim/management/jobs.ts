@@ -1,14 +1,16 @@
 /**
  * Jobs of a simulated tenant (Management API v2): /jobs/users-imports, /jobs/users-exports,
- * /jobs/{id} and /jobs/{id}/errors. The engine (engine/job-engine.ts) runs them.
+ * /jobs/verification-email, /jobs/{id} and /jobs/{id}/errors. The engine (engine/job-engine.ts)
+ * runs them.
  */
 import type { FastifyInstance } from 'fastify';
 import type { JobEngine } from '../engine/job-engine.js';
-import { JSON_UTF8, sendManagementError } from '../http.js';
+import { JSON_UTF8, sendManagementError, sendNoContent } from '../http.js';
 import { CONNECTION_ID_PATTERN, JOB_ID_PATTERN } from '../ids.js';
 import { payloadError } from '../schemas.js';
 import type { ExportField } from '../tenant/jobs.js';
 import type { SimTenant } from '../tenant/tenant.js';
+import { addressToVerify } from '../tenant/users.js';
 
 /** Auth0 refuses import requests above this many bytes (the whole multipart body). */
 export const MAX_IMPORT_BYTES = 512_000;
@@ -129,6 +131,30 @@ export async function jobsRoutes(
     return reply.code(200).type(JSON_UTF8).send(engine.toJson(job));
   });
 
+  // Recorded (go-auth0's TestJobManager_VerifyEmail): 201 {type, status: pending, created_at, id}.
+  api.post('/jobs/verification-email', { config: { scopes: ['update:users'] } }, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const problem = payloadError('CreateVerificationEmailRequestContent', body);
+    if (problem !== undefined) return sendManagementError(reply, 400, problem, 'invalid_body');
+    // The OAS lists no 404 here: an unknown user is one more 400.
+    const user = tenant.users.get(body.user_id as string);
+    if (user === undefined)
+      return sendManagementError(reply, 400, 'The user does not exist.', 'invalid_body');
+    const identity = body.identity as { user_id: string; provider: string } | undefined;
+    const target = addressToVerify(user, identity);
+    if ('problem' in target) return sendManagementError(reply, 400, target.problem, 'invalid_body');
+    if (typeof body.client_id === 'string' && !tenant.clients.has(body.client_id)) {
+      return sendManagementError(reply, 400, 'The client does not exist', 'invalid_body');
+    }
+    const job = engine.createVerificationEmail(user, {
+      ...(typeof body.client_id === 'string' ? { clientId: body.client_id } : {}),
+      ...(identity !== undefined
+        ? { identity: { user_id: identity.user_id, provider: identity.provider } }
+        : {}),
+    });
+    return reply.code(201).type(JSON_UTF8).send(engine.toJson(job));
+  });
+
   const badJobId = (id: string) =>
     JOB_ID_PATTERN.test(id)
       ? undefined
@@ -156,7 +182,7 @@ export async function jobsRoutes(
       if (job === undefined)
         return sendManagementError(reply, 404, 'The job does not exist', 'inexistent_job');
       const answer = engine.errors(job);
-      if (answer.status === 204) return reply.code(204).send();
+      if (answer.status === 204) return sendNoContent(reply);
       // Recorded traffic shows this endpoint without the charset parameter.
       return reply
         .code(200)

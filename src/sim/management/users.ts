@@ -186,11 +186,12 @@ export async function usersRoutes(api: FastifyInstance, { tenant }: { tenant: Si
         }
         if ('user_metadata' in body) u.user_metadata = mergeMetadata(u.user_metadata, body.user_metadata);
         if ('app_metadata' in body) u.app_metadata = mergeMetadata(u.app_metadata, body.app_metadata);
+        u.updated_at = new Date().toISOString();
         if (passwordHash !== undefined) {
           u.passwordHash = passwordHash;
           delete u.customPasswordHash;
+          u.last_password_reset = u.updated_at;
         }
-        u.updated_at = new Date().toISOString();
       });
       return reply.type(JSON_UTF8).send(toApiUser(updated!));
     },

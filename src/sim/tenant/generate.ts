@@ -9,7 +9,7 @@
  */
 import { hash32, mulberry32 } from '../prng.js';
 import { newAuthenticatorId, type SimAuthenticator } from './authenticators.js';
-import type { SimLinkedIdentity, SimUser } from './users.js';
+import { gravatarPicture, type SimLinkedIdentity, type SimUser } from './users.js';
 
 export const DB_CONNECTION = 'Username-Password-Authentication';
 export const SOCIAL_CONNECTION = 'google-oauth2';
@@ -229,12 +229,7 @@ export function generateUser(
   u.nickname = email !== undefined ? email.slice(0, email.indexOf('@')) : u.username!;
   u.picture = social
     ? `https://lh3.googleusercontent.com/a/ACg8oc${hash32(seed ^ 7, index).toString(36)}=s96-c`
-    : `https://s.gravatar.com/avatar/${hash32(seed ^ 3, index)
-        .toString(16)
-        .padStart(
-          8,
-          '0',
-        )}?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2F${firstAscii[0]}${lastAscii[0]}.png`;
+    : gravatarPicture(email, `${firstAscii[0]}${lastAscii[0]}`.toLowerCase());
   if (blocked) u.blocked = true;
   if (!social) {
     u.user_metadata = {

@@ -1,5 +1,5 @@
 /**
- * The jobs a tenant holds (users-imports and users-exports), as records: what GET /jobs/{id} and
+ * The jobs a tenant holds (users-imports, users-exports, verification emails), as records: what GET /jobs/{id} and
  * /errors answer from. The engine (engine/job-engine.ts) creates and advances them.
  */
 
@@ -29,7 +29,13 @@ interface JobCommon {
   status: SimJobStatus;
   createdAtMs: number;
   created_at: string;
+  /** How long this job stays pending (the tier's delay, varied per job when timing varies). */
+  pendingMs: number;
+  /** This job's speed as a factor of the tier's (1 unless timing varies). */
+  speed: number;
   startedAtMs?: number;
+  /** When it completed or failed. */
+  endedAtMs?: number;
   connection_id?: string;
   connection?: string;
   total: number;
@@ -60,4 +66,13 @@ export interface ExportJob extends JobCommon {
   filePath?: string;
 }
 
-export type SimJob = ImportJob | ExportJob;
+/** POST /jobs/verification-email: the email goes to the tenant's outbox when the job runs. */
+export interface VerificationEmailJob extends JobCommon {
+  type: 'verification_email';
+  user_id: string;
+  client_id?: string;
+  /** The identity whose email is to be verified (a linked one), when given. */
+  identity?: { user_id: string; provider: string };
+}
+
+export type SimJob = ImportJob | ExportJob | VerificationEmailJob;

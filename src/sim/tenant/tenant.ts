@@ -113,13 +113,15 @@ export interface TenantStats {
   ticketsCreated: number;
   /** Change-password emails the tenant would have sent (/dbconnections/change_password). */
   passwordChangeEmails: number;
+  /** Verification emails the tenant would have sent (verification_email jobs). */
+  verificationEmails: number;
   /** Logins refused in an organization's context (not a member, connection not enabled). */
   organizationLoginsRefused: number;
 }
 
 /** An email the simulated tenant would have sent (it sends none). */
 export interface SimEmail {
-  kind: 'change_password';
+  kind: 'change_password' | 'verification_email';
   to: string;
   user_id: string;
   connection: string;
@@ -128,6 +130,8 @@ export interface SimEmail {
 }
 
 export interface SimTicket {
+  /** A password-change ticket unless said otherwise. */
+  kind?: 'password_change' | 'email_verification';
   ticket: string;
   user_id: string;
   email: string | undefined;
@@ -136,6 +140,8 @@ export interface SimTicket {
   client_id: string | undefined;
   mark_email_as_verified: boolean;
   created_at: string;
+  /** When the user followed it (a ticket works once). */
+  used_at?: string;
 }
 
 export class SimTenant {
@@ -170,6 +176,7 @@ export class SimTenant {
     customDbLogins: 0,
     ticketsCreated: 0,
     passwordChangeEmails: 0,
+    verificationEmails: 0,
     organizationLoginsRefused: 0,
   };
   /** Signs this tenant's access tokens. */

@@ -18,7 +18,7 @@ import {
   type GeneratedExtras,
   type GeneratedVariant,
 } from './generate.js';
-import { userConnections, type SimLinkedIdentity, type SimUser } from './users.js';
+import { defaultPicture, userConnections, type SimLinkedIdentity, type SimUser } from './users.js';
 
 export interface GeneratedPopulation {
   seed: number;
@@ -197,8 +197,13 @@ export class UserStore {
     return g !== undefined && g.phone_number === phone && g.connection === connection ? g : undefined;
   }
 
-  /** Adds a new user. The caller has checked that its id is free. */
+  /**
+   * Adds a new user. The caller has checked that its id is free. Like Auth0, every way a user is
+   * created (POST /users, an import, a lazy or social login, a seed) gives it a `picture` when none
+   * was supplied.
+   */
   insert(user: SimUser): void {
+    user.picture ??= defaultPicture(user);
     this.#records.set(user.user_id, user);
     this.#index(user);
   }

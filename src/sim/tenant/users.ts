@@ -2,6 +2,7 @@
  * A user as the simulated tenant keeps it, and its Management API representation.
  * Password hashes and TOTP secrets live here and never leave through the API.
  */
+import { createHash } from 'node:crypto';
 import { multifactorOf, type SimAuthenticator } from './authenticators.js';
 
 export interface SimIdentity {
@@ -50,6 +51,8 @@ export interface SimUser {
   updated_at: string;
   last_login?: string;
   last_ip?: string;
+  /** When the password was last changed (PATCH with a password, a password-change ticket). */
+  last_password_reset?: string;
   logins_count?: number;
   /** bcrypt hash; never in an API answer. */
   passwordHash?: string;
@@ -61,6 +64,36 @@ export interface SimUser {
   authenticators?: SimAuthenticator[];
   /** Index of a generated user (its password is derived from it), undefined otherwise. */
   generatedIndex?: number;
+}
+
+/**
+ * The `picture` Auth0 gives a user created without one, as recorded from real tenants (go-auth0's
+ * TestUserManager_Create: chuck@example.com → `https://s.gravatar.com/avatar/0b79e7da…?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2Fch.png`):
+ * the gravatar of the lower-cased email, falling back to Auth0's avatar named by
+ * {@link avatarInitials}. Users without an email get the gravatar of the empty string (unrecorded).
+ */
+export function defaultPicture(u: Pick<SimUser, 'email' | 'name' | 'nickname' | 'username'>): string {
+  return gravatarPicture(u.email, avatarInitials(u.name ?? u.email ?? u.nickname ?? u.username ?? ''));
+}
+
+/** The gravatar URL of `email` with Auth0's fallback avatar `initials`.png. */
+export function gravatarPicture(email: string | undefined, initials: string): string {
+  const hash = createHash('md5')
+    .update((email ?? '').trim().toLowerCase())
+    .digest('hex');
+  const fallback = encodeURIComponent(`https://cdn.auth0.com/avatars/${initials}.png`);
+  return `https://s.gravatar.com/avatar/${hash}?s=480&r=pg&d=${fallback}`;
+}
+
+/**
+ * The letters of Auth0's fallback avatar: the first letters of the first two words of the name
+ * ("Daniel Geslin" → `dg`), or the first two letters of a one-word name or an email
+ * (`chuck@example.com` → `ch`), lower-cased.
+ */
+export function avatarInitials(name: string): string {
+  const words = name.trim().toLowerCase().split(/\s+/u).filter(Boolean);
+  if (words.length >= 2) return [...words[0]!][0]! + [...words[1]!][0]!;
+  return [...(words[0] ?? '')].slice(0, 2).join('');
 }
 
 /** The id inside `identities` (no `provider|` prefix). */
@@ -94,6 +127,7 @@ export function toApiUser(u: SimUser): Record<string, unknown> {
   if (u.blocked !== undefined) out.blocked = u.blocked;
   if (u.last_ip !== undefined) out.last_ip = u.last_ip;
   if (u.last_login !== undefined) out.last_login = u.last_login;
+  if (u.last_password_reset !== undefined) out.last_password_reset = u.last_password_reset;
   if (u.logins_count !== undefined) out.logins_count = u.logins_count;
   const multifactor = multifactorOf(u.authenticators);
   if (multifactor !== undefined) out.multifactor = multifactor;
@@ -136,4 +170,30 @@ export function userConnections(u: Pick<SimUser, 'connection' | 'identities'>): 
   const out = [u.connection];
   for (const i of u.identities ?? []) if (!out.includes(i.connection)) out.push(i.connection);
   return out;
+}
+
+/**
+ * The address a verification email or ticket for this user goes to, or why there is none (the
+ * OAS's 400 descriptions). Without `identity` the primary identity is meant, which must be a
+ * database one (Auth0 needs `identity` for social, enterprise and secondary identities).
+ */
+export function addressToVerify(
+  user: SimUser,
+  identity: { user_id: string; provider: string } | undefined,
+): { email: string } | { problem: string } {
+  if (identity === undefined) {
+    if (user.provider !== 'auth0') return { problem: 'Connection must be a database connection.' };
+    return user.email === undefined
+      ? { problem: 'User does not have an email address.' }
+      : { email: user.email };
+  }
+  const own = identity.provider === user.provider && identity.user_id === identityUserId(user);
+  const linked = (user.identities ?? []).find(
+    (i) => i.provider === identity.provider && i.user_id === identity.user_id,
+  );
+  if (!own && linked === undefined) {
+    return { problem: 'The user exists, but does not contain the given identity.' };
+  }
+  const email = own ? user.email : linked!.profileData.email;
+  return typeof email === 'string' ? { email } : { problem: 'User does not have an email address.' };
 }

@@ -53,12 +53,11 @@ const load = (): string =>
 /** The sweep command, built beside this file (npm run bench), or the sources through tsx. */
 function sweepCommand(): { args: string[]; probe: string[] } {
   const built = !import.meta.url.endsWith('.ts');
-  const cli = new URL(built ? '../src/cli.js' : '../src/cli.ts', import.meta.url).href;
+  const cli = new URL(built ? '../src/cli.js' : '../src/cli.ts', import.meta.url).pathname;
   const probe = new URL(built ? './lib/rss-probe.js' : './lib/rss-probe.ts', import.meta.url).href;
-  const path = new URL(cli).pathname;
   return built
-    ? { probe: ['--import', probe], args: [path, 'sweep'] }
-    : { probe: ['--import', 'tsx', '--import', probe], args: [path, 'sweep'] };
+    ? { probe: ['--import', probe], args: [cli, 'sweep'] }
+    : { probe: ['--import', 'tsx', '--import', probe], args: [cli, 'sweep'] };
 }
 
 async function sweepOnce(

@@ -6,6 +6,7 @@
  *   e2e                 a whole sweep on the simulator, against the import's theoretical minimum
  *   sweep               a whole sweep in one process: its peak RSS and Redis's peak memory at two sizes
  *   index               the migrated index at 10,000,000 users: bytes per key, lookups, what it promises
+ *   relations           the relations stage at an enterprise tenant's rate: requests against the minimum, wall against the rate budget's floor
  */
 const BENCHES: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   pipeline: () => import('./pipeline.js'),
@@ -13,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ run(argv: string[]): Promise<void>
   e2e: () => import('./e2e.js'),
   sweep: () => import('./sweep.js'),
   index: () => import('./index-size.js'),
+  relations: () => import('./relations.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

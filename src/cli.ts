@@ -107,6 +107,14 @@ program
     '--allow-plaintext-hashes',
     'allow --hashes without PAYLOAD_KEY (hashes then sit unencrypted in Redis)',
   )
+  .option(
+    '--mfa <file>',
+    'MFA secrets from Auth0 support (NDJSON with mfa_factors), so users keep their enrolments',
+  )
+  .option(
+    '--mfa-reads',
+    "read each user's MFA enrolments from the old tenant when its export does not show them (one call per user)",
+  )
   .option('--allow-empty', 'run even when FILE (or the --hashes file) holds no users')
   .option('--dry-run', 'go through everything but the import submissions, and report what would happen')
   .option('--upsert', "update users that already exist (Auth0's upsert; metadata is replaced, not merged)")
@@ -125,6 +133,14 @@ program
 program
   .command('sweep')
   .description('export the old tenant, snapshot the new one, import the difference, report')
+  .option(
+    '--mfa <file>',
+    'MFA secrets from Auth0 support (NDJSON with mfa_factors), so users keep their enrolments',
+  )
+  .option(
+    '--mfa-reads',
+    "read each user's MFA enrolments from the old tenant when its export does not show them (one call per user)",
+  )
   .option('--dry-run', 'go through everything but the import submissions')
   .option('--upsert', "update users that already exist (Auth0's upsert)")
   .option('--run-id <id>', 'name the run (resumes it when it exists)')
@@ -236,6 +252,22 @@ program
       async (config, runId: string, opts) => {
         const { resetsCommand } = await import('./commands/resets.js');
         return resetsCommand(config, runId, opts);
+      },
+      () => ['new'],
+    ),
+  );
+
+program
+  .command('rollback')
+  .description('remove from the new tenant exactly the users a run inserted (dry run unless --send)')
+  .argument('<runId>')
+  .option('--send', 'carry it out (resumable: run it again to carry on)')
+  .option('--include-active', 'delete users who logged in to the new tenant since the run too')
+  .action(
+    run(
+      async (config, runId: string, opts: { send?: boolean; includeActive?: boolean }) => {
+        const { rollbackCommand } = await import('./commands/rollback.js');
+        return rollbackCommand(config, runId, opts);
       },
       () => ['new'],
     ),

@@ -95,7 +95,10 @@ export interface Config {
   sweepTimezone: string;
   /** `IMPORT_CONCURRENCY`: Auth0 import jobs at once on the new tenant (Auth0 allows 2). @defaultValue 2 */
   importConcurrency: number;
-  /** `BATCH_BYTES`: target size of one import file; Auth0 refuses more than 512000. @defaultValue 400000 */
+  /**
+   * `BATCH_BYTES`: target size of one import file, at most 500000 (Auth0 refuses a request over
+   * 512000 bytes, the multipart envelope included). @defaultValue 400000
+   */
   batchBytes: number;
   /**
    * `MAX_PROFILE_BYTES`: users whose import JSON is larger are skipped (`profile_too_large`)
@@ -237,9 +240,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!/^rediss?:\/\//.test(redisUrl))
     problems.push(`REDIS_URL must start with redis:// or rediss:// (got a different scheme)`);
 
-  const batchBytes = int('BATCH_BYTES', 400_000, 1_000, 512_000);
-  // The default is DEFAULT_MAX_PROFILE_BYTES (src/pipeline/profile-checks.ts); no user above 512000 fits a file.
-  const maxProfileBytes = int('MAX_PROFILE_BYTES', 102_400, 1_024, 512_000);
+  // 500000 is MAX_IMPORT_FILE_BYTES (src/pipeline/batcher.ts): the file, with the multipart
+  // envelope around it, stays under the 512000 bytes Auth0 accepts in one request.
+  const batchBytes = int('BATCH_BYTES', 400_000, 1_000, 500_000);
+  // The default is DEFAULT_MAX_PROFILE_BYTES (src/pipeline/profile-checks.ts); no larger user fits a file.
+  const maxProfileBytes = int('MAX_PROFILE_BYTES', 102_400, 1_024, 500_000);
   const exportMaxBytes = int('EXPORT_MAX_BYTES', 10 * 1024 ** 3, 1024 * 1024, Number.MAX_SAFE_INTEGER);
   const importConcurrency = int('IMPORT_CONCURRENCY', 2, 1, 10);
 

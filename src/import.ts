@@ -1,5 +1,5 @@
 /**
- * `auth0-migrate import FILE [--hashes FILE] [--allow-empty] [--dry-run] [--upsert] [--run-id ID]
+ * `auth0-migrate import FILE [--hashes FILE] [--mfa FILE] [--allow-empty] [--dry-run] [--upsert] [--run-id ID]
  * [--no-workers]`: an export file through snapshot (new tenant), plan, import batches and report,
  * like the sweep without the old tenant's export.
  */
@@ -12,6 +12,10 @@ import { inspectExport } from './pipeline/index.js';
 export interface ImportCommandOptions extends RunCommandOptions {
   /** Password hashes (NDJSON) merged into the users. */
   hashes?: string;
+  /** MFA secrets (NDJSON) merged into the users. */
+  mfa?: string;
+  /** Read each user's MFA enrolments from the old tenant when the export does not show them. */
+  mfaReads?: boolean;
   /** Allow `hashes` without PAYLOAD_KEY. */
   allowPlaintextHashes?: boolean;
   /** Run even when the input (or the hash file) holds no users. @defaultValue false */
@@ -25,10 +29,21 @@ export async function importCommand(
   hooks: CommandHooks = {},
 ): Promise<number> {
   requireTenant(config, 'new');
+  if (opts.mfaReads === true) {
+    requireTenant(config, 'old');
+    (hooks.out ?? process.stdout).write(mfaReadsCost(config));
+  }
   await checkInputs(config, file, opts);
   return runCommand(
     config,
-    { kind: 'import', file, ...(opts.hashes !== undefined && { hashesFile: opts.hashes }), ...pickRun(opts) },
+    {
+      kind: 'import',
+      file,
+      ...(opts.hashes !== undefined && { hashesFile: opts.hashes }),
+      ...(opts.mfa !== undefined && { mfaFile: opts.mfa }),
+      ...(opts.mfaReads === true && { mfaReads: true }),
+      ...pickRun(opts),
+    },
     opts,
     hooks,
   );
@@ -62,9 +77,45 @@ async function checkInputs(config: Config, file: string, opts: ImportCommandOpti
       );
     }
   }
+  if (opts.mfa !== undefined) await mfaProblems(config, opts.mfa, allowEmpty, problems, hints);
+  throwProblems('import', problems, hints);
+}
+
+/**
+ * `--mfa FILE`: the file must be readable NDJSON, and PAYLOAD_KEY set (no way round it: TOTP
+ * secrets let whoever reads them pass the second factor).
+ */
+export async function mfaProblems(
+  config: Config,
+  path: string,
+  allowEmpty: boolean,
+  problems: string[],
+  hints: Set<string>,
+): Promise<void> {
+  const problem = await inputProblem(path, allowEmpty);
+  if (problem !== undefined) {
+    problems.push(`--mfa ${problem.problem}`);
+    hints.add(
+      '--mfa takes the NDJSON file of MFA secrets Auth0 support sends (see the README for its lines).',
+    );
+  }
+  if (config.payloadKey === undefined) {
+    problems.push('--mfa puts MFA secrets in the batch payloads kept in Redis, and PAYLOAD_KEY is not set.');
+    hints.add('Set PAYLOAD_KEY to 32 random bytes (e.g. `openssl rand -hex 32`) so payloads are encrypted.');
+  }
+}
+
+/** What `--mfa-reads` costs, said before it is spent. */
+export function mfaReadsCost(config: Config): string {
+  const rps = config.maxRps.old;
+  const hours = (users: number): string => (users / rps / 3600).toFixed(1);
+  return `--mfa-reads: one GET /users/{id}/authentication-methods on the old tenant per user its export does not show enrolled, at OLD_AUTH0_MAX_RPS ${rps}/s: 100,000 users ≈ ${hours(100_000)} h, 1,000,000 ≈ ${hours(1_000_000)} h.\n`;
+}
+
+export function throwProblems(command: string, problems: string[], hints: Set<string>): void {
   if (problems.length === 1) throw new InputError(problems[0]!, { hint: [...hints].join(' ') });
   if (problems.length > 1) {
-    throw new InputError(`import cannot start:\n  - ${problems.join('\n  - ')}`, {
+    throw new InputError(`${command} cannot start:\n  - ${problems.join('\n  - ')}`, {
       hint: [...hints].join(' '),
     });
   }

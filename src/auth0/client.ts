@@ -28,6 +28,7 @@ import type {
   Connection,
   CreateImportJob,
   ExportField,
+  IdentityRef,
   JobErrors,
   JobUserError,
   ListOptions,
@@ -356,6 +357,12 @@ export class Auth0TenantClient implements TenantClient {
     }
   }
 
+  async deleteUser(id: string): Promise<void> {
+    // Auth0 answers 204 whether or not the user exists, so a retried delete is harmless.
+    const spec = { operation: 'DELETE /users/{id}', scope: 'delete:users', subject: 'user' };
+    await this.#call(spec, (sdk, ro) => sdk.users.delete(id, ro));
+  }
+
   async searchUsers(q: string, perPage = 10): Promise<Array<Record<string, unknown>>> {
     const spec = { operation: 'GET /users', scope: 'read:users', subject: 'users' };
     const page = await this.#call(spec, (sdk, ro) =>
@@ -680,6 +687,48 @@ export class Auth0TenantClient implements TenantClient {
       `/users/${enc(userId)}/roles`,
       { roles: roleIds },
       { scope: 'update:users', subject: 'user' },
+    );
+  }
+
+  // ---- linked accounts and MFA enrolments ----
+
+  async getUserIdentities(userId: string): Promise<Array<Record<string, unknown>>> {
+    const answer = (await this.request(
+      'GET',
+      `/users/${enc(userId)}?fields=identities&include_fields=true`,
+      undefined,
+      { scope: 'read:users', subject: 'user' },
+    )) as { identities?: unknown } | undefined;
+    return Array.isArray(answer?.identities) ? (answer.identities as Array<Record<string, unknown>>) : [];
+  }
+
+  async linkIdentity(primaryId: string, secondary: IdentityRef): Promise<Array<Record<string, unknown>>> {
+    const answer = await this.request('POST', `/users/${enc(primaryId)}/identities`, secondary, {
+      scope: 'update:users',
+      subject: 'user',
+    });
+    return Array.isArray(answer) ? (answer as Array<Record<string, unknown>>) : [];
+  }
+
+  async unlinkIdentity(
+    primaryId: string,
+    provider: string,
+    userId: string,
+  ): Promise<Array<Record<string, unknown>>> {
+    const answer = await this.request(
+      'DELETE',
+      `/users/${enc(primaryId)}/identities/${enc(provider)}/${enc(userId)}`,
+      undefined,
+      { scope: 'update:users', subject: 'user' },
+    );
+    return Array.isArray(answer) ? (answer as Array<Record<string, unknown>>) : [];
+  }
+
+  listAuthenticationMethods(userId: string): AsyncIterable<Array<Record<string, unknown>>> {
+    return this.list(
+      `/users/${enc(userId)}/authentication-methods`,
+      { key: 'authenticators', paging: 'offset' },
+      { scope: 'read:authentication_methods', subject: 'user' },
     );
   }
 

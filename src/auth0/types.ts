@@ -92,6 +92,11 @@ export interface TenantClient extends RelationsClient {
   /** GET /users/{id}; undefined when the tenant has no such user. Immediately consistent. */
   getUser(id: string): Promise<Record<string, unknown> | undefined>;
   /**
+   * DELETE /users/{id}: the user, its linked identities and its relations go. Auth0 answers 204
+   * also when there is no such user (a second delete included).
+   */
+  deleteUser(id: string): Promise<void>;
+  /**
    * GET /users with a search query (search engine v3): eventually consistent, so a user created
    * seconds ago may not be found yet.
    */
@@ -185,4 +190,24 @@ export interface RelationsClient {
   assignUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void>;
   removeUserPermissions(userId: string, permissions: PermissionRef[]): Promise<void>;
   removeUserRoles(userId: string, roleIds: string[]): Promise<void>;
+  /** A user's identities (GET /users/{id} with only `identities`): the first is the user's own. */
+  getUserIdentities(userId: string): Promise<Array<Record<string, unknown>>>;
+  /** Links account `provider|userId` into `primaryId`; the primary's identities after it. */
+  linkIdentity(primaryId: string, secondary: IdentityRef): Promise<Array<Record<string, unknown>>>;
+  /** Unlinks identity `provider|userId` from `primaryId` (a standalone user again); the identities left. */
+  unlinkIdentity(
+    primaryId: string,
+    provider: string,
+    userId: string,
+  ): Promise<Array<Record<string, unknown>>>;
+  /** A user's MFA enrolments as the tenant lists them (email and phone masked, never a secret). */
+  listAuthenticationMethods(userId: string): AsyncIterable<Array<Record<string, unknown>>>;
+}
+
+/** The secondary account of a link: its provider and `user_id` without the `provider|` prefix. */
+export interface IdentityRef {
+  provider: string;
+  user_id: string;
+  /** The secondary's connection, when more than one database connection could hold the id. */
+  connection_id?: string;
 }

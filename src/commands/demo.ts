@@ -6,8 +6,10 @@
  * `redis-server` started for the run when none answers.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
-import { toTenantConfig, withTenants, type Config } from '../config.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Secret, toTenantConfig, withTenants, type Config } from '../config.js';
 import { MigrateError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { CommandHooks } from './run.js';
@@ -60,7 +62,15 @@ export async function demoCommand(
   out.write(
     `Starting the simulator: old tenant with ${n(users)} users, ${Math.round(migrated * 100)} % of them already in the new tenant (${timing} timing)…\n`,
   );
-  const sim = await startSimulator({ seedOld: users, seedNewMigrated: migrated, timing });
+  // Some users with linked accounts and MFA enrolments, as real tenants have.
+  const sim = await startSimulator({
+    seedOld: users,
+    seedNewMigrated: migrated,
+    seedLinked: 0.05,
+    seedMfa: 0.1,
+    timing,
+  });
+  const secretsDir = await mkdtemp(join(tmpdir(), 'auth0-migrate-demo-'));
   try {
     const oldInfo = sim.tenants.old;
     const newInfo = sim.tenants.new;
@@ -73,6 +83,8 @@ export async function demoCommand(
         redisUrl,
         queuePrefix: `${config.queuePrefix}-demo-${randomBytes(3).toString('hex')}`,
         sweepCron: undefined,
+        // MFA secrets go into the staged payloads: encrypted, with a key of the demo's own if none is set.
+        payloadKey: config.payloadKey ?? new Secret(randomBytes(32).toString('hex')),
       },
       { old: toTenantConfig(oldInfo), new: toTenantConfig(newInfo) },
     );
@@ -84,9 +96,14 @@ export async function demoCommand(
         '',
       ].join('\n'),
     );
+    // The MFA secrets file Auth0 support would send, as the simulator serves it.
+    const mfaFile = join(secretsDir, 'mfa-secrets.ndjson');
+    const secrets = await fetch(`${sim.url}/__sim/mfa-secrets?tenant=old`);
+    await writeFile(mfaFile, await secrets.text(), { mode: 0o600 });
+    const enrolledBefore = enrolledUsers(sim, 'old');
     const code = await sweepCommand(
       demoConfig,
-      {},
+      { mfa: mfaFile },
       {
         logger:
           hooks.logger ??
@@ -99,12 +116,22 @@ export async function demoCommand(
     out.write(
       `The new tenant now holds ${n(sim.tenant('new').userCount(newInfo.connection))} users (${n(before)} before); ${n(stats.importJobsCreated)} import job${stats.importJobsCreated === 1 ? '' : 's'} ran, at most ${stats.maxActiveImportJobs} at once; it has ${n(rolesAfter)} roles (${n(rolesBefore)} before), their members as in the old tenant (the Relations lines above).\n`,
     );
+    out.write(
+      `MFA: ${n(enrolledUsers(sim, 'new'))} users of the new tenant are enrolled, carried from the secrets file (${n(enrolledBefore)} in the old tenant); linked accounts wait for their Google login (the links line above).\n`,
+    );
     await dropKeys(redisUrl, demoConfig.queuePrefix);
     return code;
   } finally {
+    await rm(secretsDir, { recursive: true, force: true });
     await sim.close();
     await privateRedis?.stop();
   }
+}
+
+function enrolledUsers(sim: Awaited<ReturnType<typeof startSimulator>>, tenant: 'old' | 'new'): number {
+  let count = 0;
+  for (const u of sim.tenant(tenant).listUsers()) if (Array.isArray(u.multifactor)) count++;
+  return count;
 }
 
 /** The demo's queues and run state go away with it (the report stays in REPORTS_DIR). */

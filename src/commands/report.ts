@@ -10,6 +10,7 @@ import { ConfigError, ExitCode, InputError } from '../errors.js';
 import { sendRunReport } from '../report/email.js';
 import { REPORT_FILES, runDir } from '../report/files.js';
 import { renderHtml, renderMarkdown } from '../report/render.js';
+import { readRollbackSummary, rollbackNote } from '../report/rollback.js';
 import type { RunSummary } from '../report/types.js';
 import { digestFailures, readSummary, rerenderRunReport } from '../report/write.js';
 import type { CommandOutput } from './run.js';
@@ -59,6 +60,8 @@ export async function reportCommand(
         ? REPORT_FILES.summaryHtml
         : REPORT_FILES.summaryJson,
   );
+  const rollback = format === 'md' ? await readRollbackSummary(dir) : undefined;
+  if (rollback !== undefined) out.write(`> ${rollbackNote(rollback)}\n\n`);
   if (existsSync(file)) {
     out.write(await readFile(file, 'utf8'));
   } else {

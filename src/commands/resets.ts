@@ -18,6 +18,7 @@ import {
   sendVerifyEmails,
   writeVerifyEmailPlan,
 } from '../report/resets.js';
+import { readJournal } from '../report/rollback.js';
 import { readSummary } from '../report/write.js';
 import { existingReport } from './report.js';
 import type { CommandOutput } from './run.js';
@@ -70,6 +71,7 @@ export async function resetsCommand(
     );
   }
   const plan = await planResets(dir);
+  await withoutRolledBack(dir, runId, plan, out);
   const newTenant = config.tenants.new;
   const where = newTenant !== undefined ? `the new tenant (${newTenant.domain})` : 'the new tenant';
   const what = byEmail ? 'change-password email' : 'password-change ticket';
@@ -158,6 +160,7 @@ async function verifyEmailsCommand(
     });
   }
   const plan = await planVerifyEmails(dir);
+  await withoutRolledBack(dir, runId, plan, out);
   const newTenant = config.tenants.new;
   const where = newTenant !== undefined ? `the new tenant (${newTenant.domain})` : 'the new tenant';
   out.write(
@@ -212,4 +215,27 @@ async function verifyEmailsCommand(
 /** "The new tenant (x.auth0.com)" at the start of a sentence. */
 function TenantWhere(where: string): string {
   return where.charAt(0).toUpperCase() + where.slice(1);
+}
+
+/**
+ * Leaves out of `plan.todo` the users a rollback of the run deleted (a ticket or an email for
+ * them would fail), saying how many.
+ */
+async function withoutRolledBack(
+  dir: string,
+  runId: string,
+  plan: { todo: Array<{ user_id: string }> },
+  out: CommandOutput,
+): Promise<void> {
+  const journal = await readJournal(dir);
+  const gone = (id: string): boolean => {
+    const o = journal.final.get(id)?.outcome;
+    return o === 'deleted' || o === 'already_gone';
+  };
+  const removed = plan.todo.filter((u) => gone(u.user_id)).length;
+  if (removed === 0) return;
+  plan.todo = plan.todo.filter((u) => !gone(u.user_id));
+  out.write(
+    `${count(removed, 'user')} of the run ${removed === 1 ? 'was' : 'were'} removed by \`rollback ${runId}\`: left out.\n`,
+  );
 }

@@ -294,6 +294,11 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
       `  password resets   ${count(s.passwordResets, 'user')}${s.dryRun ? ' would be' : s.passwordResets === 1 ? ' was' : ' were'} imported without a password hash`,
     );
   }
+  if ((s.mfaReenrolments ?? 0) > 0) {
+    lines.push(
+      `  MFA re-enrolment  ${count(s.mfaReenrolments!, 'user')} enrolled in the old tenant ${s.dryRun ? 'would arrive' : 'arrived'} without their factors (mfa-reenrolment.ndjson): require a verified re-enrolment for them`,
+    );
+  }
   if (s.relations !== undefined) {
     for (const [kind, k] of Object.entries(s.relations.counts)) {
       lines.push(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { REPORT_FILES, runDir } from '../report/files.js';
+import { readRollbackSummary } from '../report/rollback.js';
 import { n } from '../report/format.js';
 import type { RunSummary } from '../report/types.js';
 import { readSummary } from '../report/write.js';
@@ -25,6 +26,8 @@ export interface RunListing {
   problems?: string[];
   /** Why summary.json could not be read. */
   error?: string;
+  /** `rollback --send` ran on it: true once every user it imported is settled, false while in part. */
+  rolledBack?: boolean;
 }
 
 /** The runs in REPORTS_DIR, newest first. */
@@ -52,6 +55,7 @@ export async function listRuns(reportsDir: string): Promise<RunListing[]> {
     }
     try {
       const s = await readSummary(dir);
+      const rollback = await readRollbackSummary(dir);
       runs.push({
         runId: s.runId,
         dir,
@@ -64,6 +68,7 @@ export async function listRuns(reportsDir: string): Promise<RunListing[]> {
         counts: s.counts,
         passwordResets: s.passwordResets,
         ...(s.problems !== undefined && { problems: s.problems }),
+        ...(rollback !== undefined && { rolledBack: rollback.complete }),
         sortKey: Date.parse(s.timings.startedAt) || (await stat(summaryPath)).mtimeMs,
       });
     } catch (err) {
@@ -110,7 +115,9 @@ export async function runsCommand(
       ];
     }
     const c = r.counts!;
-    const status = `${r.status}${r.dryRun ? ' (dry run)' : ''}${r.problems ? ' (accounting problems)' : ''}`;
+    const rolledBack =
+      r.rolledBack === undefined ? '' : r.rolledBack ? ' (rolled back)' : ' (rolled back in part)';
+    const status = `${r.status}${r.dryRun ? ' (dry run)' : ''}${r.problems ? ' (accounting problems)' : ''}${rolledBack}`;
     return [
       r.runId,
       r.kind ?? '',

@@ -6,6 +6,7 @@ import type { WorkerRecord } from '../jobs/store/index.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunMeta } from '../jobs/types.js';
 import { formatDuration, n } from '../report/format.js';
+import { readRollbackSummary, rollbackNote } from '../report/rollback.js';
 import { formatSummary, type CommandHooks } from './run.js';
 
 /** A worker process seen on this QUEUE_PREFIX, and whether it may work on the run. */
@@ -55,6 +56,8 @@ export async function statusCommand(
       );
     } else if (summary !== undefined) {
       out.write(formatSummary(summary, p.run.reportDir));
+      const rollback = p.run.reportDir !== undefined ? await readRollbackSummary(p.run.reportDir) : undefined;
+      if (rollback !== undefined) out.write(`${rollbackNote(rollback)}\n`);
     } else {
       const s = progressSnapshot(p);
       out.write(

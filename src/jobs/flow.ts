@@ -50,6 +50,10 @@ export interface RunSpec {
   /** The export file of an `import` run. */
   file?: string;
   hashesFile?: string;
+  /** MFA factors merged in (`--mfa`). */
+  mfaFile?: string;
+  /** `--mfa-reads`. */
+  mfaReads?: boolean;
   /** The relations stage's options; absent: no relations stage (an import, `sweep --no-relations`). */
   relations?: RelationsRunOptions;
 }
@@ -81,6 +85,8 @@ export async function startRun(rt: Runtime, spec: RunSpec): Promise<StartedRun> 
       createdAt: Date.now(),
       ...(spec.file !== undefined && { file: resolve(spec.file) }),
       ...(spec.hashesFile !== undefined && { hashesFile: resolve(spec.hashesFile) }),
+      ...(spec.mfaFile !== undefined && { mfaFile: resolve(spec.mfaFile) }),
+      ...(spec.mfaReads === true && { mfaReads: true }),
       relations: spec.relations === undefined ? 'off' : JSON.stringify(spec.relations),
       ...runIdentity(rt.config, spec.kind),
     });
@@ -144,6 +150,14 @@ export async function resumeRun(rt: Runtime, runId: string): Promise<void> {
   const run = await rt.store.findRun(runId);
   if (run === undefined)
     throw new MigrateError(`There is no run ${runId}.`, { hint: 'List runs with `auth0-migrate runs`.' });
+  if (run.rollbackStartedAt !== undefined) {
+    throw new MigrateError(
+      `Run ${runId} was rolled back${run.rolledBackAt === undefined ? ' (in part)' : ''} on ${new Date(run.rolledBackAt ?? run.rollbackStartedAt).toISOString()}: it cannot be resumed.`,
+      {
+        hint: `Start a new run; \`auth0-migrate rollback ${runId}\` shows what the rollback did.`,
+      },
+    );
+  }
   if (run.status === 'completed') return;
   if (run.discardedAt !== undefined) {
     throw new MigrateError(

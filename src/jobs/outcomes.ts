@@ -25,6 +25,9 @@ export function isCollision(code: string): boolean {
 /** Our code for a user refused as a duplicate whom the new tenant does not hold. */
 export const CONFLICT_OTHER_USER = 'conflict_other_user';
 
+/** Auth0's per-user code for factors it could not import (the user itself is created or updated). */
+export const MFA_FACTORS_FAILED = 'MFA_FACTORS_FAILED';
+
 /** The ids our codes use when a whole batch fails. */
 export type BatchFailureCode = 'batch_failed' | 'job_failed' | 'job_expired' | (string & {});
 
@@ -138,6 +141,14 @@ function verdictFor(
     return collisionVerdict(u, errors, check, sentAgain);
   }
   const first = errors.find((e) => !isCollision(e.code)) ?? errors[0];
+  if (first?.code === MFA_FACTORS_FAILED) {
+    return {
+      kind: 'failed',
+      code: MFA_FACTORS_FAILED,
+      message: `Auth0 could not import the user's MFA factors ("${first.message}"); the user's other fields may have been imported without them: correct the MFA file's line and import again with --upsert, or have the user re-enrol`,
+      ...(first.path !== undefined && { path: first.path }),
+    };
+  }
   return {
     kind: 'failed',
     code: first?.code ?? 'UNKNOWN',
@@ -170,9 +181,12 @@ function build(
   users.forEach((u, i) => {
     const v = verdicts[i]!;
     const userId = u.userId ?? (u.sentId !== undefined ? `auth0|${u.sentId}` : undefined);
+    // Enrolled in the old tenant, and no factors reached the new one with this user.
+    const reenrol = u.mfaEnrolled === true && (v.kind !== 'imported' || u.mfaFactors !== true);
     if (v.kind === 'imported') {
       counts.imported++;
       if (!u.hasPassword) counts.passwordResets++;
+      if (reenrol) counts.mfaReenrolments++;
       outcome.imported.push({
         user_id: userId ?? '',
         email: u.email,
@@ -180,8 +194,11 @@ function build(
         batch: batchId,
         ...(base.jobId !== undefined && { job_id: base.jobId }),
         password_reset: !u.hasPassword,
+        ...(reenrol && { mfa_reenrolment: true as const }),
         ...(u.emailUnverified === true && { email_verified: false as const }),
         ...(v.earlierJob === true && { earlier_job: true }),
+        // A linked account is imported as its database identity, under that identity's id.
+        ...(u.sentId !== undefined && `auth0|${u.sentId}` !== userId && { new_user_id: `auth0|${u.sentId}` }),
       });
     } else if (v.kind === 'already_migrated') {
       counts.already_migrated[v.matchedBy] = (counts.already_migrated[v.matchedBy] ?? 0) + 1;
@@ -193,7 +210,9 @@ function build(
         found_by: 'import',
         batch: batchId,
         ...(v.newUserId !== undefined && v.newUserId !== userId && { new_user_id: v.newUserId }),
+        ...(reenrol && { mfa_reenrolment: true as const }),
       };
+      if (reenrol) counts.mfaReenrolments++;
       outcome.alreadyMigrated.push(line);
     } else {
       counts.failed[v.code] = (counts.failed[v.code] ?? 0) + 1;
@@ -207,6 +226,11 @@ function build(
         ...(v.path !== undefined && { path: v.path }),
         ...(v.conflict !== undefined && { conflict: v.conflict }),
       };
+      // Auth0 applies the user's other fields despite MFA_FACTORS_FAILED: it may be there without factors.
+      if (v.code === MFA_FACTORS_FAILED && (u.mfaEnrolled === true || u.mfaFactors === true)) {
+        line.mfa_reenrolment = true;
+        counts.mfaReenrolments++;
+      }
       outcome.failures.push(line);
       outcome.retry.push(u.original);
     }

@@ -45,6 +45,8 @@ function batchUser(c: ImportCandidate): BatchUser {
   u.email = c.user.email;
   if (c.user.user_id !== undefined) u.sentId = c.user.user_id;
   u.hasPassword = c.hasPassword;
+  if (c.source.mfaEnrolled === true) u.mfaEnrolled = true;
+  if (c.hasMfaFactors === true) u.mfaFactors = true;
   if (c.user.email_verified === false) u.emailUnverified = true;
   if (c.user.username !== undefined) u.username = c.user.username;
   if (c.user.phone_number !== undefined) u.phone = c.user.phone_number;
@@ -69,6 +71,7 @@ function alreadyMigratedLine(a: AlreadyMigrated): AlreadyMigratedLine {
   l.line = a.source.line;
   l.matched_by = a.matchedBy;
   l.found_by = 'snapshot';
+  if (a.mfaReenrolment === true) l.mfa_reenrolment = true;
   return l;
 }
 
@@ -117,6 +120,7 @@ export async function* planSteps(
       chunk.skipped.push(skippedLine(item));
     } else {
       c.already_migrated[item.matchedBy] = (c.already_migrated[item.matchedBy] ?? 0) + 1;
+      if (item.mfaReenrolment === true) c.mfaReenrolments++;
       chunk.alreadyMigrated.push(alreadyMigratedLine(item));
     }
     if (c.records >= CHUNK_RECORDS) yield take();

@@ -11,15 +11,18 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
-import type { DiffInput, RelationFamily, SourceRecord, SourceSpec } from '../relations/family.js';
+import {
+  OLD_USERS_SOURCE,
+  type DiffInput,
+  type RelationFamily,
+  type SourceRecord,
+  type SourceSpec,
+} from '../relations/family.js';
 import type { RelationOptions, TenantSide } from '../relations/types.js';
 import { FILE_MODE } from '../report/files.js';
 
 /** Parents read at once for a per-parent source (the rate budget paces them). */
 const PARENT_CONCURRENCY = 8;
-
-/** The special source of the old tenant's user ids (the stage supplies them from an export). */
-export const OLD_USERS = '@users';
 
 interface SourceIndex {
   /** `[parent, start, end]` byte ranges of the file, in the order read. */
@@ -72,19 +75,31 @@ class Output {
   }
 }
 
-/** Reads every source of `families` the options ask for, in order; answers the records read. */
-export async function readSources(families: readonly RelationFamily[], ro: ReadOptions): Promise<number> {
+/**
+ * Reads every source of `families` the options ask for, in order; answers the records read and
+ * the list pages (requests) it took per tenant. A source is read from both tenants at once (each
+ * tenant has its own rate budget), unless its parents come from the other tenant's records.
+ */
+export async function readSources(
+  families: readonly RelationFamily[],
+  ro: ReadOptions,
+): Promise<{ records: number; requests: Record<TenantSide, number> }> {
   let records = 0;
+  const pages: Record<TenantSide, number> = { old: 0, new: 0 };
+  const progress = (added: number): void => {
+    records += added;
+    ro.onProgress?.(records);
+  };
   for (const family of families) {
     for (const spec of family.sources) {
       if (spec.when !== undefined && !spec.when(ro.options)) continue;
-      for (const tenant of spec.tenants) {
-        ro.signal?.throwIfAborted();
-        records += await readSource(family.name, spec, tenant, ro, (n) => ro.onProgress?.(records + n));
-      }
+      ro.signal?.throwIfAborted();
+      const read = (tenant: TenantSide) => readSource(family.name, spec, tenant, ro, pages, progress);
+      if (spec.each?.tenant === undefined) await Promise.all(spec.tenants.map(read));
+      else for (const tenant of spec.tenants) await read(tenant);
     }
   }
-  return records;
+  return { records, requests: pages };
 }
 
 async function readSource(
@@ -92,7 +107,8 @@ async function readSource(
   spec: SourceSpec,
   tenant: TenantSide,
   ro: ReadOptions,
-  progress: (n: number) => void,
+  pages: Record<TenantSide, number>,
+  progress: (added: number) => void,
 ): Promise<number> {
   const path = fileOf(ro.dir, tenant, family, spec.name);
   const out = new Output(path);
@@ -108,6 +124,7 @@ async function readSource(
       paging: spec.paging,
       ...(spec.query && { query: spec.query }),
     })) {
+      pages[tenant]++;
       for (const item of page) items.push(pick(item, spec.fields));
     }
     return items;
@@ -131,7 +148,7 @@ async function readSource(
           index.parents.push([parent, start, start + Buffer.byteLength(text)]);
           await out.write(text);
           count += items.length;
-          progress(count);
+          progress(items.length);
         })();
         running.add(task);
         void task.finally(() => running.delete(task)).catch(() => undefined);
@@ -165,7 +182,7 @@ async function* parentsOf(
   ro: ReadOptions,
 ): AsyncGenerator<string> {
   const each = spec.each!;
-  if (each.source === OLD_USERS) {
+  if (each.source === OLD_USERS_SOURCE) {
     yield* ro.oldUsers();
     return;
   }

@@ -10,12 +10,11 @@
  * The job that counts the last call of a phase adds the next phase's calls (or the report), so no
  * job waits on another and a crash between two steps is repaired by the redelivery.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { isAuth0Error, type Auth0Error } from '../auth0/errors.js';
 import { coerceError } from '../errors.js';
 import { buildMigratedIndex } from '../pipeline/migrated-index.js';
@@ -23,6 +22,7 @@ import type { RelationFamily } from '../relations/family.js';
 import { familyByName, RELATION_FAMILIES } from '../relations/registry.js';
 import {
   countOutcome,
+  type AddedRecord,
   type Finding,
   type PlanEntry,
   type PlannedCall,
@@ -32,7 +32,8 @@ import {
 import { FILE_MODE, readNdjson } from '../report/files.js';
 import type { RelationsSection } from '../report/types.js';
 import { RELATION_FILES } from './store/relations.js';
-import { addStageJob, maybeFinishRun } from './flow.js';
+import { maybeFinishRun } from './flow.js';
+import { withIdentities } from './relations-identities.js';
 import { readSources, fileInput } from './relations-read.js';
 import { QUEUES } from './queues.js';
 import type { Runtime } from './runtime.js';
@@ -116,11 +117,9 @@ async function* userIdsOf(file: string): AsyncGenerator<string> {
 export async function runRelationsStage(rt: Runtime, runId: string, signal?: AbortSignal): Promise<void> {
   const run = (await rt.store.getRun(runId))!;
   const rs = rt.store.relations;
-  let state = await rs.state(runId);
-  if (!state.planned) {
+  if (!(await rs.state(runId)).planned) {
     await rt.store.phaseStarted(runId, 'relations');
     await plan(rt, run, signal);
-    state = await rs.state(runId);
   }
   await continuePhases(rt, runId);
 }
@@ -140,33 +139,31 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
   // Who is in the new tenant now, every connection (social users arrive with the same id).
   const present = await exportUsers(rt.client('new'), {
     wholeTenant: true,
-    fields: [{ name: 'user_id' }, { name: 'email' }],
+    fields: [{ name: 'user_id' }, { name: 'email' }, { name: 'identities' }],
     out: join(dir, 'new-users.ndjson.gz'),
     ...poll,
   });
   const index = await buildMigratedIndex(present.file);
   const userInNew = async (userId: string): Promise<boolean> =>
     index.match(userId.startsWith('auth0|') ? userId.slice(6) : userId, undefined) !== undefined;
-  let oldUsersFile: string | undefined;
-  if (options.directPermissions) {
-    oldUsersFile = (
-      await exportUsers(rt.client('old'), {
-        wholeTenant: true,
-        fields: [{ name: 'user_id' }],
-        out: join(dir, 'old-users.ndjson.gz'),
-        ...poll,
-      })
-    ).file;
-  }
-  const records = await readSources(RELATION_FAMILIES, {
+  // The old tenant's users with their identities: its links, and the users read one by one.
+  const oldUsersFile = (
+    await exportUsers(rt.client('old'), {
+      wholeTenant: true,
+      fields: [{ name: 'user_id' }, { name: 'identities' }],
+      out: join(dir, 'old-users.ndjson.gz'),
+      ...poll,
+    })
+  ).file;
+  const { records, requests } = await readSources(RELATION_FAMILIES, {
     clients: { old: rt.client('old'), new: rt.client('new') },
     dir,
     options,
     userInNew,
-    oldUsers: () => (oldUsersFile === undefined ? emptyIds() : userIdsOf(oldUsersFile)),
+    oldUsers: () => userIdsOf(oldUsersFile),
     ...(signal && { signal }),
   });
-  logger.info({ records, newUsers: present.users }, 'relations read');
+  logger.info({ records, requests, newUsers: present.users }, 'relations read');
 
   const planFile = new Lines(rs.path(runId, 'plan'));
   const pending = new Lines(rs.path(runId, 'pending'));
@@ -174,7 +171,10 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
   const counts: RelationsCounts = {};
   const callsPerPhase: number[] = [];
   for (const family of RELATION_FAMILIES) {
-    const input = await fileInput(dir, family.name, userInNew);
+    const input = withIdentities(await fileInput(dir, family.name, userInNew), {
+      old: oldUsersFile,
+      new: present.file,
+    });
     for await (const entry of family.diff(input, options)) {
       await planFile.write({ family: family.name, ...entry });
       if (entry.type === 'settled') {
@@ -194,11 +194,9 @@ async function plan(rt: Runtime, run: RunMeta, signal: AbortSignal | undefined):
     }
   }
   await Promise.all([planFile.close(), pending.close(), findings.close()]);
-  await rs.planned(runId, counts, callsPerPhase);
+  await rs.planned(runId, counts, callsPerPhase, requests);
   logger.info({ calls: callsPerPhase, lines: planFile.count, dryRun: run.dryRun }, 'relations planned');
 }
-
-async function* emptyIds(): AsyncGenerator<string> {}
 
 /**
  * Queues the calls of the first phase not yet ended, or, when every phase has ended, marks the
@@ -268,9 +266,22 @@ async function lookUp(
 ): Promise<string | undefined> {
   const how = family.lookup?.(ref);
   if (how === undefined) return undefined;
+  let answer: unknown;
+  try {
+    answer = await rt.client(tenant).request('GET', how.path);
+  } catch (err) {
+    if (isAuth0Error(err, 'not_found')) return undefined;
+    throw err;
+  }
+  // A list (bare, or under `key`), or the entity itself (GET /organizations/name/{name}).
+  const listed = Array.isArray(answer)
+    ? answer
+    : how.key !== undefined && Array.isArray((answer as Record<string, unknown> | undefined)?.[how.key])
+      ? ((answer as Record<string, unknown>)[how.key] as unknown[])
+      : [answer];
   // Name filters match on part of the name: compare whole names here.
-  for await (const page of rt.client(tenant).list(how.path, { key: how.key ?? 'items', paging: 'offset' })) {
-    for (const item of page) if (item.name === ref.name && typeof item.id === 'string') return item.id;
+  for (const item of listed as Array<{ name?: unknown; id?: unknown } | undefined>) {
+    if (item?.name === ref.name && typeof item.id === 'string') return item.id;
   }
   return undefined;
 }
@@ -296,13 +307,12 @@ export async function runRelationCall(
     const { phaseEnded } = await rs.callEnded(runId, call.id, call.phase, counts);
     if (phaseEnded) await continuePhases(rt, runId);
   };
+  const entity = call.ref ?? call.creates;
   const fail = async (code: string, message: string): Promise<void> => {
     const line: RelationFailureLine = {
       callId: call.id,
       kind: call.kind,
-      ...((call.ref ?? call.creates) && {
-        entity: `${(call.ref ?? call.creates)!.type} "${(call.ref ?? call.creates)!.name}"`,
-      }),
+      ...(entity !== undefined && { entity: `${entity.type} "${entity.name}"` }),
       userIds: call.userIds,
       count: call.count,
       code,
@@ -329,11 +339,18 @@ export async function runRelationCall(
         await rs.setRef(runId, call.creates.type, call.creates.name, createdId);
       }
     } catch (err) {
-      // Created by an earlier attempt whose answer was lost, or by someone else: it is there.
+      // Created by an earlier attempt whose answer was lost, or by someone else meanwhile: it is
+      // there. Counted already present, so rollback never deletes what this run cannot show it made.
       if (call.creates !== undefined && isAuth0Error(err, 'already_exists')) {
         const id = await lookUp(rt, call.tenant, family, call.creates);
         if (id !== undefined) await rs.setRef(runId, call.creates.type, call.creates.name, id);
         return await end(countOutcome({}, call.kind, 'already_present', call.count));
+      }
+      // One refused element (a user deleted since the plan, one at its limit) refuses the whole
+      // batch: its elements are sent one by one, so only the refused ones end failed.
+      const parts = isAuth0Error(err) && isRefusal(err) ? family.split?.(call) : undefined;
+      if (parts !== undefined && parts.length > 1) {
+        return await end(await sendParts(rt, runId, family, parts, path, refId));
       }
       throw err;
     }
@@ -355,13 +372,62 @@ export async function runRelationCall(
   }
 }
 
-function codeOf(err: Auth0Error): string {
-  return err.auth0Code ?? err.code;
+/** A refusal of what was sent (4xx but scope, credentials and rate limits): another try fails alike. */
+function isRefusal(err: Auth0Error): boolean {
+  return err.code === 'not_found' || err.code === 'bad_request';
 }
 
-/** Adds the relations stage job of a run. */
-export function addRelationsJob(rt: Runtime, runId: string): Promise<void> {
-  return addStageJob(rt, QUEUES.relations, runId);
+/**
+ * The parts of a refused batch, one request each (under the same rate budget). A part whose user
+ * is not in the tenant is pending; another refusal is that part's failure.
+ */
+async function sendParts(
+  rt: Runtime,
+  runId: string,
+  family: RelationFamily,
+  parts: PlannedCall[],
+  path: string,
+  refId: string | undefined,
+): Promise<RelationsCounts> {
+  const rs = rt.store.relations;
+  const counts: RelationsCounts = {};
+  const added: AddedRecord[] = [];
+  const failures: RelationFailureLine[] = [];
+  for (const part of parts) {
+    try {
+      await rt.client(part.tenant).request(part.method, path, part.body);
+      added.push(
+        ...family.added(part, { runId, at: new Date().toISOString(), ...(refId !== undefined && { refId }) }),
+      );
+      countOutcome(counts, part.kind, 'added', part.count);
+    } catch (thrown) {
+      const err = coerceError(thrown);
+      if (!isAuth0Error(err) || !isRefusal(err)) throw err;
+      if (err.code === 'not_found') {
+        // The user left the new tenant after the plan: a later run assigns them if they return.
+        countOutcome(counts, part.kind, 'pending_user', part.count);
+        continue;
+      }
+      countOutcome(counts, part.kind, 'failed', part.count, codeOf(err));
+      const entity = part.ref ?? part.creates;
+      failures.push({
+        callId: part.id,
+        kind: part.kind,
+        ...(entity !== undefined && { entity: `${entity.type} "${entity.name}"` }),
+        userIds: part.userIds,
+        count: part.count,
+        code: codeOf(err),
+        message: err.message,
+      });
+    }
+  }
+  await rs.append(runId, 'added', added);
+  await rs.append(runId, 'failures', failures);
+  return counts;
+}
+
+function codeOf(err: Auth0Error): string {
+  return err.auth0Code ?? err.code;
 }
 
 /** What the report shows of the findings: every one counted, the first ones listed. */
@@ -403,6 +469,7 @@ export async function relationsSection(rt: Runtime, run: RunMeta): Promise<Relat
     dryRun: run.dryRun,
     counts: await rs.counts(runId),
     calls,
+    reads: (await rs.state(runId)).reads,
     findings: await readFindings(rt, runId),
     pending,
     files: { ...RELATION_FILES },

@@ -46,6 +46,7 @@ export function buildSummary(
     input: {
       ...(run.file !== undefined && { file: run.file }),
       ...(run.hashesFile !== undefined && { hashesFile: run.hashesFile }),
+      ...(run.mfaFile !== undefined && { mfaFile: run.mfaFile }),
       ...(run.oldTenant !== undefined && { oldTenant: run.oldTenant }),
       ...(run.newTenant !== undefined && { newTenant: run.newTenant }),
       ...(run.connection !== undefined && { connection: run.connection }),
@@ -62,6 +63,7 @@ export function buildSummary(
     skipped: counts.skipped,
     failed: counts.failed,
     passwordResets: counts.passwordResets,
+    mfaReenrolments: counts.mfaReenrolments,
     batches: { total: run.planEmitted, completed: progress.batches.done, failed: progress.batches.failed },
     ...(importSlots !== undefined && { importSlots }),
     auth0Jobs: jobs,
@@ -94,6 +96,7 @@ export function progressSnapshot(p: RunProgress): ProgressSnapshot {
       failed: sum(c.failed),
     },
     ...(total !== undefined && { total }),
+    ...(p.relations !== undefined && { relations: p.relations }),
     startedAt: p.run.createdAt,
   };
 }

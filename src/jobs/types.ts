@@ -76,6 +76,10 @@ export interface RunMeta extends RunIdentity {
   file?: string;
   /** Password hashes merged in (absolute path). */
   hashesFile?: string;
+  /** MFA factors merged in (absolute path). */
+  mfaFile?: string;
+  /** `--mfa-reads`: each user's enrolments read from the old tenant when its export does not show them. */
+  mfaReads?: boolean;
   /** Where the old tenant's export was saved (sweep). */
   exportFile?: string;
   /** Where the new tenant's snapshot was saved. */
@@ -100,6 +104,10 @@ export interface RunMeta extends RunIdentity {
   discardedAt?: number;
   /** When its command stopped it (status `stopped`). */
   stoppedAt?: number;
+  /** When `rollback --send` started undoing it (it can no longer be resumed since). */
+  rollbackStartedAt?: number;
+  /** When `rollback` ended with every user the run imported settled: the run is rolled back. */
+  rolledBackAt?: number;
   /** Batch jobs revived after BullMQ failed them on its own (reconcile.ts). */
   revivedBatches?: number;
   /**
@@ -156,6 +164,10 @@ export interface BatchUser {
   /** The `user_id` as sent in the import file (prefix stripped), to match `/errors` entries. */
   sentId?: string;
   hasPassword: boolean;
+  /** The old tenant shows the user enrolled in MFA. */
+  mfaEnrolled?: true;
+  /** MFA factors from the MFA file are in the payload. */
+  mfaFactors?: true;
   /** Sent with `email_verified: false`: `resets --verify-email` offers these a verification email. */
   emailUnverified?: true;
   /** The username and phone number as sent: Auth0 refuses a user whose either belongs to another. */
@@ -198,6 +210,8 @@ export interface OutcomeCounts {
   skipped: Record<string, number>;
   failed: Record<string, number>;
   passwordResets: number;
+  /** Users enrolled in MFA in the old tenant who arrive in the new one without their factors. */
+  mfaReenrolments: number;
 }
 
 /** The result of one batch, written once when it ends (`parts/batch-<n>.json.gz` in the run's folder). */
@@ -233,6 +247,8 @@ export interface PlanChunk {
 /** The progress of a run, read by `status`, the progress display and the metrics. */
 export interface RunProgress {
   run: RunMeta;
+  /** The relations stage's calls, once planned: in the plan, and counted (ended). */
+  relations?: { calls: number; ended: number };
   counts: OutcomeCounts;
   batches: { staged: number; queued: number; running: number; done: number; failed: number };
 }
@@ -247,6 +263,7 @@ export function emptyCounts(): OutcomeCounts {
     skipped: {},
     failed: {},
     passwordResets: 0,
+    mfaReenrolments: 0,
   };
 }
 
@@ -257,6 +274,7 @@ export function addCounts(a: OutcomeCounts, b: OutcomeCounts): OutcomeCounts {
   a.inserted += b.inserted;
   a.updated += b.updated;
   a.passwordResets += b.passwordResets;
+  a.mfaReenrolments += b.mfaReenrolments ?? 0;
   for (const key of ['already_migrated', 'skipped', 'failed'] as const) {
     for (const [k, v] of Object.entries(b[key])) a[key][k] = (a[key][k] ?? 0) + v;
   }

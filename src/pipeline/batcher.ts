@@ -2,7 +2,8 @@
  * Batch stage: import candidates into import files of bounded size, each serialised exactly as
  * it is sent (a JSON array). Every user is checked against Auth0's import schema and serialised
  * once, before it is placed; a batch stays under `batchBytes` (a single larger user gets a batch
- * of its own) and never exceeds `maxBatchBytes` (Auth0 answers 413 above 512000 bytes), brackets
+ * of its own) and never exceeds `maxBatchBytes` (at most 500,000 bytes: Auth0 answers 413 when the
+ * whole upload request is over 512,000 bytes, multipart envelope included), brackets
  * and commas included. Deterministic: the same candidates in the same order give the same
  * batches, byte for byte, which is what lets a crashed plan resume by skipping batches.
  */
@@ -12,15 +13,24 @@ import { DEFAULT_MAX_PROFILE_BYTES, invalidMetadataKey } from './profile-checks.
 import { checkImportUser, describeSchemaProblem } from './schema.js';
 import type { Batch, ImportCandidate, Skipped } from './types.js';
 
-/** Auth0 refuses a larger import file (413 "Payload content length greater than maximum allowed: 512000"). */
+/**
+ * Auth0 refuses an import request whose content is longer (413 "Payload content length greater
+ * than maximum allowed: 512000"): the multipart request, not only the file in it.
+ */
 export const AUTH0_MAX_IMPORT_BYTES = 512_000;
+/**
+ * The largest import file we build: Auth0's documented "500KB" file limit, which leaves 12,000
+ * bytes of the request for the multipart envelope (boundaries, headers, connection_id, upsert,
+ * external_id, send_completion_email: under 1 KB).
+ */
+export const MAX_IMPORT_FILE_BYTES = 500_000;
 /** DESIGN.md's default target, `BATCH_BYTES`. */
 export const DEFAULT_BATCH_BYTES = 400_000;
 
 export interface BatchOptions {
   /** Target size of one import file, in bytes. @defaultValue 400000 */
   batchBytes?: number;
-  /** Hard limit no batch exceeds; at most 512000. @defaultValue 512000 */
+  /** Hard limit no batch exceeds; at most 500000. @defaultValue 500000 */
   maxBatchBytes?: number;
   /**
    * A user whose JSON is larger is skipped as `profile_too_large` (Auth0 refuses it with
@@ -56,7 +66,7 @@ export class Batcher implements UserLimits {
   #users: ImportCandidate[] = [];
 
   constructor(options: BatchOptions = {}) {
-    this.maxBatchBytes = options.maxBatchBytes ?? AUTH0_MAX_IMPORT_BYTES;
+    this.maxBatchBytes = options.maxBatchBytes ?? MAX_IMPORT_FILE_BYTES;
     this.batchBytes = options.batchBytes ?? Math.min(DEFAULT_BATCH_BYTES, this.maxBatchBytes);
     this.maxProfileBytes = options.maxProfileBytes ?? DEFAULT_MAX_PROFILE_BYTES;
     if (!Number.isInteger(this.maxProfileBytes) || this.maxProfileBytes < 1) {
@@ -69,12 +79,12 @@ export class Batcher implements UserLimits {
     if (
       !Number.isInteger(this.maxBatchBytes) ||
       this.maxBatchBytes < 3 ||
-      this.maxBatchBytes > AUTH0_MAX_IMPORT_BYTES
+      this.maxBatchBytes > MAX_IMPORT_FILE_BYTES
     ) {
       throw new PipelineInputError(
         'bad_option',
         'batch',
-        `maxBatchBytes must be a whole number from 3 to ${AUTH0_MAX_IMPORT_BYTES} (got ${this.maxBatchBytes})`,
+        `maxBatchBytes must be a whole number from 3 to ${MAX_IMPORT_FILE_BYTES} (got ${this.maxBatchBytes})`,
       );
     }
     if (!Number.isInteger(this.batchBytes) || this.batchBytes < 3 || this.batchBytes > this.maxBatchBytes) {

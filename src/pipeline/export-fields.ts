@@ -26,4 +26,5 @@ export const EXPORT_FIELDS: readonly ExportField[] = [
   'updated_at',
   'last_login',
   'logins_count',
+  'multifactor',
 ].map((name) => ({ name }));

@@ -26,6 +26,7 @@ import { OutcomeCounter } from './accounting.js';
 import { Batcher, type BatchOptions } from './batcher.js';
 import { DuplicateFilter } from './duplicates.js';
 import type { MigratedIndex } from './migrated-index.js';
+import type { MfaFactors } from './mfa-factors.js';
 import type { PasswordHashes } from './password-hashes.js';
 import { createPreparer } from './prepare.js';
 import { createReadState, openExport, readOpened, type ExportInput, type ReadState } from './read.js';
@@ -61,6 +62,16 @@ export {
   type BuildMigratedIndexOptions,
   type MigratedIndexStats,
 } from './migrated-index.js';
+export { exportIdentities, type ExportIdentities } from './export-identities.js';
+export {
+  MfaFactors,
+  checkMfaFactors,
+  loadMfaFactors,
+  mergeMfaFactors,
+  type LoadedMfaFactors,
+  type MfaFactor,
+  type MfaFileProblem,
+} from './mfa-factors.js';
 export {
   PasswordHashes,
   loadPasswordHashes,
@@ -74,6 +85,7 @@ export {
 } from './password-hashes.js';
 export {
   AUTH0_MAX_IMPORT_BYTES,
+  MAX_IMPORT_FILE_BYTES,
   Batcher,
   DEFAULT_BATCH_BYTES,
   batchUsers,
@@ -95,6 +107,8 @@ export interface PipelineOptions extends BatchOptions {
   migrated?: MigratedIndex;
   /** Password hashes to merge ({@link loadPasswordHashes}); without them every user is `hasPassword: false`. */
   hashes?: PasswordHashes;
+  /** MFA factors to merge ({@link loadMfaFactors}); users without any get none. */
+  mfa?: MfaFactors;
   /** Skip blocked users (`blocked_excluded`) instead of importing them blocked. @defaultValue false */
   skipBlocked?: boolean;
 }
@@ -159,6 +173,7 @@ async function* run(
     skipBlocked: options.skipBlocked,
     migrated: options.migrated,
     hashes: options.hashes,
+    mfa: options.mfa,
     maxBatchBytes: batcher.maxBatchBytes,
     maxProfileBytes: batcher.maxProfileBytes,
   });

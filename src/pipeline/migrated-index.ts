@@ -30,12 +30,19 @@ export interface MigratedIndexStats {
 
 export class MigratedIndex {
   readonly #table: KeyTable;
+  /** Ids of the users the export shows enrolled in MFA (`multifactor`). */
+  readonly #enrolled: KeyTable | undefined;
   readonly #scratch = new Uint32Array(3);
   readonly stats: MigratedIndexStats;
 
   /** Use {@link buildMigratedIndex} or {@link MigratedIndexBuilder}. */
-  constructor(table: KeyTable, stats: Omit<MigratedIndexStats, 'keys' | 'bytes' | 'bytesPerKey'>) {
+  constructor(
+    table: KeyTable,
+    stats: Omit<MigratedIndexStats, 'keys' | 'bytes' | 'bytesPerKey'>,
+    enrolled?: KeyTable,
+  ) {
     this.#table = table;
+    this.#enrolled = enrolled;
     this.stats = {
       ...stats,
       keys: table.size,
@@ -67,6 +74,13 @@ export class MigratedIndex {
     return undefined;
   }
 
+  /** Whether the new tenant's user with this id (without `auth0|`) is enrolled in MFA. */
+  enrolled(userId: string | undefined): boolean {
+    if (this.#enrolled === undefined || userId === undefined || userId === '') return false;
+    idKey(userId, this.#scratch);
+    return this.#enrolled.has(this.#scratch);
+  }
+
   /** Whether a key computed with `idKey`/`emailKey` (keys.ts) at `keys[at..at+3]` is in the index. */
   hasKey(keys: Uint32Array, at: number): boolean {
     return this.#table.has(keys, at);
@@ -76,16 +90,21 @@ export class MigratedIndex {
 /** Collects keys user by user, then builds a right-sized {@link MigratedIndex}. */
 export class MigratedIndexBuilder {
   readonly #keys = new KeyList();
+  readonly #enrolled = new KeyList();
   readonly #scratch = new Uint32Array(3);
   #users = 0;
 
-  /** Adds a user of the new tenant. `userId` with or without `auth0|`; `email` in any case. */
-  add(userId: unknown, email: unknown): void {
+  /**
+   * Adds a user of the new tenant. `userId` with or without `auth0|`; `email` in any case;
+   * `enrolled`: the export shows the user enrolled in MFA.
+   */
+  add(userId: unknown, email: unknown, enrolled = false): void {
     const k = this.#scratch;
     let added = false;
     if (typeof userId === 'string' && userId !== '') {
       idKey(userId.startsWith('auth0|') ? userId.slice(6) : userId, k);
       this.#keys.add(k);
+      if (enrolled) this.#enrolled.add(k);
       added = true;
     }
     if (typeof email === 'string' && email.trim() !== '') {
@@ -101,12 +120,21 @@ export class MigratedIndexBuilder {
   ): MigratedIndex {
     const table = KeyTable.sizedFor(this.#keys.count, { load: INDEX_LOAD });
     this.#keys.drainInto(table);
-    return new MigratedIndex(table, {
-      records: extra.records ?? this.#users,
-      users: this.#users,
-      otherConnection: extra.otherConnection ?? 0,
-      malformed: extra.malformed ?? [],
-    });
+    let enrolled: KeyTable | undefined;
+    if (this.#enrolled.count > 0) {
+      enrolled = KeyTable.sizedFor(this.#enrolled.count, { load: INDEX_LOAD });
+      this.#enrolled.drainInto(enrolled);
+    }
+    return new MigratedIndex(
+      table,
+      {
+        records: extra.records ?? this.#users,
+        users: this.#users,
+        otherConnection: extra.otherConnection ?? 0,
+        malformed: extra.malformed ?? [],
+      },
+      enrolled,
+    );
   }
 }
 
@@ -154,7 +182,7 @@ export async function buildMigratedIndex(
         continue;
       }
       const identityId = databaseIdentityId(r, options.connection);
-      builder.add(identityId ?? userId, email);
+      builder.add(identityId ?? userId, email, Array.isArray(r.multifactor) && r.multifactor.length > 0);
     }
   }
   return builder.build({ records: state.records + state.malformed, otherConnection, malformed });

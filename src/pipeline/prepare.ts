@@ -7,6 +7,7 @@
 import { serialiseUser } from './batcher.js';
 import { emailKey, idKey } from './keys.js';
 import type { MigratedIndex } from './migrated-index.js';
+import { mergeMfaFactors, type MfaFactors } from './mfa-factors.js';
 import { mergePasswordHash, type PasswordHashes } from './password-hashes.js';
 import { createTransformer, type Transformer } from './transform.js';
 import type { AlreadyMigrated, ExportRecord, ImportCandidate, Skipped } from './types.js';
@@ -18,6 +19,8 @@ export interface PreparerOptions {
   skipBlocked?: boolean;
   migrated?: MigratedIndex | undefined;
   hashes?: PasswordHashes | undefined;
+  /** MFA factors to merge (mfa-factors.ts). */
+  mfa?: MfaFactors | undefined;
   /** The largest import file; a user that cannot fit one is `schema_invalid`. */
   maxBatchBytes: number;
   /** Users whose JSON is larger are `profile_too_large` (batcher.ts, `BatchOptions.maxProfileBytes`). */
@@ -44,7 +47,7 @@ export function createPreparer(options: PreparerOptions): Preparer {
     name: options.name,
     ...(options.skipBlocked !== undefined && { skipBlocked: options.skipBlocked }),
   });
-  const { migrated, hashes } = options;
+  const { migrated, hashes, mfa } = options;
   const limits = { maxBatchBytes: options.maxBatchBytes, maxProfileBytes: options.maxProfileBytes };
   let json = '';
   let hasId = false;
@@ -62,23 +65,34 @@ export function createPreparer(options: PreparerOptions): Preparer {
         (t.reason === 'no_email' || t.reason === 'invalid_email' || t.reason === 'too_deep')
           ? migrated.match(transformer.lastId, t.source.email)
           : undefined;
-      return by === undefined ? t : { kind: 'already_migrated', source: t.source, matchedBy: by };
+      return by === undefined ? t : alreadyMigrated(t.source, by, transformer.lastId);
     }
     const id = t.user.user_id;
     hasId = id !== undefined && id !== '';
     if (hasId) {
       idKey(id!, keys, 0);
-      if (migrated?.hasKey(keys, 0) === true)
-        return { kind: 'already_migrated', source: t.source, matchedBy: 'user_id' };
+      if (migrated?.hasKey(keys, 0) === true) return alreadyMigrated(t.source, 'user_id', id);
     }
     emailKey(t.user.email, keys, 3);
-    if (migrated?.hasKey(keys, 3) === true)
-      return { kind: 'already_migrated', source: t.source, matchedBy: 'email' };
+    if (migrated?.hasKey(keys, 3) === true) return alreadyMigrated(t.source, 'email', id);
     mergePasswordHash(t, hashes);
+    const merged = mergeMfaFactors(t, mfa);
+    if (merged.kind === 'skipped') return merged;
     const text = serialiseUser(t, limits);
     if (typeof text !== 'string') return text;
     json = text;
     return t;
+  }
+
+  /** Enrolled in the old tenant but not (by its id) in the new one: the user must re-enrol. */
+  function alreadyMigrated(
+    source: AlreadyMigrated['source'],
+    matchedBy: AlreadyMigrated['matchedBy'],
+    id: string | undefined,
+  ): AlreadyMigrated {
+    const out: AlreadyMigrated = { kind: 'already_migrated', source, matchedBy };
+    if (source.mfaEnrolled === true && migrated?.enrolled(id) !== true) out.mfaReenrolment = true;
+    return out;
   }
 
   return {

@@ -185,6 +185,7 @@ export function createTransformer(options: TransformOptions): Transformer {
     let userMetadata: unknown;
     let identities: unknown;
     let labelConnection: unknown;
+    let multifactor: unknown;
     let hasSecret = false;
     let unknown: string[] | undefined;
     lastId = undefined;
@@ -246,6 +247,9 @@ export function createTransformer(options: TransformOptions): Transformer {
         case 'Connection':
           labelConnection = record.Connection;
           break;
+        case 'multifactor':
+          multifactor = record.multifactor;
+          break;
         default:
           if (SECRET_FIELDS.has(key)) hasSecret = true;
           else if (!EXPORT_ONLY.has(key)) (unknown ??= []).push(key);
@@ -257,6 +261,8 @@ export function createTransformer(options: TransformOptions): Transformer {
 
     const source: RecordSource = { line };
     if (typeof rawId === 'string') source.userId = rawId;
+    // `multifactor` lists the MFA providers the user is enrolled with (e.g. ["guardian"]).
+    if (Array.isArray(multifactor) && multifactor.length > 0) source.mfaEnrolled = true;
     if (nestsDeeperThan(record, MAX_NESTING)) {
       // Before anything that walks the record; its original goes nowhere, since nothing could write it.
       const bare = stripDatabasePrefix(rawId);
@@ -290,7 +296,7 @@ export function createTransformer(options: TransformOptions): Transformer {
         id = identityId;
         if (typeof rawId === 'string' && rawId !== `auth0|${identityId}` && rawId !== identityId) {
           (notes ??= []).push(
-            `linked account: primary id ${rawId}; imported as its "${connection}" identity, without the links`,
+            `linked account: primary id ${rawId}; imported as its "${connection}" identity, a user of its own, which the relations stage links to the primary once that is in the new tenant`,
           );
           const profileEmail = (identity.profileData as Record<string, unknown> | undefined)?.email;
           if (typeof profileEmail === 'string' && profileEmail !== '') rawEmail = profileEmail;

@@ -13,6 +13,8 @@ export interface RecordSource {
   /** Old tenant user id as exported, e.g. `auth0|abc`, when known. */
   userId?: string;
   email?: string;
+  /** The old tenant shows the user enrolled in MFA (the export's `multifactor`). */
+  mfaEnrolled?: true;
 }
 
 /** A user in Auth0's bulk-import format (import-user-schema.json). */
@@ -46,7 +48,8 @@ export type SkipReason =
   | 'blocked_excluded'
   | 'too_deep'
   | 'invalid_metadata_key'
-  | 'profile_too_large';
+  | 'profile_too_large'
+  | 'mfa_factors_invalid';
 
 export interface ImportCandidate {
   kind: 'import';
@@ -56,6 +59,8 @@ export interface ImportCandidate {
   original: ExportRecord;
   /** True when a password hash was merged in; false means the user needs a password reset. */
   hasPassword: boolean;
+  /** True when MFA factors were merged in from the MFA file. */
+  hasMfaFactors?: boolean;
   /** Notes for the report, e.g. reserved app_metadata keys that were dropped. */
   notes?: string[];
 }
@@ -64,6 +69,8 @@ export interface AlreadyMigrated {
   kind: 'already_migrated';
   source: RecordSource;
   matchedBy: 'user_id' | 'email';
+  /** Enrolled in the old tenant, and the new tenant's snapshot shows no enrolment: must re-enrol. */
+  mfaReenrolment?: true;
 }
 
 export interface Skipped {

@@ -13,6 +13,12 @@ import type {
   TenantSide,
 } from './types.js';
 
+/**
+ * The source of the old tenant's user ids, for sources read once per user: the stage supplies
+ * them (from an export of the old tenant), not a family.
+ */
+export const OLD_USERS_SOURCE = '@users';
+
 /** A list the stage reads from a tenant, page by page, into a work file of the run. */
 export interface SourceSpec {
   /** Unique within the family; names the work file (`relations/<tenant>/<family>.<name>.ndjson`). */
@@ -101,8 +107,15 @@ export interface RelationFamily {
   /** The added-records of a call that succeeded, one per relation or created entity. */
   added(call: PlannedCall, success: CallSuccess): AddedRecord[];
   /**
-   * The path that finds an entity of this family by name in a tenant, for a `{ref}` whose id is
-   * not known (a role created by an earlier run or a lost answer), and the list key of its answer.
+   * A call carrying several relations as one call per relation, for when the tenant refuses the
+   * batch (one user gone, one at a limit): only the refused ones then fail. Same path and kind;
+   * undefined when the call cannot be split.
+   */
+  split?(call: PlannedCall): PlannedCall[] | undefined;
+  /**
+   * The GET that finds an entity of this family by name in a tenant, for a `{ref}` whose id is
+   * not known (a role created by an earlier run, or by a call whose answer was lost). Its answer
+   * may be a list (bare, or under `key`) or the entity itself; names are compared whole.
    */
   lookup?(ref: { type: string; name: string }): { path: string; key?: string } | undefined;
 }

@@ -11,7 +11,13 @@
  * role members are read one role at a time, and only a count of roles per user is kept for the
  * 50-roles-per-user limit.
  */
-import type { CallSuccess, DiffInput, RelationFamily, SourceSpec } from './family.js';
+import {
+  OLD_USERS_SOURCE,
+  type CallSuccess,
+  type DiffInput,
+  type RelationFamily,
+  type SourceSpec,
+} from './family.js';
 import {
   chunk,
   stableHash,
@@ -29,9 +35,6 @@ export const RBAC_LIMITS = {
   permissionsPerRole: 1000,
   directPermissionsPerUser: 1000,
 } as const;
-
-/** The old tenant's user ids, supplied by the stage (from the run's export of the old tenant). */
-export const OLD_USERS_SOURCE = '@users';
 
 export interface Permission {
   resource_server_identifier: string;
@@ -305,11 +308,12 @@ async function* diff(input: DiffInput, options: RelationOptions): AsyncGenerator
       }
     }
     if (ref === undefined) continue;
-    for (const users of chunk(toAdd, options.roleUsersChunk)) {
+    // Ids: the entity's hash and the chunk's place, unique by construction within a plan.
+    for (const [i, users] of chunk(toAdd, options.roleUsersChunk).entries()) {
       yield {
         type: 'call',
         call: {
-          id: `rbac.assign.${stableHash(role.name)}.${stableHash(users.join('\n'))}`,
+          id: `rbac.assign.${stableHash(role.name)}.${i}`,
           kind: 'role_assignments',
           tenant: 'new',
           method: 'POST',
@@ -372,11 +376,11 @@ async function* directPermissions(
         toAdd.push(p);
       }
     }
-    for (const permissions of chunk(toAdd, options.permissionsChunk)) {
+    for (const [i, permissions] of chunk(toAdd, options.permissionsChunk).entries()) {
       yield {
         type: 'call',
         call: {
-          id: `rbac.direct.${stableHash(userId)}.${stableHash(permissions.map(permKey).join('\n'))}`,
+          id: `rbac.direct.${stableHash(userId)}.${i}`,
           kind: 'direct_permissions',
           tenant: 'new',
           method: 'POST',
@@ -412,11 +416,11 @@ function* permissionCalls(
     };
     yield settledFailed('role_permissions', ref, 'limit_permissions_per_role', over);
   }
-  for (const part of chunk(fits, options.permissionsChunk)) {
+  for (const [i, part] of chunk(fits, options.permissionsChunk).entries()) {
     yield {
       type: 'call',
       call: {
-        id: `rbac.roleperm.${stableHash(ref.name)}.${stableHash(part.map(permKey).join('\n'))}`,
+        id: `rbac.roleperm.${stableHash(ref.name)}.${i}`,
         kind: 'role_permissions',
         tenant: 'new',
         method: 'POST',
@@ -517,12 +521,39 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
   }
 }
 
+/** A batch of users or permissions as one call each (ids derived from the batch's). */
+function split(call: PlannedCall): PlannedCall[] | undefined {
+  if (call.kind === 'role_assignments' && call.userIds.length > 1) {
+    return call.userIds.map((userId, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { users: [userId] },
+      count: 1,
+      userIds: [userId],
+    }));
+  }
+  if (
+    (call.kind === 'role_permissions' || call.kind === 'direct_permissions') &&
+    (call.items?.length ?? 0) > 1
+  ) {
+    return call.items!.map((item, i) => ({
+      ...call,
+      id: `${call.id}.${i}`,
+      body: { permissions: [item] },
+      count: 1,
+      items: [item],
+    }));
+  }
+  return undefined;
+}
+
 export const rbacFamily: RelationFamily = {
   name: 'rbac',
   kinds: ['roles_created', 'role_permissions', 'role_assignments', 'direct_permissions'],
   sources: SOURCES,
   diff,
   added,
+  split,
   lookup: (ref) =>
     ref.type === 'role'
       ? { path: `/roles?name_filter=${enc(ref.name)}&per_page=100`, key: 'roles' }

@@ -5,9 +5,10 @@
  * name roles: RBAC first).
  */
 import type { RelationFamily } from './family.js';
+import { linksFamily } from './links.js';
 import { rbacFamily } from './rbac.js';
 
-export const RELATION_FAMILIES: readonly RelationFamily[] = [rbacFamily];
+export const RELATION_FAMILIES: readonly RelationFamily[] = [rbacFamily, linksFamily];
 
 /** The family counting a kind, for reports and rollback. */
 export function familyOfKind(kind: string): RelationFamily | undefined {

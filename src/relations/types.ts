@@ -222,14 +222,21 @@ export function unbalanced(counts: RelationsCounts): string[] {
   return out;
 }
 
-/** A short stable hash (FNV-1a, 32 bits, hex) for deterministic call ids. Not for secrets. */
+/**
+ * A stable 53-bit hash (cyrb53, hex) for deterministic call ids: wide enough that the names of a
+ * tenant's roles or users do not collide. Not for secrets.
+ */
 export function stableHash(text: string): string {
-  let h = 0x811c9dc5;
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
   }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
 }
 
 /** `a`, `b`, … in chunks of at most `size` (the last one shorter). */

@@ -28,6 +28,7 @@ export const REPORT_FILES = {
   skipped: 'skipped.ndjson',
   retry: 'retry.ndjson',
   resets: 'resets.ndjson',
+  mfaReenrolment: 'mfa-reenrolment.ndjson',
   /** `resets --verify-email`: who would get a verification email (dry run), and what was sent. */
   verifyEmailPlan: 'verify-email-plan.ndjson',
   verifyEmail: 'verify-email.ndjson',
@@ -231,4 +232,30 @@ export async function* readNdjson<T>(
       onBad?.(n, text);
     }
   }
+}
+
+/**
+ * Opens a progress file for appending (0600, never through a link), ending a line cut short by a
+ * crash first, so the next line starts on its own.
+ */
+export async function openPrivateAppend(path: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(
+      path,
+      constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+      FILE_MODE,
+    );
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') await refuseSymlink(path);
+    throw err;
+  }
+  await fh.chmod(FILE_MODE);
+  const { size } = await fh.stat();
+  if (size > 0) {
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) await fh.write('\n');
+  }
+  return fh;
 }

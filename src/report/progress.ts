@@ -108,6 +108,7 @@ export function formatProgress(s: ProgressSnapshot, e: ProgressEstimate, elapsed
     `batches ${n(b.queued)} queued, ${n(b.running)} running, ${n(b.done)} done${b.failed > 0 ? `, ${n(b.failed)} failed` : ''}`,
     `users ${n(c.imported)} imported, ${n(c.already_migrated)} already there, ${n(c.skipped)} skipped, ${n(c.failed)} failed`,
   );
+  if (s.relations !== undefined) parts.push(`relation calls ${n(s.relations.ended)}/${n(s.relations.calls)}`);
   return parts.join(' · ');
 }
 

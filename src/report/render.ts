@@ -39,6 +39,7 @@ const SKIP_REASONS: Record<string, string> = {
   too_deep: 'nested more than 100 levels deep; Auth0 stores no such profile',
   invalid_metadata_key: 'a metadata field name holds "." or "$", which Auth0 refuses',
   profile_too_large: "larger than Auth0's profile size limit (MAX_PROFILE_BYTES)",
+  mfa_factors_invalid: "the user's line of the MFA file fails the import schema's mfa_factors",
 };
 
 const FAILURE_CODES: Record<string, string> = {
@@ -46,6 +47,7 @@ const FAILURE_CODES: Record<string, string> = {
   job_failed: 'Auth0 failed the whole import job',
   job_expired: 'the Auth0 job expired before it finished',
   INVALID_FORMAT: "Auth0 rejected a field's format",
+  MFA_FACTORS_FAILED: 'Auth0 could not import the MFA factors (the other fields may be applied)',
   conflict_other_user:
     'refused as a duplicate, but the new tenant holds another user with its username, phone number or id',
 };
@@ -137,7 +139,7 @@ function relationsBlocks(s: RunSummary): Block[] {
   blocks.push({
     kind: 'p',
     text: [
-      `${n(r.calls)} API call${r.calls === 1 ? '' : 's'} ${r.dryRun ? 'planned (dry run: none sent)' : 'sent'}; the whole plan is in `,
+      `${n(r.reads.old + r.reads.new)} list pages read (old tenant ${n(r.reads.old)}, new ${n(r.reads.new)}), ${n(r.calls)} API call${r.calls === 1 ? '' : 's'} ${r.dryRun ? 'planned (dry run: none sent)' : 'sent'}; the whole plan is in `,
       { code: r.files.plan },
       r.dryRun ? '.' : ', and what was added (for rollback) in ',
       ...(r.dryRun ? [] : [{ code: r.files.added }, '.']),
@@ -249,6 +251,17 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
       ],
     });
   }
+  const reenrol = s.mfaReenrolments ?? 0;
+  if (reenrol > 0) {
+    blocks.push({
+      kind: 'p',
+      text: [
+        `${n(reenrol)} user${reenrol === 1 ? ' was' : 's were'} enrolled in MFA in the old tenant and ${s.dryRun ? 'would arrive' : 'arrived'} without their factors (`,
+        { code: REPORT_FILES.mfaReenrolment },
+        ').',
+      ],
+    });
+  }
   if (c.already_migrated > 0) {
     blocks.push({ kind: 'h3', text: ['Already migrated, by match'] });
     blocks.push(
@@ -337,6 +350,13 @@ function document({ summary: s, causes, dir }: RenderInput): Block[] {
       ', or have Auth0 send its change-password email with ',
       { code: `auth0-migrate resets ${s.runId} --send --email` },
       '.',
+    ]);
+  }
+  if (reenrol > 0 && !s.dryRun) {
+    steps.push([
+      `${n(reenrol)} user${reenrol === 1 ? '' : 's'} must enrol in MFA again (`,
+      { code: REPORT_FILES.mfaReenrolment },
+      "). Until they do, whoever knows their password passes the first factor alone: have the new tenant require a verified re-enrolment for them (an MFA policy of Always, or an Action that challenges them before enrolment), and don't let them enrol a new factor on the password alone.",
     ]);
   }
   if (c.skipped > 0)

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { isAuth0Error } from '../auth0/errors.js';
 import type { TenantClient } from '../auth0/types.js';
 import { coerceError } from '../errors.js';
-import { FILE_MODE, REPORT_FILES, readNdjson, refuseSymlink } from './files.js';
+import { FILE_MODE, REPORT_FILES, openPrivateAppend, readNdjson, refuseSymlink } from './files.js';
 import type { ImportedLine, PasswordResetLine, ResetResultLine, VerifyEmailResultLine } from './types.js';
 
 export interface ResetsOptions {
@@ -99,52 +99,75 @@ export async function sendResets(
   plan: ResetsPlan,
   options: ResetsOptions,
 ): Promise<ResetsResult> {
-  const file = join(options.dir, REPORT_FILES.resets);
-  await refuseSymlink(options.dir);
-  const out = await openAppend(file);
-  const result: ResetsResult = { created: 0, emailed: 0, errors: {}, skipped: plan.alreadyDone.size, file };
   const method = options.method ?? 'ticket';
   if (method === 'email' && options.connection === undefined) {
     throw new Error('sendResets: the email method needs the connection');
   }
+  const file = join(options.dir, REPORT_FILES.resets);
+  const result: ResetsResult = { created: 0, emailed: 0, errors: {}, skipped: plan.alreadyDone.size, file };
+  const ended = await sendEach<ResetResultLine>(
+    options.dir,
+    file,
+    plan.todo,
+    options.concurrency,
+    async (user) => {
+      if (method === 'email') {
+        await client.sendPasswordChangeEmail({
+          email: user.email,
+          connection: options.connection!,
+          ...(options.clientId !== undefined && { clientId: options.clientId }),
+        });
+        result.emailed++;
+        return { ...user, status: 'emailed', at: new Date().toISOString() };
+      }
+      const { ticket } = await client.createPasswordChangeTicket({
+        userId: user.user_id,
+        ...(options.ttlSec !== undefined && { ttlSec: options.ttlSec }),
+        ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
+        ...(options.clientId !== undefined && { clientId: options.clientId }),
+      });
+      result.created++;
+      return { ...user, status: 'created', ticket, at: new Date().toISOString() };
+    },
+    (line, done) =>
+      options.onResult?.(
+        { user_id: line.user_id, status: line.status, ...(line.status === 'error' && { code: line.code }) },
+        done,
+      ),
+  );
+  result.errors = ended.errors;
+  if (ended.stoppedBy !== undefined) result.stoppedBy = ended.stoppedBy;
+  return result;
+}
+
+type ErrorLine = Extract<ResetResultLine, { status: 'error' }>;
+
+/**
+ * Calls `attempt` for each user, `concurrency` at a time, appending each result to `file` (0600,
+ * never through a link) as it comes. An Auth0 error about one user is written as an error line and
+ * the next user tried; any other error (credentials, scope, outage) stops the run, the lines so
+ * far kept.
+ */
+async function sendEach<L extends { user_id: string; status: string }>(
+  dir: string,
+  file: string,
+  todo: PasswordResetLine[],
+  concurrency: number | undefined,
+  attempt: (user: PasswordResetLine) => Promise<L>,
+  onLine: (line: L | ErrorLine, done: number) => void,
+): Promise<{ errors: Record<string, number>; stoppedBy?: Error }> {
+  await refuseSymlink(dir);
+  const out = await openPrivateAppend(file);
+  const errors: Record<string, number> = {};
   let next = 0;
   let done = 0;
   let stop: Error | undefined;
-
   const worker = async (): Promise<void> => {
-    while (stop === undefined && next < plan.todo.length) {
-      const user = plan.todo[next++]!;
-      let line: ResetResultLine;
+    while (stop === undefined && next < todo.length) {
+      const user = todo[next++]!;
+      let line: L | ErrorLine;
       try {
-        if (method === 'email') {
-          await client.sendPasswordChangeEmail({
-            email: user.email,
-            connection: options.connection!,
-            ...(options.clientId !== undefined && { clientId: options.clientId }),
-          });
-          line = {
-            user_id: user.user_id,
-            email: user.email,
-            status: 'emailed',
-            at: new Date().toISOString(),
-          };
-          result.emailed++;
-        } else {
-          const { ticket } = await client.createPasswordChangeTicket({
-            userId: user.user_id,
-            ...(options.ttlSec !== undefined && { ttlSec: options.ttlSec }),
-            ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
-            ...(options.clientId !== undefined && { clientId: options.clientId }),
-          });
-          line = {
-            user_id: user.user_id,
-            email: user.email,
-            status: 'created',
-            ticket,
-            at: new Date().toISOString(),
-          };
-          result.created++;
-        }
+        line = await attempt(user);
       } catch (thrown) {
         const err = coerceError(thrown);
         if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
@@ -152,54 +175,26 @@ export async function sendResets(
           return;
         }
         line = {
-          user_id: user.user_id,
-          email: user.email,
+          ...user,
           status: 'error',
           code: err.code,
           message: err.message,
           at: new Date().toISOString(),
         };
-        result.errors[err.code] = (result.errors[err.code] ?? 0) + 1;
+        errors[err.code] = (errors[err.code] ?? 0) + 1;
       }
       await out.write(`${JSON.stringify(line)}\n`);
       done++;
-      options.onResult?.(
-        { user_id: line.user_id, status: line.status, ...(line.status === 'error' && { code: line.code }) },
-        done,
-      );
+      onLine(line, done);
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, concurrency ?? 4) }, worker));
   } finally {
     await out.sync();
     await out.close();
   }
-  if (stop !== undefined) result.stoppedBy = stop;
-  return result;
-}
-
-/** Opens the progress file for appending (0600, never through a link), ending a line cut short by a crash first. */
-async function openAppend(path: string): Promise<FileHandle> {
-  let fh: FileHandle;
-  try {
-    fh = await open(
-      path,
-      constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-      FILE_MODE,
-    );
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') await refuseSymlink(path);
-    throw err;
-  }
-  await fh.chmod(FILE_MODE);
-  const { size } = await fh.stat();
-  if (size > 0) {
-    const last = Buffer.alloc(1);
-    await fh.read(last, 0, 1, size - 1);
-    if (last[0] !== 0x0a) await fh.write('\n');
-  }
-  return fh;
+  return { errors, ...(stop !== undefined && { stoppedBy: stop }) };
 }
 
 export interface VerifyEmailPlan {
@@ -271,52 +266,27 @@ export async function sendVerifyEmails(
   },
 ): Promise<VerifyEmailResult> {
   const file = join(options.dir, REPORT_FILES.verifyEmail);
-  await refuseSymlink(options.dir);
-  const out = await openAppend(file);
   const result: VerifyEmailResult = { sent: 0, errors: {}, skipped: plan.alreadyDone.size, file };
-  let next = 0;
-  let done = 0;
-  let stop: Error | undefined;
-  const worker = async (): Promise<void> => {
-    while (stop === undefined && next < plan.todo.length) {
-      const user = plan.todo[next++]!;
-      let line: VerifyEmailResultLine;
-      try {
-        const job = await client.sendVerificationEmail({
-          userId: user.user_id,
-          ...(options.clientId !== undefined && { clientId: options.clientId }),
-        });
-        line = { ...user, status: 'sent', job_id: job.id, at: new Date().toISOString() };
-        result.sent++;
-      } catch (thrown) {
-        const err = coerceError(thrown);
-        if (!isAuth0Error(err) || !USER_ERRORS.has(err.code)) {
-          stop ??= err;
-          return;
-        }
-        line = {
-          ...user,
-          status: 'error',
-          code: err.code,
-          message: err.message,
-          at: new Date().toISOString(),
-        };
-        result.errors[err.code] = (result.errors[err.code] ?? 0) + 1;
-      }
-      await out.write(`${JSON.stringify(line)}\n`);
-      done++;
+  const ended = await sendEach<VerifyEmailResultLine>(
+    options.dir,
+    file,
+    plan.todo,
+    options.concurrency,
+    async (user) => {
+      const job = await client.sendVerificationEmail({
+        userId: user.user_id,
+        ...(options.clientId !== undefined && { clientId: options.clientId }),
+      });
+      result.sent++;
+      return { ...user, status: 'sent', job_id: job.id, at: new Date().toISOString() };
+    },
+    (line, done) =>
       options.onResult?.(
         { user_id: line.user_id, status: line.status, ...(line.status === 'error' && { code: line.code }) },
         done,
-      );
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
-  } finally {
-    await out.sync();
-    await out.close();
-  }
-  if (stop !== undefined) result.stoppedBy = stop;
+      ),
+  );
+  result.errors = ended.errors;
+  if (ended.stoppedBy !== undefined) result.stoppedBy = ended.stoppedBy;
   return result;
 }

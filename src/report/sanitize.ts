@@ -11,6 +11,8 @@ const SECRET_KEYS = new Set([
   'access_token',
   'refresh_token',
   'authorization',
+  'mfa_factors',
+  'totp_secret',
 ]);
 
 /**

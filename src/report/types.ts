@@ -18,6 +18,8 @@ export interface RunSummary {
     file?: string;
     /** The password-hash file merged in, when there was one. */
     hashesFile?: string;
+    /** The MFA secrets file merged in, when there was one. */
+    mfaFile?: string;
     oldTenant?: string;
     newTenant?: string;
     connection?: string;
@@ -49,6 +51,11 @@ export interface RunSummary {
    * imported file with `password_reset: true`).
    */
   passwordResets: number;
+  /**
+   * Users enrolled in MFA in the old tenant who arrive in the new one without their factors: they
+   * must re-enrol (the lines of mfa-reenrolment.ndjson). Absent in reports written before it existed.
+   */
+  mfaReenrolments?: number;
   batches: { total: number; completed: number; failed: number };
   /** Auth0 import jobs the new tenant runs at once (`IMPORT_CONCURRENCY`): the lanes of the picture. */
   importSlots?: number;
@@ -98,6 +105,8 @@ export interface RelationsSection {
   counts: RelationsCounts;
   /** API calls the plan holds (sent, unless a dry run). */
   calls: number;
+  /** List pages read from each tenant (one request each, retries aside). */
+  reads: { old: number; new: number };
   /** Catalog differences, missing APIs and what waits on them, limit breaches. */
   findings: { total: number; byType: Record<string, number>; listed: Finding[] };
   /** Relations waiting for their user (lines of the pending file). */
@@ -134,6 +143,13 @@ export interface ImportedLine {
    * (whose id Auth0 never told) created the user, found since under its id.
    */
   earlier_job?: true;
+  /** Enrolled in MFA in the old tenant, imported without factors: must re-enrol. */
+  mfa_reenrolment?: true;
+  /**
+   * The new tenant's id of the user when it is not `user_id`: a linked account is imported as its
+   * database identity, under that identity's id.
+   */
+  new_user_id?: string;
 }
 
 /** One line of already-migrated.ndjson.gz. */
@@ -153,6 +169,8 @@ export interface AlreadyMigratedLine {
   batch?: string;
   /** The id of the new tenant's user with that email, when the read told it. */
   new_user_id?: string;
+  /** Enrolled in MFA in the old tenant, not in the new one: must re-enrol. */
+  mfa_reenrolment?: true;
 }
 
 /** What a user collided with in the new tenant (failures with code `conflict_other_user`). */
@@ -173,6 +191,8 @@ export interface FailureLine {
   message: string;
   path?: string;
   conflict?: ConflictDetail;
+  /** MFA_FACTORS_FAILED: the user is in the new tenant without the factors it had: must re-enrol. */
+  mfa_reenrolment?: true;
 }
 
 /** One line of skipped.ndjson. */
@@ -217,4 +237,6 @@ export interface ProgressSnapshot {
   total?: number;
   /** ISO time or epoch milliseconds when the run started. */
   startedAt: string | number;
+  /** The relations stage's calls, once planned: in the plan, and ended. */
+  relations?: { calls: number; ended: number };
 }

@@ -8,6 +8,7 @@
  * | `already-migrated.ndjson.gz` | one {@link AlreadyMigratedLine} per user the new tenant already held: how it matched, and whether the snapshot or a read at import found it |
  * | `skipped.ndjson` | one {@link SkippedLine} per skipped user |
  * | `failures.ndjson` | one {@link FailureLine} per failed user |
+ * | `mfa-reenrolment.ndjson` | the users of those files flagged `mfa_reenrolment`: enrolled in MFA in the old tenant, arriving without their factors |
  * | `retry.ndjson` | the failed users as read (export format, `auth0-migrate import` accepts it), never with a password hash |
  * | `summary.md`, `summary.html` | the summary for people (render.ts) |
  * | `summary.json` | the {@link RunSummary}, naming each per-user file and its lines; written last, so its presence means the report is complete |
@@ -16,7 +17,7 @@
  * so a crash never leaves half a file; writing the same run again replaces the files.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Secret } from '../config.js';
 import type { ExportRecord } from '../pipeline/types.js';
@@ -90,6 +91,7 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
   const digest = new FailureDigest();
   const ledger = new LineLedger();
   let passwordResets = 0;
+  let mfaReenrolments = 0;
   const perUser =
     <T extends { line?: number }>(file: PerUserFile) =>
     (line: T): T => {
@@ -107,6 +109,7 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
       gzip: true,
       map: (line: ImportedLine) => {
         if (line.password_reset) passwordResets++;
+        if (line.mfa_reenrolment === true) mfaReenrolments++;
         return importedLine(line);
       },
     },
@@ -114,13 +117,17 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
       path: join(dir, REPORT_FILES.alreadyMigrated),
       source: options.alreadyMigrated,
       gzip: true,
-      map: perUser<AlreadyMigratedLine>('alreadyMigrated'),
+      map: (line: AlreadyMigratedLine) => {
+        if (line.mfa_reenrolment === true) mfaReenrolments++;
+        return perUser<AlreadyMigratedLine>('alreadyMigrated')(line);
+      },
     },
     { path: join(dir, REPORT_FILES.skipped), source: options.skipped, map: perUser<SkippedLine>('skipped') },
     {
       path: join(dir, REPORT_FILES.failures),
       source: options.failures,
       map: (line: FailureLine) => {
+        if (line.mfa_reenrolment === true) mfaReenrolments++;
         const clean = failureLine(line);
         digest.add(clean);
         return clean;
@@ -133,13 +140,18 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
     },
   ] as Array<LineFile<unknown>>);
   const lines = { passwordResets } as ReportLineCounts;
+  await writeMfaReenrolment(dir, mfaReenrolments);
   const files = {} as RunSummary['files'];
   order.forEach((file, i) => {
     lines[file] = counts[i]!;
     files[file] = { name: REPORT_FILES[file], lines: counts[i]! };
   });
 
-  const summary: RunSummary = sanitizer.clean({ ...options.summary, files });
+  const summary: RunSummary = sanitizer.clean({
+    ...options.summary,
+    ...(mfaReenrolments > 0 && { mfaReenrolments }),
+    files,
+  });
   delete summary.problems;
   const problems = [...checkSummary(summary, lines), ...ledger.problems()];
   if (problems.length > 0) summary.problems = problems;
@@ -147,6 +159,62 @@ export async function writeRunReport(options: WriteRunReportOptions): Promise<Wr
   await writeRendered(dir, summary, digest, options.displayDir ?? dir);
   await writeFileAtomic(join(dir, REPORT_FILES.summaryJson), `${JSON.stringify(summary, null, 2)}\n`);
   return { dir, summary, lines, redacted: sanitizer.redacted };
+}
+
+/** Who must re-enrol in MFA, and why, taken from the per-user files just written. */
+export interface MfaReenrolmentLine {
+  user_id?: string;
+  email?: string;
+  /** Which per-user file names the user. */
+  outcome: 'imported' | 'already_migrated' | 'failed';
+  why: string;
+}
+
+const REENROL_WHY = {
+  imported: 'enrolled in MFA in the old tenant; imported without factors (no MFA file line)',
+  already_migrated:
+    'enrolled in MFA in the old tenant; already in the new tenant (e.g. arrived by lazy migration), which shows no enrolment',
+  failed:
+    'Auth0 could not import the factors (MFA_FACTORS_FAILED); the user may be in the new tenant without them',
+} as const;
+
+/**
+ * `mfa-reenrolment.ndjson`: the flagged lines of the imported, already-migrated and failures files,
+ * read back once they are written; no file when none was flagged.
+ */
+async function writeMfaReenrolment(dir: string, expected: number): Promise<void> {
+  const path = join(dir, REPORT_FILES.mfaReenrolment);
+  if (expected === 0) {
+    // A report written again without such users drops the earlier list.
+    await rm(path, { force: true });
+    return;
+  }
+  const file = await AtomicFile.create(path, { gzip: false });
+  try {
+    for (const [name, outcome] of [
+      [REPORT_FILES.imported, 'imported'],
+      [REPORT_FILES.alreadyMigrated, 'already_migrated'],
+      [REPORT_FILES.failures, 'failed'],
+    ] as const) {
+      for await (const l of readNdjson<{ user_id?: string; email?: string; mfa_reenrolment?: true }>(
+        join(dir, name),
+      )) {
+        if (l.mfa_reenrolment !== true) continue;
+        const line: MfaReenrolmentLine = {
+          ...(l.user_id !== undefined && { user_id: l.user_id }),
+          ...(l.email !== undefined && { email: l.email }),
+          outcome,
+          why: REENROL_WHY[outcome],
+        };
+        await file.write(`${JSON.stringify(line)}\n`);
+      }
+    }
+    await file.finish();
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw err;
+  }
 }
 
 /**

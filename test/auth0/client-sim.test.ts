@@ -105,6 +105,28 @@ describe('tenant client on the simulated new tenant', () => {
     expect(await client.searchUsers('username:"nobody"')).toEqual([]);
   });
 
+  it('deletes a user: gone from reads and users-by-email; a second delete and a 429 are no failure', async () => {
+    const job = await client.createImportJob({
+      connectionId: sim.tenants.new.connectionId,
+      users: Buffer.from(JSON.stringify([{ email: 'leaving@example.com', user_id: 'leaving1' }])),
+    });
+    expect(await ended(job.id)).toMatchObject({ status: 'completed' });
+    sim.faults.add({
+      kind: 'rate-limit',
+      tenant: 'new',
+      method: 'DELETE',
+      path: '/api/v2/users/auth0%7Cleaving1',
+      times: 1,
+      resetSeconds: 0,
+    });
+    await client.deleteUser('auth0|leaving1');
+    expect(sim.faults.list()).toEqual([]);
+    expect(await client.getUser('auth0|leaving1')).toBeUndefined();
+    expect(await client.usersByEmail('leaving@example.com')).toEqual([]);
+    // Auth0 answers 204 for a user that is not there.
+    await client.deleteUser('auth0|leaving1');
+  });
+
   it('reports the third concurrent import as import_slots_busy, sent once', async () => {
     const { connectionId } = sim.tenants.new;
     const stats = sim.tenant('new').stats;

@@ -38,6 +38,13 @@ describe('demo', () => {
         // The roles moved too: the summary's relations lines, and the tenant's roles after.
         expect(text).toMatch(/role_assignments +[\d,]+: added [1-9][\d,]*, /);
         expect(text).toMatch(/it has [\d,]+ roles \([\d,]+ before\)/);
+        // MFA enrolments carried from the simulator's secrets file; links reported.
+        const mfa =
+          /MFA: ([\d,]+) users of the new tenant are enrolled, carried from the secrets file \(([\d,]+) in the old tenant\)/.exec(
+            text,
+          );
+        expect(Number(mfa![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
+        expect(text).toMatch(/links +[\d,]+: added /);
       } finally {
         await rm(reportsDir, { recursive: true, force: true });
       }

@@ -181,4 +181,72 @@ describe('auth0-migrate relations', () => {
     const present = (id: string) => h.sim.tenant('new').user(id) !== undefined;
     expect(missingAssignments(oldMembers, await roleMembers(neu), present)).toEqual({});
   }, 120_000);
+
+  it('with --update-roles gives a role that differs the permissions it lacks, and removes none', async () => {
+    const h = await startHarness({ sim: { seedOld: 300, seedNewMigrated: 0.5, seed: 11 } });
+    const { old, neu } = clients(h);
+    const apis = new Set<string>();
+    for await (const page of neu.listResourceServers()) for (const a of page) apis.add(String(a.identifier));
+    const oldPerms = await rolePermissions(old);
+    const before = await rolePermissions(neu);
+    const lacking = (now: Map<string, Set<string>>) =>
+      [...oldPerms].flatMap(([name, perms]) =>
+        [...perms].filter((p) => apis.has(p.split(' ')[0]!) && now.has(name) && !now.get(name)!.has(p)),
+      );
+    expect(lacking(before).length).toBeGreaterThan(0);
+
+    const plain = await relations(h);
+    expect(plain.summary.relations!.findings.byType.catalog_difference).toBeGreaterThan(0);
+    const afterPlain = await rolePermissions(neu);
+    // Without --update-roles a role that existed keeps its permissions as they were.
+    for (const [name, perms] of before) expect(afterPlain.get(name)).toEqual(perms);
+
+    await relations(h, { updateRoles: true });
+    const after = await rolePermissions(neu);
+    expect(lacking(after)).toEqual([]);
+    for (const [name, perms] of before) for (const p of perms) expect(after.get(name)!.has(p)).toBe(true);
+  }, 120_000);
+
+  it('counts what the tenant refuses as failed with its users, exits 3, and a later run carries it', async () => {
+    const h = await startHarness({ sim: { seedOld: 300, seedNewMigrated: 0.6, seed: 12 } });
+    // Every assignment and permission call refused, its elements sent one by one refused too.
+    h.sim.faults.add({
+      kind: 'error',
+      status: 400,
+      tenant: 'new',
+      method: 'POST',
+      path: '/api/v2/roles/',
+      times: 0,
+    });
+    const first = await relations(h);
+    expect(first.code).toBe(3);
+    const counts = first.summary.relations!.counts;
+    const failed = Object.values(counts).reduce((n, c) => n + c.failed, 0);
+    expect(failed).toBeGreaterThan(0);
+    expect(unbalanced(counts)).toEqual([]);
+    const lines = (await readFile(join(h.reportsDir, first.runId, 'relations-failures.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { count: number; code: string; userIds: string[] });
+    // One line per element refused, naming its users; the codes as counted.
+    expect(lines.reduce((n, l) => n + l.count, 0)).toBe(failed);
+    expect(new Set(lines.map((l) => l.code))).toEqual(new Set(['bad_request']));
+    const assignments = lines.flatMap((l) => l.userIds);
+    expect(assignments.length).toBe(counts.role_assignments!.failed);
+    h.sim.faults.clear();
+
+    // A later run (--update-roles, should the refused call have been a created role's permissions)
+    // carries what failed: every present user has their roles, every role its permissions.
+    const second = await relations(h, { updateRoles: true });
+    expect(second.code).toBe(0);
+    const { old, neu } = clients(h);
+    const present = (id: string) => h.sim.tenant('new').user(id) !== undefined;
+    expect(missingAssignments(await roleMembers(old), await roleMembers(neu), present)).toEqual({});
+    const apis = new Set<string>();
+    for await (const page of neu.listResourceServers()) for (const a of page) apis.add(String(a.identifier));
+    const newPerms = await rolePermissions(neu);
+    for (const [name, perms] of await rolePermissions(old)) {
+      for (const p of perms) if (apis.has(p.split(' ')[0]!)) expect(newPerms.get(name)?.has(p)).toBe(true);
+    }
+  }, 120_000);
 });

@@ -38,9 +38,12 @@ async function expectRolesCarried(h: Harness, runId: string): Promise<void> {
 
 describe('relations across worker processes', () => {
   it('three processes share the rate budget: no 429 from a tenant whose limit is above it', async () => {
+    // A budget of half the tenant's rate: requests leave evenly spaced but arrive with the jitter
+    // of three processes and a loaded machine, which a small burst (10) must absorb. With the
+    // budget above the limit the same run gets 429s.
     const h = await startHarness({
       sim: { seedOld: 800, seedNewMigrated: 0.6, seed: 3, rateLimit: { capacity: 10, refillPerSecond: 40 } },
-      env: { OLD_AUTH0_MAX_RPS: '30', NEW_AUTH0_MAX_RPS: '30', RELATIONS_ROLE_USERS_CHUNK: '5' },
+      env: { OLD_AUTH0_MAX_RPS: '20', NEW_AUTH0_MAX_RPS: '20', RELATIONS_ROLE_USERS_CHUNK: '5' },
     });
     const workers = [h.spawnWorker(), h.spawnWorker(), h.spawnWorker()];
     await Promise.all(workers.map((w) => w.ready));
@@ -85,7 +88,7 @@ describe('relations across worker processes', () => {
     expect(after.ended).toEqual(after.calls);
   }, 120_000);
 
-  it('waits out a 429 storm and 5xx answers on the calls, and still carries every role', async () => {
+  it('waits out a 429 storm, 5xx answers and lost answers on the calls, and still carries every role', async () => {
     const h = await startHarness({ sim: { seedOld: 600, seedNewMigrated: 0.6, seed: 6 } });
     h.sim.faults.add({
       kind: 'rate-limit',
@@ -111,6 +114,8 @@ describe('relations across worker processes', () => {
       path: '/api/v2/roles',
       times: 3,
     });
+    // Answers lost after the tenant acted: the calls are repeated (a role then exists: looked up by name).
+    h.sim.faults.add({ kind: 'drop-after', tenant: 'new', method: 'POST', path: '/api/v2/roles', times: 3 });
     await h.startWorkers();
     await startRun(h.rt, { kind: 'relations', runId: 'storm', relations: DEFAULT_RELATIONS });
     const final = await followRun(h.rt, 'storm', { intervalMs: 50 });
@@ -119,5 +124,37 @@ describe('relations across worker processes', () => {
     await expectRolesCarried(h, 'storm');
     const summary = (await h.rt.store.getSummary('storm'))!;
     for (const c of Object.values(summary.relations!.counts)) expect(c.failed).toBe(0);
+  }, 120_000);
+
+  it('a user gone from the new tenant after the plan is pending, and the rest of their batch is assigned', async () => {
+    const h = await startHarness({ sim: { seedOld: 400, seedNewMigrated: 0.6, seed: 7 } });
+    // The stage plans, but no call runs until the user is gone.
+    await h.startWorkers({ queues: ['relations'] });
+    await startRun(h.rt, { kind: 'relations', runId: 'gone', relations: DEFAULT_RELATIONS });
+    while (!(await h.rt.store.relations.state('gone')).planned) await new Promise((r) => setTimeout(r, 20));
+    const plan = (await readFile(join(h.reportsDir, 'gone', 'relations-plan.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; call?: { kind: string; userIds: string[] } });
+    const batch = plan.find(
+      (l) => l.type === 'call' && l.call!.kind === 'role_assignments' && l.call!.userIds.length > 1,
+    )!;
+    const gone = batch.call!.userIds[0]!;
+    const neu = createTenantClient(toTenantConfig(h.sim.tenants.new), { label: 'new' });
+    await neu.request('DELETE', `/users/${encodeURIComponent(gone)}`);
+    await h.startWorkers({ queues: ['relation-call', 'report'] });
+    const final = await followRun(h.rt, 'gone', { intervalMs: 50 });
+    expect(final!.run.status).toBe('completed');
+    await expectRolesCarried(h, 'gone');
+    const r = (await h.rt.store.getSummary('gone'))!.relations!;
+    expect(r.counts.role_assignments!.failed).toBe(0);
+    const plannedPending = plan.filter(
+      (l) =>
+        l.type === 'settled' &&
+        (l as unknown as { settled: { kind: string; outcome: string } }).settled.kind ===
+          'role_assignments' &&
+        (l as unknown as { settled: { outcome: string } }).settled.outcome === 'pending_user',
+    ).length;
+    expect(r.counts.role_assignments!.pending_user).toBe(plannedPending + 1);
   }, 120_000);
 });

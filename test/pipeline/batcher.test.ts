@@ -85,7 +85,7 @@ describe('batches', () => {
     );
     expect(out[0]).toMatchObject({ kind: 'skipped', reason: 'schema_invalid', source: { line: 1 } });
     expect((out[0] as Skipped).detail).toMatch(
-      /too large: \d+ bytes as JSON, and an import file holds at most 512000 bytes/,
+      /too large: \d+ bytes as JSON, and an import file holds at most 500000 bytes/,
     );
     expect(out[1]).toMatchObject({
       kind: 'skipped',

@@ -252,4 +252,35 @@ describe('the RBAC diff', () => {
       }),
     ]);
   });
+
+  it('splits a batch into one call per user or permission, with ids derived from the batch', () => {
+    const call: PlannedCall = {
+      id: 'rbac.assign.a.b',
+      kind: 'role_assignments',
+      tenant: 'new',
+      method: 'POST',
+      path: '/roles/{ref}/users',
+      body: { users: ['auth0|a', 'auth0|b'] },
+      ref: { type: 'role', name: 'reader' },
+      phase: 1,
+      count: 2,
+      userIds: ['auth0|a', 'auth0|b'],
+    };
+    expect(rbacFamily.split!(call)!.map((c) => [c.id, c.body, c.count, c.userIds])).toEqual([
+      ['rbac.assign.a.b.0', { users: ['auth0|a'] }, 1, ['auth0|a']],
+      ['rbac.assign.a.b.1', { users: ['auth0|b'] }, 1, ['auth0|b']],
+    ]);
+    expect(
+      rbacFamily.split!({ ...call, body: { users: ['auth0|a'] }, count: 1, userIds: ['auth0|a'] }),
+    ).toBeUndefined();
+    const perms = rbacFamily.split!({
+      ...call,
+      kind: 'role_permissions',
+      path: '/roles/{ref}/permissions',
+      body: { permissions: [perm('a'), perm('b')] },
+      userIds: [],
+      items: [perm('a'), perm('b')],
+    })!;
+    expect(perms.map((c) => c.body)).toEqual([{ permissions: [perm('a')] }, { permissions: [perm('b')] }]);
+  });
 });

@@ -73,6 +73,8 @@ describe('startDashboard', () => {
       'export',
       'import-batch',
       'plan',
+      'relation-call',
+      'relations',
       'report',
       'snapshot',
       'sweep',

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createProgress, type ProgressSnapshot } from '../../src/report/progress.js';
+import { createProgress, formatProgress, type ProgressSnapshot } from '../../src/report/progress.js';
 
 class Sink {
   chunks: string[] = [];
@@ -125,5 +125,13 @@ describe('createProgress', () => {
     const p = createProgress({ stream: out, now: () => clock });
     p.stop();
     expect(out.text).toBe('');
+  });
+});
+
+describe('formatProgress', () => {
+  it('counts the relations calls once the stage has planned them', () => {
+    const s = snap(1000, { phase: 'relations', relations: { calls: 40, ended: 12 } });
+    expect(formatProgress(s, { done: 1000 }, 5000)).toContain('relation calls 12/40');
+    expect(formatProgress(snap(1000), { done: 1000 }, 5000)).not.toContain('relation calls');
   });
 });

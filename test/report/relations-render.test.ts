@@ -20,6 +20,7 @@ function section(overrides: Partial<RelationsSection> = {}): RelationsSection {
       },
     },
     calls: 4,
+    reads: { old: 20, new: 10 },
     findings: {
       total: 2,
       byType: { missing_api: 1, catalog_difference: 1 },
@@ -56,7 +57,7 @@ describe('the relations section', () => {
     expect(md).toContain('1 relation line waits for users not yet in the new tenant');
     expect(md).toContain('### APIs missing in the new tenant');
     expect(md).toContain('Waiting: role "\\<b\\>billing\\</b\\>": read:invoices');
-    expect(md).toContain('4 API calls sent');
+    expect(md).toContain('30 list pages read (old tenant 20, new 10), 4 API calls sent');
     const html = renderHtml({ summary, causes: [], dir: 'reports/r' });
     expect(html).toContain('Relations');
     expect(html).not.toContain('<b>billing</b>');

@@ -68,7 +68,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 /** What a new run is created with. */
 export type NewRun = Pick<RunMeta, 'runId' | 'kind' | 'dryRun' | 'upsert' | 'createdAt'> &
-  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'relations'>> &
+  Partial<Pick<RunMeta, 'file' | 'hashesFile' | 'mfaFile' | 'mfaReads' | 'relations'>> &
   RunIdentity;
 
 /** The outcome of a batch as kept in its part file: the outcome and its Auth0 job entry. */
@@ -142,6 +142,8 @@ export class RunStore {
       planDone: 0,
       file: meta.file,
       hashesFile: meta.hashesFile,
+      mfaFile: meta.mfaFile,
+      mfaReads: meta.mfaReads === true ? '1' : undefined,
       oldTenant: meta.oldTenant,
       sourceConnection: meta.sourceConnection,
       newTenant: meta.newTenant,
@@ -195,6 +197,7 @@ export class RunStore {
       finishedAt: num(h.finishedAt),
       file: h.file,
       hashesFile: h.hashesFile,
+      mfaFile: h.mfaFile,
       oldTenant: h.oldTenant,
       sourceConnection: h.sourceConnection,
       newTenant: h.newTenant,
@@ -212,8 +215,11 @@ export class RunStore {
       reportError: h.reportError,
       discardedAt: num(h.discardedAt),
       stoppedAt: num(h.stoppedAt),
+      rollbackStartedAt: num(h.rollbackStartedAt),
+      rolledBackAt: num(h.rolledBackAt),
       revivedBatches: num(h.revivedBatches),
       relations: h.relations,
+      ...(h.mfaReads === '1' && { mfaReads: true }),
     };
   }
 
@@ -503,8 +509,12 @@ export class RunStore {
       this.#redis.scard(k.running(runId)),
     ]);
     const staged = run.planEmitted;
+    const rel = run.phases.relations?.start === undefined ? undefined : await this.relations.state(runId);
     return {
       run,
+      ...(rel?.planned === true && {
+        relations: { calls: sumOf(rel.calls), ended: sumOf(rel.ended) },
+      }),
       counts: countsFromHash(countsHash),
       batches: {
         staged,
@@ -610,6 +620,8 @@ export class RunStore {
     await this.#redis.a0mReleaseIfHolder(this.#keys.sweepLock, runId);
   }
 }
+
+const sumOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** Counts as the scripts add them: `field → n`, nested reasons as `group:reason`; zeros left out. */
 export function flattenCounts(c: OutcomeCounts): Record<string, number> {

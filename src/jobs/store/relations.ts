@@ -37,7 +37,8 @@ export const RELATION_FILES = {
 
 const SCRIPTS = {
   /**
-   * KEYS run, rel, counts. ARGV increments (JSON field → n), phase totals (JSON phase → calls).
+   * KEYS run, rel, counts. ARGV increments (JSON field → n), phase totals (JSON phase → calls),
+   * list pages read.
    * Counts the plan's settled relations once: 1 the first time, 0 after, -1 the run is gone.
    */
   a0mRelPlanned: {
@@ -51,7 +52,8 @@ for p, n in pairs(cjson.decode(ARGV[2])) do
   redis.call('HSET', KEYS[2], 'calls:' .. p, n)
   if tonumber(p) + 1 > phases then phases = tonumber(p) + 1 end
 end
-redis.call('HSET', KEYS[2], 'phases', phases)
+local reads = cjson.decode(ARGV[3])
+redis.call('HSET', KEYS[2], 'phases', phases, 'reads:old', reads.old, 'reads:new', reads.new)
 return 1`,
   },
   /**
@@ -84,6 +86,7 @@ declare module 'ioredis' {
       counts: string,
       incr: string,
       phases: string,
+      reads: string,
     ): Result<number, Context>;
     a0mRelCallEnded(
       run: string,
@@ -106,6 +109,8 @@ export interface RelationsState {
   calls: number[];
   ended: number[];
   done: boolean;
+  /** List pages read from each tenant. */
+  reads: { old: number; new: number };
 }
 
 /** `{ 'role_assignments|added': 3, 'role_assignments|failed|not_found': 1 }` from counts. */
@@ -162,7 +167,12 @@ export class RelationsStore {
   }
 
   /** Counts the plan's settled relations and records its calls per phase, once. False when done before. */
-  async planned(runId: string, settled: RelationsCounts, callsPerPhase: number[]): Promise<boolean> {
+  async planned(
+    runId: string,
+    settled: RelationsCounts,
+    callsPerPhase: number[],
+    reads: { old: number; new: number },
+  ): Promise<boolean> {
     const phases: Record<string, number> = {};
     callsPerPhase.forEach((n, p) => (phases[String(p)] = n));
     const r = await this.#redis.a0mRelPlanned(
@@ -171,6 +181,7 @@ export class RelationsStore {
       this.#rel(runId, 'counts'),
       JSON.stringify(countIncrements(settled)),
       JSON.stringify(phases),
+      JSON.stringify(reads),
     );
     if (r === -1) throw new RunStateLost(runId);
     return r === 1;
@@ -212,7 +223,14 @@ export class RelationsStore {
       calls.push(Number(h[`calls:${p}`] ?? 0));
       ended.push(Number(h[`ended:${p}`] ?? 0));
     }
-    return { planned: h.planned === '1', phases, calls, ended, done: h.done === '1' };
+    return {
+      planned: h.planned === '1',
+      phases,
+      calls,
+      ended,
+      done: h.done === '1',
+      reads: { old: Number(h['reads:old'] ?? 0), new: Number(h['reads:new'] ?? 0) },
+    };
   }
 
   /** Marks the stage done; true for the one caller that marked it. */

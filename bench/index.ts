@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- <name> [options]]`: runs one benchmark. Each prints its figures beside a
  * baseline measured in the same run.
- *   pipeline (default)  read ▶ transform ▶ skip migrated ▶ batch, against gunzip + JSON parsing alone
+ *   pipeline (default)  the plan stage as the product runs it (batches staged and sealed), against gunzip + JSON parsing alone
  *   sim                 the simulator's export of N users, against generating the same file
  *   e2e                 a whole sweep on the simulator, against the import's theoretical minimum
  *   sweep               a whole sweep in one process: its peak RSS and Redis's peak memory at two sizes

@@ -9,12 +9,12 @@
  * not yet ended reach the limit, so Redis holds a bounded amount of user data whatever the input's
  * size.
  */
-import type { AlreadyMigrated, Batch, Skipped } from '../pipeline/types.js';
+import type { AlreadyMigrated, Batch, ImportCandidate, Skipped } from '../pipeline/types.js';
 import type { AlreadyMigratedLine, SkippedLine } from '../report/types.js';
 import { FinalError, HandBack, pause } from './job-control.js';
 import { addBatchJob, maybeFinishRun } from './flow.js';
 import type { Runtime } from './runtime.js';
-import { emptyCounts, type PlanChunk, type StagedBatch } from './types.js';
+import { emptyCounts, type BatchUser, type PlanChunk, type StagedBatch } from './types.js';
 
 export type PlanItem = Batch | AlreadyMigrated | Skipped;
 
@@ -32,44 +32,47 @@ export function isBatch(item: PlanItem): item is Batch {
   return 'payload' in item && 'users' in item;
 }
 
+// The three below run once per user of the input, so they assign fields one by one: a conditional
+// spread (`...(x && { k })`) costs about ten times as much, which showed in the plan stage's CPU.
+
 export function toStaged(batch: Batch): StagedBatch {
-  return {
-    payload: batch.payload,
-    users: batch.users.map((c) => ({
-      line: c.source.line,
-      ...(c.source.userId !== undefined && { userId: c.source.userId }),
-      email: c.user.email,
-      ...(c.user.user_id !== undefined && { sentId: c.user.user_id }),
-      hasPassword: c.hasPassword,
-      ...(c.source.mfaEnrolled === true && { mfaEnrolled: true as const }),
-      ...(c.hasMfaFactors === true && { mfaFactors: true as const }),
-      ...(c.user.email_verified === false && { emailUnverified: true as const }),
-      ...(c.user.username !== undefined && { username: c.user.username }),
-      ...(c.user.phone_number !== undefined && { phone: c.user.phone_number }),
-      original: c.original,
-    })),
-  };
+  return { payload: batch.payload, users: batch.users.map(batchUser) };
+}
+
+function batchUser(c: ImportCandidate): BatchUser {
+  const u = { line: c.source.line } as BatchUser;
+  if (c.source.userId !== undefined) u.userId = c.source.userId;
+  u.email = c.user.email;
+  if (c.user.user_id !== undefined) u.sentId = c.user.user_id;
+  u.hasPassword = c.hasPassword;
+  if (c.source.mfaEnrolled === true) u.mfaEnrolled = true;
+  if (c.hasMfaFactors === true) u.mfaFactors = true;
+  if (c.user.email_verified === false) u.emailUnverified = true;
+  if (c.user.username !== undefined) u.username = c.user.username;
+  if (c.user.phone_number !== undefined) u.phone = c.user.phone_number;
+  u.original = c.original;
+  return u;
 }
 
 function skippedLine(s: Skipped): SkippedLine {
-  return {
-    ...(s.source.userId !== undefined && { user_id: s.source.userId }),
-    ...(s.source.email !== undefined && { email: s.source.email }),
-    line: s.source.line,
-    reason: s.reason,
-    detail: s.detail,
-  };
+  const l = {} as SkippedLine;
+  if (s.source.userId !== undefined) l.user_id = s.source.userId;
+  if (s.source.email !== undefined) l.email = s.source.email;
+  l.line = s.source.line;
+  l.reason = s.reason;
+  l.detail = s.detail;
+  return l;
 }
 
 function alreadyMigratedLine(a: AlreadyMigrated): AlreadyMigratedLine {
-  return {
-    ...(a.source.userId !== undefined && { user_id: a.source.userId }),
-    ...(a.source.email !== undefined && { email: a.source.email }),
-    line: a.source.line,
-    matched_by: a.matchedBy,
-    found_by: 'snapshot',
-    ...(a.mfaReenrolment === true && { mfa_reenrolment: true as const }),
-  };
+  const l = {} as AlreadyMigratedLine;
+  if (a.source.userId !== undefined) l.user_id = a.source.userId;
+  if (a.source.email !== undefined) l.email = a.source.email;
+  l.line = a.source.line;
+  l.matched_by = a.matchedBy;
+  l.found_by = 'snapshot';
+  if (a.mfaReenrolment === true) l.mfa_reenrolment = true;
+  return l;
 }
 
 /** The most batches staged and not yet ended. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planSteps, writeSteps, type PlanItem, type PlanStep } from '../../src/jobs/plan.js';
+import { planSteps, toStaged, writeSteps, type PlanItem, type PlanStep } from '../../src/jobs/plan.js';
 import type { Skipped } from '../../src/pipeline/types.js';
 
 const skipped = (line: number): Skipped => ({
@@ -45,6 +45,63 @@ describe('planSteps', () => {
       'batch 1 (read 6)',
       'chunk 2 (read 7)',
     ]);
+  });
+});
+
+describe('the lines staged', () => {
+  it('name each user with the fields the report and the import-batch job read, in a fixed order', async () => {
+    const items: PlanItem[] = [
+      {
+        kind: 'already_migrated',
+        source: { line: 1, userId: 'auth0|a', email: 'a@example.com' },
+        matchedBy: 'user_id',
+      },
+      skipped(2),
+    ];
+    const chunks: string[] = [];
+    for await (const s of planSteps(slowly(items, [])))
+      if (s.kind === 'chunk') chunks.push(JSON.stringify(s.chunk));
+    expect(chunks).toHaveLength(1);
+    const chunk = JSON.parse(chunks[0]!) as { alreadyMigrated: unknown[]; skipped: unknown[] };
+    expect(JSON.stringify(chunk.alreadyMigrated)).toBe(
+      '[{"user_id":"auth0|a","email":"a@example.com","line":1,"matched_by":"user_id","found_by":"snapshot"}]',
+    );
+    expect(JSON.stringify(chunk.skipped)).toBe(
+      '[{"email":"u2@example.com","line":2,"reason":"not_database_user","detail":"google-oauth2"}]',
+    );
+
+    const staged = toStaged({
+      kind: 'batch',
+      index: 0,
+      payload: Buffer.from('[]'),
+      users: [
+        {
+          kind: 'import',
+          source: { line: 3, userId: 'auth0|c' },
+          user: {
+            email: 'c@example.com',
+            user_id: 'c',
+            email_verified: false,
+            username: 'cee',
+            phone_number: '+15550100',
+          },
+          original: { user_id: 'auth0|c' },
+          hasPassword: true,
+        },
+        {
+          kind: 'import',
+          source: { line: 4 },
+          user: { email: 'd@example.com' },
+          original: {},
+          hasPassword: false,
+        },
+      ],
+    });
+    expect(JSON.stringify(staged.users)).toBe(
+      '[{"line":3,"userId":"auth0|c","email":"c@example.com","sentId":"c","hasPassword":true,"emailUnverified":true,' +
+        '"username":"cee","phone":"+15550100","original":{"user_id":"auth0|c"}},' +
+        '{"line":4,"email":"d@example.com","hasPassword":false,"original":{}}]',
+    );
   });
 });
 

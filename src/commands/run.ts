@@ -12,6 +12,7 @@ import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from '../jobs/flow.js';
 import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
+import { acquireRelationsLock } from '../jobs/relations-lock.js';
 import { createRuntime, redactUrl, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunProgress } from '../jobs/types.js';
@@ -87,6 +88,14 @@ export async function runCommand(
       if (!lock.ok) {
         throw new MigrateError(`Sweep ${lock.holder} is still running; sweeps do not overlap.`, {
           hint: `Follow it with \`auth0-migrate status ${lock.holder}\`.`,
+        });
+      }
+    }
+    if (spec.kind === 'relations') {
+      const lock = await acquireRelationsLock(rt, runId);
+      if (!lock.ok) {
+        throw new MigrateError(`Relations run ${lock.holder} is active; relations runs do not overlap.`, {
+          hint: `Follow it with \`auth0-migrate status ${lock.holder}\`, and start this one when it has ended.`,
         });
       }
     }

@@ -12,7 +12,7 @@ import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from '../jobs/flow.js';
 import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
-import { acquireRelationsLock } from '../jobs/relations-lock.js';
+import { acquireRelationsLock, releaseRelationsLock } from '../jobs/relations-lock.js';
 import { createRuntime, redactUrl, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunProgress } from '../jobs/types.js';
@@ -99,7 +99,13 @@ export async function runCommand(
         });
       }
     }
-    const started = await startRun(rt, { ...spec, runId });
+    const started = await startRun(rt, { ...spec, runId }).catch(async (err: unknown) => {
+      // A relations run that could not start (or resume) keeps nobody else waiting.
+      const run = spec.kind === 'relations' ? await rt.store.getRun(runId) : undefined;
+      if (spec.kind === 'relations' && (run?.kind !== 'relations' || run.status !== 'running'))
+        await releaseRelationsLock(rt, runId);
+      throw err;
+    });
     hooks.onRun?.(runId);
     if (started.resumed) out.write(`Resuming run ${runId}.\n`);
     if (opts.workers === false) {

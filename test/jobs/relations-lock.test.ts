@@ -41,6 +41,16 @@ describe('relations lock', { timeout: 60_000 }, () => {
     expect(await acquireRelationsLock(h.rt, 'rel-next')).toEqual({ ok: true });
   });
 
+  it('a relations command that cannot start its run leaves the lock free', async () => {
+    const h = await startHarness();
+    await startRun(h.rt, { kind: 'import', runId: 'an-import', file: 'users.ndjson' });
+    const hooks = { settings: FAST, out: { write: () => undefined }, progressStream: quiet };
+    await expect(relationsCommand(h.config, { runId: 'an-import' }, hooks)).rejects.toThrow(
+      /not a relations/,
+    );
+    expect(await acquireRelationsLock(h.rt, 'rel-next')).toEqual({ ok: true });
+  });
+
   it("skips the schedule's relations job while another relations run is active", async () => {
     const h = await startHarness();
     await activeRun(h, 'rel-active');

@@ -277,8 +277,16 @@ async function finish(rt: Runtime, p: RunProgress, out: CommandOutput): Promise<
   return sum(p.counts.failed) > 0 || relationsFailed ? ExitCode.usersFailed : ExitCode.ok;
 }
 
-/** The summary as a few lines for the terminal (summary.md has the whole of it). */
-export function formatSummary(s: RunSummary, dir: string | undefined): string {
+/**
+ * The summary as a few lines for the terminal (summary.md has the whole of it), ending with the
+ * next steps (retry the failed users, password resets), or with `nextSteps` when given (a
+ * rolled-back run offers neither).
+ */
+export function formatSummary(
+  s: RunSummary,
+  dir: string | undefined,
+  options: { nextSteps?: string[] } = {},
+): string {
   const c = s.counts;
   const took =
     s.timings.finishedAt !== undefined
@@ -324,6 +332,10 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
     lines.push(
       `Report: ${dir}/summary.md (and summary.html, and every user by outcome: imported, already-migrated, skipped, failures, retry files)`,
     );
+  if (options.nextSteps !== undefined) {
+    lines.push(...options.nextSteps);
+    return `${lines.join('\n')}\n`;
+  }
   if (c.failed > 0 && dir !== undefined)
     lines.push(`Retry the failed users with \`auth0-migrate import ${dir}/retry.ndjson\`.`);
   if (s.passwordResets > 0 && !s.dryRun)

@@ -29,9 +29,12 @@ describe('relations lock', { timeout: 60_000 }, () => {
     await activeRun(h, 'rel-active');
     let text = '';
     const hooks = { settings: FAST, out: { write: (t: string) => (text += t) }, progressStream: quiet };
-    await expect(relationsCommand(h.config, {}, hooks)).rejects.toThrow(
-      /Relations run rel-active is active; relations runs do not overlap/,
-    );
+    // The CLI exits with the error's exit code: 1.
+    await expect(relationsCommand(h.config, {}, hooks)).rejects.toMatchObject({
+      exitCode: 1,
+      message: 'Relations run rel-active is active; relations runs do not overlap.',
+      hint: expect.stringContaining('auth0-migrate status rel-active'),
+    });
     expect(await h.rt.store.listRunIds()).toEqual(['rel-active']);
 
     expect(await relationsCommand(h.config, { runId: 'rel-active' }, hooks)).toBe(0);

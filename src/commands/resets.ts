@@ -19,6 +19,7 @@ import {
   writeVerifyEmailPlan,
 } from '../report/resets.js';
 import { readJournal } from '../report/rollback.js';
+import type { PasswordResetLine } from '../report/types.js';
 import { readSummary } from '../report/write.js';
 import { existingReport } from './report.js';
 import type { CommandOutput } from './run.js';
@@ -86,7 +87,7 @@ export async function resetsCommand(
           ? `Dry run: would have ${where} send ${count(plan.todo.length, what)}, for example to:\n`
           : `Dry run: would create ${count(plan.todo.length, what)} on ${where}, for example:\n`,
       );
-      for (const u of plan.todo.slice(0, 10)) out.write(`  ${u.user_id} ${u.email}\n`);
+      for (const u of plan.todo.slice(0, 10)) out.write(`  ${describeUser(u)}\n`);
       if (plan.todo.length > 10) out.write(`  …and ${n(plan.todo.length - 10)} more\n`);
       out.write(
         `Run \`auth0-migrate resets ${runId} --send${byEmail ? ' --email' : ''}\` to ${byEmail ? 'send them' : 'create them'}.\n`,
@@ -173,7 +174,7 @@ async function verifyEmailsCommand(
       out.write(
         `Dry run: would have ${where} send ${count(plan.todo.length, 'verification email')}, for example to:\n`,
       );
-      for (const u of plan.todo.slice(0, 10)) out.write(`  ${u.user_id} ${u.email}\n`);
+      for (const u of plan.todo.slice(0, 10)) out.write(`  ${describeUser(u)}\n`);
       if (plan.todo.length > 10) out.write(`  …and ${n(plan.todo.length - 10)} more\n`);
       out.write(
         `The whole list: ${file}. Run \`auth0-migrate resets ${runId} --verify-email --send\` to send them.\n`,
@@ -221,6 +222,11 @@ function TenantWhere(where: string): string {
  * Leaves out of `plan.todo` the users a rollback of the run deleted (a ticket or an email for
  * them would fail), saying how many.
  */
+/** `id email`, with the new tenant's id when the user is held there under another. */
+function describeUser(u: PasswordResetLine): string {
+  return `${u.user_id}${u.new_user_id !== undefined ? ` (${u.new_user_id} in the new tenant)` : ''} ${u.email}`;
+}
+
 async function withoutRolledBack(
   dir: string,
   runId: string,

@@ -12,6 +12,7 @@ import type { RunSummary } from '../report/types.js';
 import { startWorkers } from '../workers/index.js';
 import { acquireSweepLock, newRunId, startRun, type RunSpec } from '../jobs/flow.js';
 import { warnIfPayloadsUnencrypted } from '../jobs/payload.js';
+import { acquireRelationsLock, releaseRelationsLock } from '../jobs/relations-lock.js';
 import { createRuntime, redactUrl, type RunnerSettings, type Runtime } from '../jobs/runtime.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunProgress } from '../jobs/types.js';
@@ -91,7 +92,21 @@ export async function runCommand(
         });
       }
     }
-    const started = await startRun(rt, { ...spec, runId });
+    if (spec.kind === 'relations') {
+      const lock = await acquireRelationsLock(rt, runId);
+      if (!lock.ok) {
+        throw new MigrateError(`Relations run ${lock.holder} is active; relations runs do not overlap.`, {
+          hint: `Follow it with \`auth0-migrate status ${lock.holder}\`, and start this one when it has ended.`,
+        });
+      }
+    }
+    const started = await startRun(rt, { ...spec, runId }).catch(async (err: unknown) => {
+      // A relations run that could not start (or resume) keeps nobody else waiting.
+      const run = spec.kind === 'relations' ? await rt.store.getRun(runId) : undefined;
+      if (spec.kind === 'relations' && (run?.kind !== 'relations' || run.status !== 'running'))
+        await releaseRelationsLock(rt, runId);
+      throw err;
+    });
     hooks.onRun?.(runId);
     if (started.resumed) out.write(`Resuming run ${runId}.\n`);
     if (opts.workers === false) {
@@ -263,8 +278,16 @@ async function finish(rt: Runtime, p: RunProgress, out: CommandOutput): Promise<
   return sum(p.counts.failed) > 0 || relationsFailed ? ExitCode.usersFailed : ExitCode.ok;
 }
 
-/** The summary as a few lines for the terminal (summary.md has the whole of it). */
-export function formatSummary(s: RunSummary, dir: string | undefined): string {
+/**
+ * The summary as a few lines for the terminal (summary.md has the whole of it), ending with the
+ * next steps (retry the failed users, password resets), or with `nextSteps` when given (a
+ * rolled-back run offers neither).
+ */
+export function formatSummary(
+  s: RunSummary,
+  dir: string | undefined,
+  options: { nextSteps?: string[] } = {},
+): string {
   const c = s.counts;
   const took =
     s.timings.finishedAt !== undefined
@@ -323,6 +346,10 @@ export function formatSummary(s: RunSummary, dir: string | undefined): string {
     lines.push(
       `Report: ${dir}/summary.md (and summary.html, and every user by outcome: imported, already-migrated, skipped, failures, retry files)`,
     );
+  if (options.nextSteps !== undefined) {
+    lines.push(...options.nextSteps);
+    return `${lines.join('\n')}\n`;
+  }
   if (c.failed > 0 && dir !== undefined)
     lines.push(`Retry the failed users with \`auth0-migrate import ${dir}/retry.ndjson\`.`);
   if (s.passwordResets > 0 && !s.dryRun)

@@ -6,7 +6,7 @@ import type { WorkerRecord } from '../jobs/store/index.js';
 import { progressSnapshot } from '../jobs/summary.js';
 import { sum, type RunMeta } from '../jobs/types.js';
 import { formatDuration, n } from '../report/format.js';
-import { readRollbackSummary, rollbackNote } from '../report/rollback.js';
+import { readRollbackSummary, rollbackNote, type RollbackSummary } from '../report/rollback.js';
 import { formatSummary, type CommandHooks } from './run.js';
 
 /** A worker process seen on this QUEUE_PREFIX, and whether it may work on the run. */
@@ -55,8 +55,15 @@ export async function statusCommand(
         `${JSON.stringify({ run: p.run, progress: progressSnapshot(p), batches: p.batches, summary, workers }, null, 2)}\n`,
       );
     } else if (summary !== undefined) {
-      out.write(formatSummary(summary, p.run.reportDir));
       const rollback = p.run.reportDir !== undefined ? await readRollbackSummary(p.run.reportDir) : undefined;
+      const rolledBack = rollback !== undefined || p.run.rollbackStartedAt !== undefined;
+      out.write(
+        formatSummary(
+          summary,
+          p.run.reportDir,
+          rolledBack ? { nextSteps: rolledBackSteps(p.run, rollback) } : {},
+        ),
+      );
       if (rollback !== undefined) out.write(`${rollbackNote(rollback)}\n`);
     } else {
       const s = progressSnapshot(p);
@@ -82,6 +89,26 @@ export async function statusCommand(
   } finally {
     await rt.close();
   }
+}
+
+/**
+ * What follows a rolled-back run: it was undone, so resetting its users' passwords or retrying its
+ * failed users would only work against the rollback; a run not completed may still hold user data.
+ */
+function rolledBackSteps(run: RunMeta, rollback: RollbackSummary | undefined): string[] {
+  const id = run.runId;
+  const complete = run.rolledBackAt !== undefined || rollback?.complete === true;
+  const steps = [
+    complete
+      ? `Run ${id} was rolled back: what it added is removed, so no retries or password resets follow from it; start a new run to migrate its users again.`
+      : `Run ${id} was rolled back in part: no retries or password resets follow from it${rollback === undefined ? `; \`auth0-migrate rollback ${id} --send\` carries on` : ''}.`,
+  ];
+  if (run.discardedAt === undefined && (run.status === 'failed' || run.status === 'stopped')) {
+    steps.push(
+      `Its user data in Redis and its work files remain: \`auth0-migrate discard ${id}\` deletes them.`,
+    );
+  }
+  return steps;
 }
 
 function workerLines(run: RunMeta, workers: WorkerSeen[], now: number): string[] {

@@ -10,6 +10,7 @@ import { sendRunReport } from '../report/email.js';
 import type { RunSummary } from '../report/types.js';
 import { writeRunReport } from '../report/write.js';
 import { releaseSweepLock } from './flow.js';
+import { releaseRelationsLock } from './relations-lock.js';
 import type { Runtime } from './runtime.js';
 import { RunStateLost } from './store/index.js';
 import { buildSummary } from './summary.js';
@@ -75,6 +76,7 @@ export async function writeReport(rt: Runtime, runId: string): Promise<RunSummar
 async function cleanUp(rt: Runtime, run: RunMeta): Promise<void> {
   if (run.status !== 'failed') await rt.store.purgeUserData(run.runId);
   if (run.kind === 'sweep') await releaseSweepLock(rt, run.runId);
+  if (run.kind === 'relations') await releaseRelationsLock(rt, run.runId);
 }
 
 function secretsOf(rt: Runtime): Secret[] {

@@ -66,6 +66,11 @@ export interface RunnerSettings {
   maxStagedBatches: number;
   /** @defaultValue 900000 */
   slotLeaseMs: number;
+  /**
+   * Lease of the relations lock (one relations run at a time): renewed while the run's jobs work,
+   * so a crashed holder blocks the next run for this long at most. @defaultValue 600000
+   */
+  relationsLeaseMs: number;
   /** Time active jobs get to finish or hand back their work on SIGTERM. @defaultValue 20000 */
   shutdownGraceMs: number;
   /**
@@ -99,6 +104,7 @@ export function defaultSettings(config: Config, overrides: Partial<RunnerSetting
     maxPollIntervalMs: Math.max(config.pollIntervalMs, 10_000),
     maxStagedBatches: 2 * config.importConcurrency + 2,
     slotLeaseMs: 900_000,
+    relationsLeaseMs: 600_000,
     shutdownGraceMs: 20_000,
     handBackMs: 5_000,
     heartbeatMs: 10_000,

@@ -70,6 +70,20 @@ export function resetSource(dir: string): string | undefined {
   return [REPORT_FILES.imported, EARLIER_RESET_LIST].map((f) => join(dir, f)).find((p) => existsSync(p));
 }
 
+/** The id the new tenant holds the user under (a user whose primary was social: its database identity). */
+export function newTenantId(user: PasswordResetLine): string {
+  return user.new_user_id ?? user.user_id;
+}
+
+function resetUser(line: Partial<ImportedLine>, userId: string, email: string): PasswordResetLine {
+  return {
+    user_id: userId,
+    email,
+    ...(typeof line.new_user_id === 'string' &&
+      line.new_user_id !== userId && { new_user_id: line.new_user_id }),
+  };
+}
+
 /**
  * Reads the imported users flagged for a password reset, and resets.ndjson: who needs a ticket
  * and who already has one.
@@ -80,7 +94,7 @@ export async function planResets(dir: string): Promise<ResetsPlan> {
   for await (const line of readNdjson<Partial<ImportedLine>>(source)) {
     // Lines of the earlier list carry no flag: every one of them needs a reset.
     if (line.password_reset === false || typeof line.user_id !== 'string') continue;
-    if (!users.has(line.user_id)) users.set(line.user_id, { user_id: line.user_id, email: line.email ?? '' });
+    if (!users.has(line.user_id)) users.set(line.user_id, resetUser(line, line.user_id, line.email ?? ''));
   }
   const alreadyDone = new Set<string>();
   const progress = join(dir, REPORT_FILES.resets);
@@ -121,7 +135,7 @@ export async function sendResets(
         return { ...user, status: 'emailed', at: new Date().toISOString() };
       }
       const { ticket } = await client.createPasswordChangeTicket({
-        userId: user.user_id,
+        userId: newTenantId(user),
         ...(options.ttlSec !== undefined && { ttlSec: options.ttlSec }),
         ...(options.resultUrl !== undefined && { resultUrl: options.resultUrl }),
         ...(options.clientId !== undefined && { clientId: options.clientId }),
@@ -220,7 +234,7 @@ export async function planVerifyEmails(dir: string): Promise<VerifyEmailPlan> {
   for await (const line of readNdjson<Partial<ImportedLine>>(join(dir, REPORT_FILES.imported))) {
     if (line.email_verified !== false || typeof line.user_id !== 'string') continue;
     if (typeof line.email !== 'string' || line.email === '') continue;
-    if (!users.has(line.user_id)) users.set(line.user_id, { user_id: line.user_id, email: line.email });
+    if (!users.has(line.user_id)) users.set(line.user_id, resetUser(line, line.user_id, line.email));
   }
   const alreadyDone = new Set<string>();
   const progress = join(dir, REPORT_FILES.verifyEmail);
@@ -274,7 +288,7 @@ export async function sendVerifyEmails(
     options.concurrency,
     async (user) => {
       const job = await client.sendVerificationEmail({
-        userId: user.user_id,
+        userId: newTenantId(user),
         ...(options.clientId !== undefined && { clientId: options.clientId }),
       });
       result.sent++;

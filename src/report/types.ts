@@ -212,21 +212,30 @@ export interface SkippedLine {
 export interface PasswordResetLine {
   user_id: string;
   email: string;
+  /**
+   * The id the new tenant holds the user under, when it is not `user_id` (a user whose primary
+   * identity was social is imported as its database identity): tickets and emails go to this id.
+   */
+  new_user_id?: string;
 }
 
 /**
  * One line of resets.ndjson (the `resets` command's own report; ticket links are sensitive):
  * a ticket created, Auth0's change-password email sent, or an error.
  */
-export type ResetResultLine =
-  | { user_id: string; email: string; status: 'created'; ticket: string; at: string }
-  | { user_id: string; email: string; status: 'emailed'; at: string }
-  | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
+export type ResetResultLine = PasswordResetLine &
+  (
+    | { status: 'created'; ticket: string; at: string }
+    | { status: 'emailed'; at: string }
+    | { status: 'error'; code: string; message: string; at: string }
+  );
 
 /** One line of verify-email.ndjson: a verification email job created, or an error. */
-export type VerifyEmailResultLine =
-  | { user_id: string; email: string; status: 'sent'; job_id: string; at: string }
-  | { user_id: string; email: string; status: 'error'; code: string; message: string; at: string };
+export type VerifyEmailResultLine = PasswordResetLine &
+  (
+    | { status: 'sent'; job_id: string; at: string }
+    | { status: 'error'; code: string; message: string; at: string }
+  );
 
 /** What a running import, sweep or export reports to the progress display and the metrics. */
 export interface ProgressSnapshot {

@@ -4,6 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { checkIdentity } from '../jobs/batch-lifecycle.js';
+import { withRelationsLease } from '../jobs/relations-lock.js';
 import { runRelationCall, runRelationsStage, type RelationCallJobData } from '../jobs/relations.js';
 import type { Runtime } from '../jobs/runtime.js';
 import { RunStopped } from '../jobs/store/index.js';
@@ -11,7 +12,9 @@ import { deferJob, endsQuietly, isLastAttempt } from './defer.js';
 import { stageProcessor } from './stage.js';
 
 export const relationsProcessor = (rt: Runtime) =>
-  stageProcessor(rt, 'relations', (runId, signal) => runRelationsStage(rt, runId, signal));
+  stageProcessor(rt, 'relations', async (runId, signal) =>
+    withRelationsLease(rt, await rt.store.requireRun(runId), () => runRelationsStage(rt, runId, signal)),
+  );
 
 export function relationCallProcessor(rt: Runtime) {
   return async (job: Job<RelationCallJobData>, token?: string, signal?: AbortSignal): Promise<void> => {
@@ -21,7 +24,7 @@ export function relationCallProcessor(rt: Runtime) {
       checkIdentity(rt, run);
       // A stopped run's calls wait for its resume, which queues them again.
       if (run.status !== 'running') throw new RunStopped(runId);
-      await runRelationCall(rt, job.data, isLastAttempt(job));
+      await withRelationsLease(rt, run, () => runRelationCall(rt, job.data, isLastAttempt(job)));
     } catch (thrown) {
       await deferJob(job, token, thrown, signal);
       if (endsQuietly(rt, runId, thrown)) return;

@@ -1,9 +1,11 @@
 /**
  * The sweep processor: a job of the `sweep` queue (the schedule's, or `sweep --no-workers`)
- * starts a sweep run, unless one is already running: sweeps never overlap.
+ * starts a sweep run, unless one is already running: sweeps never overlap. A relations job (the
+ * RELATIONS_CRON schedule's) likewise waits for no other relations run to be active.
  */
 import type { Job } from 'bullmq';
 import { acquireSweepLock, newRunId, releaseSweepLock, startRun } from '../jobs/flow.js';
+import { acquireRelationsLock, releaseRelationsLock } from '../jobs/relations-lock.js';
 import type { Runtime } from '../jobs/runtime.js';
 import { RunStateLost } from '../jobs/store/index.js';
 import { DEFAULT_RELATIONS, type SweepJobData } from '../jobs/types.js';
@@ -18,8 +20,13 @@ export function sweepProcessor(rt: Runtime) {
   return async (job: Job<SweepJobData>): Promise<SweepJobResult> => {
     const relations = job.data.relations === false ? undefined : (job.data.relations ?? DEFAULT_RELATIONS);
     if (job.data.kind === 'relations') {
-      // Additive and counted per call, so a relations run needs no lock; its id follows the job's.
+      // Its id follows the job's, so a redelivered job resumes its own run (and keeps its lock).
       const runId = job.data.runId ?? newRunId('relations', new Date(job.timestamp), job.id);
+      const lock = await acquireRelationsLock(rt, runId);
+      if (!lock.ok) {
+        rt.logger.warn({ runId, running: lock.holder }, 'relations skipped: another relations run is active');
+        return { runId, skippedFor: lock.holder };
+      }
       try {
         await startRun(rt, {
           kind: 'relations',
@@ -29,6 +36,7 @@ export function sweepProcessor(rt: Runtime) {
         });
       } catch (err) {
         if (!(err instanceof RunStateLost)) throw err;
+        await releaseRelationsLock(rt, runId);
         rt.logger.error({ runId, hint: err.hint }, err.message);
       }
       return { runId };

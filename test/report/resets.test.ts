@@ -207,6 +207,41 @@ describe('auth0-migrate resets', () => {
     expect(tenant.tickets).toHaveLength(2);
   });
 
+  it('reaches a user whose primary was social under new_user_id, the id the new tenant holds them under', async () => {
+    const held = users[0]!;
+    const social = {
+      user_id: 'google-oauth2|109988776655443322110',
+      new_user_id: held.user_id,
+      email: held.email,
+    };
+    const { dir } = await writeRunReport({
+      reportsDir,
+      summary: sampleSummary({ runId: RUN, passwordResets: 1 }),
+      imported: [
+        { ...social, password_reset: true, email_verified: false as const, line: 1, batch: `${RUN}-0` },
+      ],
+    });
+    const tenant = sim.tenant('new');
+    const dry = new Out();
+    expect(await resetsCommand(config, RUN, {}, dry)).toBe(0);
+    expect(dry.text).toContain(`  ${social.user_id} (${held.user_id} in the new tenant) ${held.email}\n`);
+
+    expect(await resetsCommand(config, RUN, { send: true }, new Out())).toBe(0);
+    expect(tenant.tickets.map((t) => t.user_id)).toEqual([held.user_id]);
+    expect(await results(dir)).toMatchObject([
+      { user_id: social.user_id, new_user_id: held.user_id, status: 'created' },
+    ]);
+
+    expect(await resetsCommand(config, RUN, { verifyEmail: true, send: true }, new Out())).toBe(0);
+    const [line] = (await readFile(join(dir, 'verify-email.ndjson'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { user_id: string; new_user_id?: string; status: string; job_id: string });
+    expect(line).toMatchObject({ user_id: social.user_id, new_user_id: held.user_id, status: 'sent' });
+    await tenant.jobEnded(line!.job_id);
+    expect(tenant.outbox.map((m) => [m.kind, m.to])).toEqual([['verification_email', held.email]]);
+  });
+
   it('refuses ticket settings with --email', async () => {
     await writeRun(users);
     await expect(

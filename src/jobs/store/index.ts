@@ -625,6 +625,43 @@ export class RunStore {
   async releaseSweepLock(runId: string): Promise<void> {
     await this.#redis.a0mReleaseIfHolder(this.#keys.sweepLock, runId);
   }
+
+  // ---- one relations run at a time ----
+
+  /**
+   * Takes the relations lock for `runId` with a lease of `leaseMs`, or answers the run that holds
+   * it. Its own holder takes it again (a resume). A lock whose run has ended (completed, failed,
+   * stopped) is taken over; one whose run is running, or not yet created, is not: its lease
+   * lapses when nobody renews it (a crashed holder).
+   */
+  async acquireRelationsLock(
+    runId: string,
+    leaseMs: number,
+  ): Promise<{ ok: true } | { ok: false; holder: string }> {
+    const key = this.#keys.relationsLock;
+    for (let i = 0; i < 3; i++) {
+      if ((await this.#redis.set(key, runId, 'PX', leaseMs, 'NX')) === 'OK') return { ok: true };
+      const holder = await this.#redis.get(key);
+      if (holder === null) continue;
+      if (holder === runId) {
+        if ((await this.#redis.a0mRenewLease(key, runId, leaseMs)) === 1) return { ok: true };
+        continue;
+      }
+      const run = await this.getRun(holder);
+      if (run === undefined || run.status === 'running') return { ok: false, holder };
+      await this.#redis.a0mReleaseIfHolder(key, holder);
+    }
+    return { ok: false, holder: (await this.#redis.get(key)) ?? 'unknown' };
+  }
+
+  /** Extends `runId`'s lease (or takes the lapsed lock back); false when another run holds it. */
+  async renewRelationsLock(runId: string, leaseMs: number): Promise<boolean> {
+    return (await this.#redis.a0mRenewLease(this.#keys.relationsLock, runId, leaseMs)) === 1;
+  }
+
+  async releaseRelationsLock(runId: string): Promise<void> {
+    await this.#redis.a0mReleaseIfHolder(this.#keys.relationsLock, runId);
+  }
 }
 
 const sumOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);

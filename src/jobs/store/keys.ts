@@ -15,6 +15,7 @@
  * | `<prefix>:run:<id>:payload:<n>` | string | batch n's staged payload while in flight |
  * | `<prefix>:workers` | hash | worker processes seen: identity, last heartbeat |
  * | `<prefix>:lock:sweep` | string | the sweep running now |
+ * | `<prefix>:lock:relations` | string | the relations run active now, with its lease (expires unless renewed) |
  * | `<prefix>:slots:<tenant>` | sorted set | import slot leases (slots.ts) |
  * | `<prefix>:rate:<tenant>` | string | the tenant's shared rate budget (rate-budget.ts) |
  * | `<prefix>:run:<id>:rel*` | | the relations stage (relations.ts) |
@@ -72,6 +73,10 @@ export class RunKeys {
   // Not under a queue's name: `<prefix>:sweep:*` belongs to BullMQ's `sweep` queue.
   get sweepLock(): string {
     return `${this.prefix}:lock:sweep`;
+  }
+
+  get relationsLock(): string {
+    return `${this.prefix}:lock:relations`;
   }
 
   slots(tenant: string): string {

@@ -132,6 +132,19 @@ return seen`,
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
   },
+  /**
+   * KEYS lock. ARGV holder, lease (ms). Extends the holder's lease, or takes the lock back when it
+   * lapsed and nobody took it; 0 when another holds it.
+   */
+  a0mRenewLease: {
+    keys: 1,
+    lua: `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+  },
 } as const;
 
 type Arg = string | number | Buffer;
@@ -160,6 +173,7 @@ declare module 'ioredis' {
     a0mPutChunk(...args: Arg[]): Result<number, Context>;
     a0mHeartbeat(workers: string, id: string, record: string): Result<number, Context>;
     a0mReleaseIfHolder(lock: string, holder: string): Result<number, Context>;
+    a0mRenewLease(lock: string, holder: string, leaseMs: number): Result<number, Context>;
   }
 }
 

@@ -20,6 +20,7 @@
  * of the users they name; other users are read past.
  */
 import type { CallSuccess, DiffInput, RelationFamily } from './family.js';
+import { recordBase } from './entries.js';
 import { stableHash, type AddedRecord, type PlanEntry, type PlannedCall } from './types.js';
 
 /**
@@ -189,12 +190,7 @@ async function* diff(input: DiffInput): AsyncGenerator<PlanEntry> {
 function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
   const primary = call.userIds[0] ?? '';
   return (call.items ?? []).map((item) => ({
-    v: 1 as const,
-    runId: success.runId,
-    callId: call.id,
-    kind: call.kind,
-    tenant: call.tenant,
-    at: success.at,
+    ...recordBase(call, success),
     action: 'assigned' as const,
     entity: { type: 'user', name: primary, id: primary },
     userId: primary,

@@ -18,6 +18,7 @@ import {
   type PlannedCall,
   type RelationOptions,
 } from './types.js';
+import { limitBreach, recordBase, settled, settledFailed } from './entries.js';
 
 /**
  * Auth0's entity limits for organizations (auth0.com/docs/policies/entity-limit-policy, public
@@ -182,7 +183,7 @@ async function* diff(input: DiffInput, _options: RelationOptions): AsyncGenerato
         `organization "${org.name}"`,
         `The new tenant would pass ${ORGANIZATION_LIMITS.organizationsPerTenant} organizations: not created.`,
       );
-      yield failed('organizations_created', orgRef(org.name), 'limit_organizations_per_tenant');
+      yield settledFailed('organizations_created', orgRef(org.name), 'limit_organizations_per_tenant');
     } else {
       orgCount++;
       ref = orgRef(org.name);
@@ -243,12 +244,12 @@ async function* connectionEntries(
     const connectionId = connections.get(link.name);
     const entity = ref ?? orgRef(org.name);
     if (ref === undefined) {
-      yield failed('organization_connections', entity, 'organization_not_created');
+      yield settledFailed('organization_connections', entity, 'organization_not_created');
     } else if (connectionId === undefined) {
       const list = missing.get(link.name) ?? [];
       list.push(org.name);
       missing.set(link.name, list);
-      yield failed('organization_connections', entity, 'missing_connection');
+      yield settledFailed('organization_connections', entity, 'missing_connection');
     } else if (held.has(connectionId)) {
       yield settled('organization_connections', 'already_present', entity, 1);
     } else if (count >= ORGANIZATION_LIMITS.connectionsPerOrganization) {
@@ -256,7 +257,7 @@ async function* connectionEntries(
         `organization "${org.name}"`,
         `Would pass ${ORGANIZATION_LIMITS.connectionsPerOrganization} enabled connections: "${link.name}" not enabled.`,
       );
-      yield failed('organization_connections', entity, 'limit_connections_per_organization');
+      yield settledFailed('organization_connections', entity, 'limit_connections_per_organization');
     } else {
       count++;
       yield {
@@ -304,9 +305,9 @@ async function* memberEntries(
   for (const [userId, oldRoles] of await readMembers(input, 'old', org.id)) {
     const held = before.get(userId);
     if (ref === undefined) {
-      yield failed('memberships', entity, 'organization_not_created', 1, userId);
+      yield settledFailed('memberships', entity, 'organization_not_created', 1, userId);
       if (oldRoles.size > 0)
-        yield failed('member_roles', entity, 'organization_not_created', oldRoles.size, userId);
+        yield settledFailed('member_roles', entity, 'organization_not_created', oldRoles.size, userId);
       continue;
     }
     if (held !== undefined) {
@@ -320,9 +321,9 @@ async function* memberEntries(
         `organization "${org.name}"`,
         `Would pass ${ORGANIZATION_LIMITS.membersPerOrganization} members: ${userId} not added.`,
       );
-      yield failed('memberships', entity, 'limit_members_per_organization', 1, userId);
+      yield settledFailed('memberships', entity, 'limit_members_per_organization', 1, userId);
       if (oldRoles.size > 0)
-        yield failed('member_roles', entity, 'membership_not_added', oldRoles.size, userId);
+        yield settledFailed('member_roles', entity, 'membership_not_added', oldRoles.size, userId);
       continue;
     } else {
       members++;
@@ -341,7 +342,7 @@ async function* memberEntries(
           `user ${userId}`,
           `Would hold more than ${ORGANIZATION_LIMITS.rolesPerMember} roles in organization "${org.name}": role "${name}" not assigned.`,
         );
-        yield failed('member_roles', entity, 'limit_roles_per_member', 1, userId);
+        yield settledFailed('member_roles', entity, 'limit_roles_per_member', 1, userId);
       } else {
         count++;
         names.push(name);
@@ -403,39 +404,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function limitBreach(subject: string, detail: string): PlanEntry {
-  return { type: 'finding', finding: { type: 'limit_breach', subject, detail } };
-}
-
-function settled(
-  kind: string,
-  outcome: 'already_present' | 'pending_user',
-  entity: EntityRef,
-  count: number,
-  userId?: string,
-): PlanEntry {
-  return {
-    type: 'settled',
-    settled: { kind, outcome, entity, count, ...(userId === undefined ? {} : { userId }) },
-  };
-}
-
-function failed(kind: string, entity: EntityRef, code: string, count = 1, userId?: string): PlanEntry {
-  return {
-    type: 'settled',
-    settled: { kind, outcome: 'failed', entity, code, count, ...(userId === undefined ? {} : { userId }) },
-  };
-}
-
 function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
-  const base = {
-    v: 1 as const,
-    runId: success.runId,
-    callId: call.id,
-    kind: call.kind,
-    tenant: call.tenant,
-    at: success.at,
-  };
+  const base = recordBase(call, success);
   const name = (call.ref ?? call.creates)?.name ?? '';
   const orgId = success.refId ?? '';
   switch (call.kind) {

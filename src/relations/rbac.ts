@@ -27,6 +27,7 @@ import {
   type PlannedCall,
   type RelationOptions,
 } from './types.js';
+import { recordBase, settled, settledFailed } from './entries.js';
 
 /** Auth0's entity limits for RBAC (auth0.com/docs/policies/entity-limit-policy). */
 export const RBAC_LIMITS = {
@@ -436,35 +437,8 @@ function* permissionCalls(
   }
 }
 
-function settled(
-  kind: string,
-  outcome: 'already_present' | 'pending_user',
-  entity: EntityRef,
-  count: number,
-  userId?: string,
-): PlanEntry {
-  return {
-    type: 'settled',
-    settled: { kind, outcome, entity, count, ...(userId === undefined ? {} : { userId }) },
-  };
-}
-
-function settledFailed(kind: string, entity: EntityRef, code: string, count = 1, userId?: string): PlanEntry {
-  return {
-    type: 'settled',
-    settled: { kind, outcome: 'failed', entity, code, count, ...(userId === undefined ? {} : { userId }) },
-  };
-}
-
 function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
-  const base = {
-    v: 1 as const,
-    runId: success.runId,
-    callId: call.id,
-    kind: call.kind,
-    tenant: call.tenant,
-    at: success.at,
-  };
+  const base = recordBase(call, success);
   switch (call.kind) {
     case 'roles_created': {
       const id = success.createdId ?? '';

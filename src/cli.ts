@@ -377,7 +377,7 @@ program
 program
   .command('demo')
   .description('a whole migration rehearsal against the simulator, with a report')
-  .option('--users <n>', 'users in the old tenant', int('--users', 1), 20_000)
+  .option('--users <n>', 'users in the old tenant', int('--users', 1), 2_000)
   .option('--migrated <fraction>', 'share already in the new tenant (lazy migration)', fraction, 0.3)
   .addOption(
     new Option('--timing <profile>', 'simulated import speed')

@@ -25,7 +25,7 @@ import { startSimulator } from '../sim/index.js';
 import { deleteKeysUnder } from '../jobs/queues.js';
 
 export interface DemoOptions {
-  /** Users in the old tenant. @defaultValue 20000 */
+  /** Users in the old tenant. @defaultValue 2000 */
   users?: number;
   /** Share already in the new tenant. @defaultValue 0.3 */
   migrated?: number;
@@ -39,7 +39,7 @@ export async function demoCommand(
   hooks: CommandHooks = {},
 ): Promise<number> {
   const out = hooks.out ?? process.stdout;
-  const users = opts.users ?? 20_000;
+  const users = opts.users ?? 2_000;
   const migrated = opts.migrated ?? 0.3;
   const timing = opts.timing ?? 'enterprise';
 
@@ -84,6 +84,12 @@ export async function demoCommand(
         redisUrl,
         queuePrefix: `${config.queuePrefix}-demo-${randomBytes(3).toString('hex')}`,
         sweepCron: undefined,
+        // The simulator's fast tier has no rate limits: nor does the tool's pacing of it. Other tiers
+        // keep Auth0's limits, and the relations stage is paced by them as against a real tenant.
+        ...(timing === 'fast' && {
+          maxRps: { old: 500, new: 500 },
+          endpointRateLimits: 'off' as const,
+        }),
         // MFA secrets go into the staged payloads: encrypted, with a key of the demo's own if none is set.
         payloadKey: config.payloadKey ?? new Secret(randomBytes(32).toString('hex')),
       },

@@ -29,6 +29,8 @@ function ajv(): Ajv2020 {
     'url',
     'user-id-with-max-length',
     'authenticator-id',
+    'connection-id',
+    'role-id',
   ])
     a.addFormat(f, true);
   // Organization names as Auth0's own schema for them spells the rule (its event-stream schema).

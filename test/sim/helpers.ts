@@ -38,6 +38,8 @@ for (const f of [
   'url',
   'user-id-with-max-length',
   'authenticator-id',
+  'connection-id',
+  'role-id',
 ])
   ajv.addFormat(f, true);
 ajv.addSchema(MGMT_OAS, 'mgmt');

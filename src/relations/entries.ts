@@ -52,3 +52,14 @@ export function recordBase(
     at: success.at,
   };
 }
+
+/** A call carrying several users, as one call per user (ids derived from the batch's). */
+export function splitByUser(call: PlannedCall, field: 'users' | 'members'): PlannedCall[] {
+  return call.userIds.map((userId, i) => ({
+    ...call,
+    id: `${call.id}.${i}`,
+    body: { [field]: [userId] },
+    count: 1,
+    userIds: [userId],
+  }));
+}

@@ -18,7 +18,7 @@ import {
   type PlannedCall,
   type RelationOptions,
 } from './types.js';
-import { limitBreach, recordBase, settled, settledFailed } from './entries.js';
+import { limitBreach, recordBase, settled, settledFailed, splitByUser } from './entries.js';
 
 /**
  * Auth0's entity limits for organizations (auth0.com/docs/policies/entity-limit-policy, public
@@ -472,15 +472,7 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
 
 /** A batch of members, or a member's roles, as one call each (ids derived from the batch's). */
 function split(call: PlannedCall): PlannedCall[] | undefined {
-  if (call.kind === 'memberships' && call.userIds.length > 1) {
-    return call.userIds.map((userId, i) => ({
-      ...call,
-      id: `${call.id}.${i}`,
-      body: { members: [userId] },
-      count: 1,
-      userIds: [userId],
-    }));
-  }
+  if (call.kind === 'memberships' && call.userIds.length > 1) return splitByUser(call, 'members');
   const roles = (call.body as { roles?: unknown } | undefined)?.roles;
   if (call.kind === 'member_roles' && Array.isArray(roles) && roles.length > 1) {
     return roles.map((role, i) => {

@@ -27,7 +27,7 @@ import {
   type PlannedCall,
   type RelationOptions,
 } from './types.js';
-import { recordBase, settled, settledFailed } from './entries.js';
+import { recordBase, settled, settledFailed, splitByUser } from './entries.js';
 
 /** Auth0's entity limits for RBAC (auth0.com/docs/policies/entity-limit-policy). */
 export const RBAC_LIMITS = {
@@ -497,15 +497,7 @@ function added(call: PlannedCall, success: CallSuccess): AddedRecord[] {
 
 /** A batch of users or permissions as one call each (ids derived from the batch's). */
 function split(call: PlannedCall): PlannedCall[] | undefined {
-  if (call.kind === 'role_assignments' && call.userIds.length > 1) {
-    return call.userIds.map((userId, i) => ({
-      ...call,
-      id: `${call.id}.${i}`,
-      body: { users: [userId] },
-      count: 1,
-      userIds: [userId],
-    }));
-  }
+  if (call.kind === 'role_assignments' && call.userIds.length > 1) return splitByUser(call, 'users');
   if (
     (call.kind === 'role_permissions' || call.kind === 'direct_permissions') &&
     (call.items?.length ?? 0) > 1

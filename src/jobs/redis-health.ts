@@ -21,11 +21,14 @@ const CONNECTION_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
-/** An error that only says the connection to Redis is down (the health tracker reports those). */
+/**
+ * An error that only says the connection to Redis is down (the health tracker reports those), or
+ * that Redis, just restarted, is still loading its data (`LOADING`, while it replays its AOF).
+ */
 export function isConnectionError(err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   if (code !== undefined && CONNECTION_CODES.has(code)) return true;
-  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|ECONNREFUSED|ECONNRESET|Socket closed unexpectedly/i.test(
+  return /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|ECONNREFUSED|ECONNRESET|Socket closed unexpectedly|^LOADING\b/i.test(
     err.message,
   );
 }

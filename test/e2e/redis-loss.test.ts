@@ -80,8 +80,9 @@ describe.skipIf(!redisServerInstalled())('Redis restarted mid-run', () => {
 
   it('with AOF: the same run finishes after the restart, every user once, and the workers wait quietly', async () => {
     const redis = await startOwnRedis({ aof: true });
-    // A lock longer than the outage: the test is about Redis coming back, not about stalled jobs.
-    const settings = { ...FAST, lockDurationMs: 15_000, stalledIntervalMs: 5_000 };
+    // A lock longer than the outage, also on a loaded machine (where the outage and the AOF replay
+    // have taken over 15 s): the test is about Redis coming back, not about stalled jobs.
+    const settings = { ...FAST, lockDurationMs: 60_000, stalledIntervalMs: 5_000 };
     const h = await startHarness({ sim: SIM, env: { REDIS_URL: redis.url, BATCH_BYTES: '40000' }, settings });
     const before = snapshotTenants(h.sim);
     const log = captureLogger();
